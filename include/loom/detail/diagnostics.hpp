@@ -1,0 +1,190 @@
+// The compile errors of Loom's interface. Each report is a function template holding
+// one static_assert, whose condition is a variable template instantiated with tag
+// types: both g++ and clang++ print that condition, so the error reads, e.g.,
+//
+//   static assertion failed: loom: wrong argument type in wf(task, args...) ...
+//   note: 'loom::diagnostic::wrong_argument_type<loom::diagnostic::name<'a','d','d'>,
+//          loom::diagnostic::argument<1>, loom::diagnostic::expected<long int>,
+//          loom::diagnostic::got<std::string>>' evaluates to false
+//
+// Callers reach a report only from a branch of `if constexpr` whose condition is a
+// pure type trait, so exactly one error is printed.
+#pragma once
+
+#include <loom/detail/type_check.hpp>
+#include <loom/fixed_string.hpp>
+
+#include <cstddef>
+
+namespace loom::diagnostic {
+
+template <std::size_t N>
+struct argument {};  // 0-based position of an argument in wf(task, args...)
+template <std::size_t N>
+struct input {};  // 0-based input (parameter) of a task or workflow
+template <std::size_t N>
+struct output {};  // 0-based output of a task or workflow
+template <class T>
+struct expected {};
+template <class T>
+struct got {};
+template <std::size_t N>
+struct expected_count {};
+template <std::size_t N>
+struct got_count {};
+template <class T>
+struct offending_type {};
+
+template <class...>
+inline constexpr bool wrong_argument_type = false;
+template <class...>
+inline constexpr bool too_many_arguments = false;
+template <class...>
+inline constexpr bool missing_argument = false;
+template <class...>
+inline constexpr bool not_a_task = false;
+template <class...>
+inline constexpr bool promise_in_native_call = false;
+template <class...>
+inline constexpr bool unsupported_type = false;
+template <class...>
+inline constexpr bool workflow_body_parameter_not_a_promise = false;
+template <class...>
+inline constexpr bool workflow_body_result_not_promises = false;
+template <class...>
+inline constexpr bool task_returns_void = false;
+template <class...>
+inline constexpr bool generic_task_callable = false;
+template <class...>
+inline constexpr bool wrong_number_of_input_names = false;
+template <class...>
+inline constexpr bool wrong_default_type = false;
+template <class...>
+inline constexpr bool default_index_out_of_range = false;
+
+}  // namespace loom::diagnostic
+
+namespace loom::detail::report {
+
+using namespace loom::diagnostic;  // NOLINT: tags only
+
+template <class Name, std::size_t Position, class Expected, class Got>
+constexpr void wrong_argument_type() {
+  static_assert(diagnostic::wrong_argument_type<Name, argument<Position>, expected<Expected>, got<Got>>,
+                "loom: wrong argument type in wf(task, args...): the argument at position argument<N> (0-based) "
+                "of the task name<...> has type got<T>, but the task's parameter has type expected<T>");
+}
+
+template <class Name, std::size_t Expected, std::size_t Got>
+constexpr void too_many_arguments() {
+  static_assert(diagnostic::too_many_arguments<Name, expected_count<Expected>, got_count<Got>>,
+                "loom: wrong number of arguments: the task name<...> takes expected_count<N> inputs but "
+                "got_count<N> arguments were given");
+}
+
+template <class Name, std::size_t Position, class Expected>
+constexpr void missing_argument() {
+  static_assert(diagnostic::missing_argument<Name, argument<Position>, expected<Expected>>,
+                "loom: wrong number of arguments: the task name<...> needs an argument at position argument<N> "
+                "(0-based) of type expected<T>, and that input has no default value");
+}
+
+template <class Got>
+constexpr void not_a_task() {
+  static_assert(diagnostic::not_a_task<got<Got>>,
+                "loom: wf(x, args...) needs x to be a loom::task, loom::workflow or loom::dynamic; got<T> is not");
+}
+
+template <class Name, std::size_t Position, class Got>
+constexpr void promise_in_native_call() {
+  static_assert(diagnostic::promise_in_native_call<Name, argument<Position>, got<Got>>,
+                "loom: a promise was passed to a direct (native) call of name<...>; promises only exist inside a "
+                "workflow body: use wf(task, args...) there");
+}
+
+template <type_problem Problem, class Name, class Where, class Offending>
+constexpr void unsupported_type() {
+  if constexpr (Problem == type_problem::pointer) {
+    static_assert(diagnostic::unsupported_type<Name, Where, offending_type<Offending>>,
+                  "loom: unsupported task value type: offending_type<T> is a pointer; an address means nothing "
+                  "in another process or on another host, so task inputs and outputs must be values");
+  } else if constexpr (Problem == type_problem::reference) {
+    static_assert(diagnostic::unsupported_type<Name, Where, offending_type<Offending>>,
+                  "loom: unsupported task value type: offending_type<T> is a reference; values are copied "
+                  "between nodes, so take and return them by value");
+  } else if constexpr (Problem == type_problem::qualified) {
+    static_assert(diagnostic::unsupported_type<Name, Where, offending_type<Offending>>,
+                  "loom: unsupported task value type: offending_type<T> is const or volatile inside a "
+                  "container or record; values are owned by the executor");
+  } else if constexpr (Problem == type_problem::character) {
+    static_assert(diagnostic::unsupported_type<Name, Where, offending_type<Offending>>,
+                  "loom: unsupported task value type: offending_type<T> is a character type; use std::string "
+                  "for text and std::int64_t for small numbers");
+  } else if constexpr (Problem == type_problem::not_copyable) {
+    static_assert(diagnostic::unsupported_type<Name, Where, offending_type<Offending>>,
+                  "loom: unsupported task value type: offending_type<T> is not copyable; a value may feed "
+                  "several nodes, so it must be copyable");
+  } else if constexpr (Problem == type_problem::map_key) {
+    static_assert(diagnostic::unsupported_type<Name, Where, offending_type<Offending>>,
+                  "loom: unsupported task value type: offending_type<T> is a map whose key is not std::string; "
+                  "map keys are strings in the literal encoding");
+  } else if constexpr (Problem == type_problem::unknown_class) {
+    static_assert(diagnostic::unsupported_type<Name, Where, offending_type<Offending>>,
+                  "loom: unsupported task value type: offending_type<T> is a class with no known encoding; "
+                  "describe it with BOOST_HANA_DEFINE_STRUCT or BOOST_HANA_ADAPT_STRUCT");
+  } else {
+    static_assert(diagnostic::unsupported_type<Name, Where, offending_type<Offending>>,
+                  "loom: unsupported task value type: offending_type<T> is not one of bool, integers, double, "
+                  "std::string, std::vector, std::map<std::string, T>, std::optional, std::tuple or a Hana record");
+  }
+}
+
+template <class Name, std::size_t Position, class Got>
+constexpr void workflow_body_parameter_not_a_promise() {
+  static_assert(diagnostic::workflow_body_parameter_not_a_promise<Name, input<Position>, got<Got>>,
+                "loom: the body of workflow name<...> must take (auto& wf, loom::promise<A> a, ...): its input<N> "
+                "has type got<T>, which is not a loom::promise");
+}
+
+template <class Name, class Got>
+constexpr void workflow_body_result_not_promises() {
+  static_assert(diagnostic::workflow_body_result_not_promises<Name, got<Got>>,
+                "loom: the body of workflow name<...> must return a loom::promise<R> or a std::tuple of promises; "
+                "it returns got<T>");
+}
+
+template <class Name>
+constexpr void task_returns_void() {
+  static_assert(diagnostic::task_returns_void<Name>,
+                "loom: the task name<...> returns void; a task must return a value (its output)");
+}
+
+template <class Name>
+constexpr void generic_task_callable() {
+  static_assert(diagnostic::generic_task_callable<Name>,
+                "loom: the callable of task name<...> has no single signature (an `auto` parameter or "
+                "overloads); give its parameters concrete types");
+}
+
+template <class Name, std::size_t Expected, std::size_t Got>
+constexpr void wrong_number_of_input_names() {
+  static_assert(diagnostic::wrong_number_of_input_names<Name, expected_count<Expected>, got_count<Got>>,
+                "loom: with_inputs(...) on name<...> needs one name per input: expected_count<N> inputs, "
+                "got_count<N> names");
+}
+
+template <class Name, std::size_t Position, class Expected, class Got>
+constexpr void wrong_default_type() {
+  static_assert(diagnostic::wrong_default_type<Name, input<Position>, expected<Expected>, got<Got>>,
+                "loom: with_default<I>(value) on name<...>: the value of type got<T> does not convert to the "
+                "input's type expected<T> (nor is it a function returning one)");
+}
+
+template <class Name, std::size_t Position, std::size_t Arity>
+constexpr void default_index_out_of_range() {
+  static_assert(diagnostic::default_index_out_of_range<Name, input<Position>, expected_count<Arity>>,
+                "loom: with_default<I>(value) on name<...>: input<I> does not exist (the callable has "
+                "expected_count<N> inputs)");
+}
+
+}  // namespace loom::detail::report

@@ -1,0 +1,51 @@
+// loom/error.hpp — the exceptions Loom throws. Every one derives from loom::error
+// (itself a std::runtime_error), so `catch (const std::exception&)` sees them all.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace loom {
+
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A literal (JSON) value does not have the shape its type requires.
+/// what(): "freq_list[3]: expected integer, got string".
+class literal_error : public error {
+ public:
+  literal_error(std::string path, std::string problem)
+      : error(path + ": " + problem), path_(std::move(path)), problem_(std::move(problem)) {}
+  /// Where inside the value: `freq_list[3]`, `point.x`, `scores["ann"]`.
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] const std::string& problem() const { return problem_; }
+
+ private:
+  std::string path_;
+  std::string problem_;
+};
+
+/// A node failed during a run. what() names the node path and the task and carries
+/// the original message: "node n3 (task 'derive_count') failed: division by zero".
+class task_failed : public error {
+ public:
+  task_failed(std::string node_path, std::string task_name, std::string message)
+      : error("node " + node_path + " (task '" + task_name + "') failed: " + message),
+        node_path_(std::move(node_path)),
+        task_name_(std::move(task_name)),
+        message_(std::move(message)) {}
+  [[nodiscard]] const std::string& node_path() const { return node_path_; }
+  [[nodiscard]] const std::string& task_name() const { return task_name_; }
+  /// The failing task's own message (what() of what it threw).
+  [[nodiscard]] const std::string& original_message() const { return message_; }
+
+ private:
+  std::string node_path_;
+  std::string task_name_;
+  std::string message_;
+};
+
+}  // namespace loom

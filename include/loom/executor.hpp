@@ -1,0 +1,364 @@
+// loom/executor.hpp — runs graphs with maximum parallelism on a thread pool: a node
+// starts as soon as its inputs exist. Nested workflows run as child frames in the same
+// pool. A failing node fails the run: nodes already running finish, nothing new
+// starts, and the caller gets loom::task_failed naming the node path and the task.
+#pragma once
+
+#include <loom/detail/graph.hpp>
+#include <loom/error.hpp>
+#include <loom/task.hpp>
+#include <loom/workflow.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+namespace loom {
+
+struct executor_options {
+  /// Threads that run nodes, the calling thread included; 0 = the hardware concurrency.
+  std::size_t threads = 0;
+};
+
+namespace detail {
+
+struct run_state;
+
+/// One running instance of a graph: the root workflow, or a nested one.
+struct frame {
+  const graph* g = nullptr;
+  std::unique_ptr<any_value[]> slots;
+  std::unique_ptr<std::atomic<std::uint32_t>[]> pending;  // per node: producers not yet done
+  std::atomic<std::uint32_t> nodes_left{0};
+  frame* parent = nullptr;
+  std::uint32_t parent_node = 0;
+  run_state* run = nullptr;
+
+  frame(const graph& graph, run_state& r, frame* parent_frame, std::uint32_t node_in_parent)
+      : g(&graph),
+        slots(new any_value[graph.slot_count]),
+        pending(new std::atomic<std::uint32_t>[graph.nodes.size()]),
+        nodes_left(static_cast<std::uint32_t>(graph.nodes.size())),
+        parent(parent_frame),
+        parent_node(node_in_parent),
+        run(&r) {
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+      pending[i].store(graph.nodes[i].predecessor_count, std::memory_order_relaxed);
+    }
+  }
+
+  /// "n3" for a node of the root workflow, "n1/n3" inside the workflow of node n1.
+  [[nodiscard]] std::string path_of(std::uint32_t node) const {
+    std::string own = "n" + std::to_string(node);
+    return parent != nullptr ? parent->path_of(parent_node) + "/" + own : own;
+  }
+};
+
+struct work_item {
+  frame* f = nullptr;
+  std::uint32_t node = 0;
+};
+
+/// The shared state of one run: the count of scheduled-but-unfinished nodes (the run
+/// is over when it reaches zero), the first failure, and the child frames to free.
+struct run_state {
+  std::atomic<std::int64_t> active{0};
+  std::atomic<bool> failed{false};
+  std::atomic<bool> done{false};
+  std::mutex mutex;
+  std::exception_ptr failure;
+  std::unordered_set<frame*> children;
+
+  ~run_state() {
+    for (frame* f : children) delete f;
+  }
+};
+
+}  // namespace detail
+
+class executor {
+ public:
+  explicit executor(executor_options options = {}) {
+    std::size_t threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
+    if (threads == 0) threads = 1;
+    thread_count_ = threads;
+    for (std::size_t i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+  executor(const executor&) = delete;
+  executor& operator=(const executor&) = delete;
+  ~executor() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wakeup_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+
+  [[nodiscard]] std::size_t thread_count() const { return thread_count_; }
+
+  /// Runs an entity (a workflow, a task) with native arguments and returns its native
+  /// result. Throws loom::task_failed when a node fails.
+  template <class E, class... Args>
+  typename E::result_type run(const E& e, Args&&... args) {
+    if constexpr (!detail::check_call<E, true, Args...>()) {
+      throw error("unreachable: ill-formed call");
+    } else {
+      detail::graph single;
+      const detail::graph* g = nullptr;
+      if constexpr (std::is_same_v<typename E::kind, workflow_kind>) {
+        g = &detail::graph_of<E>();
+      } else {
+        single = single_node_graph(e);
+        g = &single;
+      }
+      detail::run_state state;
+      detail::frame root(*g, state, nullptr, 0);
+      auto inputs = detail::complete_arguments(e, std::make_index_sequence<E::arity>{}, std::forward<Args>(args)...);
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (root.slots[I].template emplace<detail::type_at_t<I, typename E::inputs>>(std::move(std::get<I>(inputs))),
+         ...);
+      }(std::make_index_sequence<E::arity>{});
+      execute_to_end(root, state);
+      return take_result<E>(root);
+    }
+  }
+
+  /// The process-wide executor that native calls (`start_wf("Pear", "Earth")`) use.
+  static executor& shared() {
+    static executor instance;
+    return instance;
+  }
+
+ private:
+  template <class E>
+  static detail::graph single_node_graph(const E& e) {
+    detail::graph g;
+    g.name = std::string(E::name);
+    g.input_count = E::arity;
+    workflow_builder b(g);
+    const auto result = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return b(e, detail::promise_access::make<detail::type_at_t<I, typename E::inputs>>(
+                      {detail::source_kind::input, 0, static_cast<std::uint32_t>(I)})...);
+    }(std::make_index_sequence<E::arity>{});
+    detail::collect_outputs(result,
+                            [&](detail::promise_ref ref) { g.outputs.push_back({ref.kind, ref.node, ref.index, 0}); });
+    g.finalize();
+    return g;
+  }
+
+  template <class E>
+  static typename E::result_type take_result(detail::frame& root) {
+    auto value_of = [&]<class T>(std::size_t i, std::type_identity<T>) -> T {
+      const auto& b = root.g->outputs[i];
+      if (b.from == detail::source_kind::literal) return root.g->literals[b.index].get<T>();
+      return root.slots[b.slot].get<T>();  // copy: an output may repeat a slot
+    };
+    return [&]<class... Out, std::size_t... I>(detail::type_list<Out...>,
+                                               std::index_sequence<I...>) -> typename E::result_type {
+      if constexpr (sizeof...(Out) == 1) {
+        return value_of(0, std::type_identity<Out...>{});
+      } else {
+        return typename E::result_type{value_of(I, std::type_identity<Out>{})...};
+      }
+    }(typename E::outputs{}, std::make_index_sequence<E::output_count>{});
+  }
+
+  void execute_to_end(detail::frame& root, detail::run_state& state) {
+    std::vector<detail::work_item> ready;
+    if (!start_frame(root, ready)) complete_frame(root, ready);
+    state.active.fetch_add(static_cast<std::int64_t>(ready.size()), std::memory_order_relaxed);
+    if (ready.empty()) {
+      state.done = true;
+    } else {
+      push(ready);
+    }
+    // The calling thread works too, until its run is over.
+    std::unique_lock lock(mutex_);
+    while (!state.done.load(std::memory_order_acquire)) {
+      if (!queue_.empty()) {
+        const auto item = queue_.front();
+        queue_.pop_front();
+        lock.unlock();
+        execute(item);
+        lock.lock();
+      } else {
+        wakeup_.wait(lock);
+      }
+    }
+    lock.unlock();
+    if (state.failure) std::rethrow_exception(state.failure);
+  }
+
+  void work() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      if (!queue_.empty()) {
+        const auto item = queue_.front();
+        queue_.pop_front();
+        lock.unlock();
+        execute(item);
+        lock.lock();
+      } else if (stopping_) {
+        return;
+      } else {
+        wakeup_.wait(lock);
+      }
+    }
+  }
+
+  void push(const std::vector<detail::work_item>& items) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.insert(queue_.end(), items.begin(), items.end());
+    }
+    if (items.size() == 1) {
+      wakeup_.notify_one();
+    } else {
+      wakeup_.notify_all();
+    }
+  }
+
+  /// Runs one node, then (without going through the queue) one of the nodes it made
+  /// ready, so that a chain runs on one thread with no scheduling cost.
+  void execute(detail::work_item item) {
+    std::vector<detail::work_item> ready;
+    detail::run_state& state = *item.f->run;
+    while (true) {
+      if (!state.failed.load(std::memory_order_relaxed)) {
+        run_node(item, ready);
+      }
+      if (ready.empty()) break;
+      item = ready.back();
+      ready.pop_back();
+      if (!ready.empty()) {
+        state.active.fetch_add(static_cast<std::int64_t>(ready.size()), std::memory_order_relaxed);
+        push(ready);
+        ready.clear();
+      }
+    }
+    if (state.active.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      {
+        std::lock_guard lock(mutex_);
+        state.done.store(true, std::memory_order_release);
+      }
+      wakeup_.notify_all();
+    }
+  }
+
+  void run_node(detail::work_item item, std::vector<detail::work_item>& ready) {
+    detail::frame& f = *item.f;
+    const detail::graph_node& n = f.g->nodes[item.node];
+    try {
+      if (n.kind == detail::node_kind::task) {
+        detail::node_io io(*f.g, n, f.slots.get());
+        n.run(n.entity, io);
+      } else {
+        start_child(f, item.node, n.subgraph(), ready);
+        return;  // the node completes when its child frame does
+      }
+    } catch (const std::exception& e) {
+      fail(f, item.node, e.what());
+      return;
+    } catch (...) {
+      fail(f, item.node, "unknown exception (not derived from std::exception)");
+      return;
+    }
+    complete_node(f, item.node, ready);
+  }
+
+  void start_child(detail::frame& parent, std::uint32_t node, const detail::graph& g,
+                   std::vector<detail::work_item>& ready) {
+    auto* child = new detail::frame(g, *parent.run, &parent, node);
+    {
+      std::lock_guard lock(parent.run->mutex);
+      parent.run->children.insert(child);
+    }
+    const detail::graph_node& n = parent.g->nodes[node];
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+      const auto& b = n.inputs[i];
+      child->slots[i] = b.from == detail::source_kind::literal ? parent.g->literals[b.index] : parent.slots[b.slot];
+    }
+    if (!start_frame(*child, ready)) complete_frame(*child, ready);
+  }
+
+  /// Queues the frame's nodes that have no producers; false if the frame has no nodes.
+  static bool start_frame(detail::frame& f, std::vector<detail::work_item>& ready) {
+    for (std::uint32_t i = 0; i < f.g->nodes.size(); ++i) {
+      if (f.g->nodes[i].predecessor_count == 0) ready.push_back({&f, i});
+    }
+    return !f.g->nodes.empty();
+  }
+
+  void complete_node(detail::frame& f, std::uint32_t node, std::vector<detail::work_item>& ready) {
+    for (const std::uint32_t s : f.g->nodes[node].successors) {
+      if (f.pending[s].fetch_sub(1, std::memory_order_acq_rel) == 1) ready.push_back({&f, s});
+    }
+    if (f.nodes_left.fetch_sub(1, std::memory_order_acq_rel) == 1) complete_frame(f, ready);
+  }
+
+  /// All nodes of the frame are done: hand its outputs to the parent node.
+  void complete_frame(detail::frame& f, std::vector<detail::work_item>& ready) {
+    if (f.parent == nullptr) return;  // the root: the caller reads the outputs
+    detail::frame& parent = *f.parent;
+    const std::uint32_t node = f.parent_node;
+    const detail::graph_node& n = parent.g->nodes[node];
+    for (std::size_t o = 0; o < f.g->outputs.size(); ++o) {
+      const auto& b = f.g->outputs[o];
+      auto& target = parent.slots[n.first_slot + o];
+      if (b.from == detail::source_kind::literal) {
+        target = f.g->literals[b.index];
+      } else {
+        target = f.slots[b.slot];
+      }
+    }
+    {
+      std::lock_guard lock(f.run->mutex);
+      f.run->children.erase(&f);
+    }
+    delete &f;
+    complete_node(parent, node, ready);
+  }
+
+  static void fail(detail::frame& f, std::uint32_t node, const std::string& message) {
+    detail::run_state& state = *f.run;
+    std::lock_guard lock(state.mutex);
+    if (!state.failed.exchange(true)) {
+      state.failure = std::make_exception_ptr(task_failed(f.path_of(node), std::string(f.g->nodes[node].name), message));
+    }
+  }
+
+  std::size_t thread_count_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  std::deque<detail::work_item> queue_;
+  bool stopping_ = false;
+};
+
+namespace detail {
+template <>
+struct native_runner<workflow_kind> {
+  template <class E, class... Args>
+  static typename E::result_type run(const E& e, Args&&... args) {
+    return executor::shared().run(e, std::forward<Args>(args)...);
+  }
+};
+}  // namespace detail
+
+/// Runs an entity on a given executor: `loom::run(ex, start_wf, "Pear", "Earth")`.
+template <class E, class... Args>
+typename E::result_type run(executor& ex, const E& e, Args&&... args) {
+  return ex.run(e, std::forward<Args>(args)...);
+}
+
+}  // namespace loom

@@ -1,0 +1,13 @@
+// loom/loom.hpp — everything: tasks, workflows, promises, the type system and the
+// executor. Including the pieces you use is cheaper to compile.
+#pragma once
+
+#include <loom/entity.hpp>
+#include <loom/error.hpp>
+#include <loom/executor.hpp>
+#include <loom/fixed_string.hpp>
+#include <loom/literal.hpp>
+#include <loom/promise.hpp>
+#include <loom/task.hpp>
+#include <loom/type_descriptor.hpp>
+#include <loom/workflow.hpp>

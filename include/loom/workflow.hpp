@@ -1,0 +1,402 @@
+// loom/workflow.hpp — static workflows. The body is evaluated by the compiler:
+// `loom::plan_of(wf)` is a constant expression (nodes, bindings, edges, topological
+// order), and every misuse in the body is a compile error. At run time the same body
+// is evaluated once more against a recording builder to capture literal values and
+// invokers; the result is cached per workflow.
+#pragma once
+
+#include <loom/detail/graph.hpp>
+#include <loom/entity.hpp>
+#include <loom/error.hpp>
+#include <loom/task.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace loom {
+
+struct workflow_kind {};
+class workflow_builder;
+
+namespace detail {
+
+template <class Body, class = void>
+struct body_signature : signature_of_member<decltype(&Body::template operator()<workflow_builder>)> {};
+template <class Body>
+struct body_signature<Body, std::void_t<decltype(&Body::operator())>> : signature_of<Body> {};
+
+/// The outputs of a body result: promise<R> → (R); tuple<promise<R>...> → (R...).
+template <class Result>
+struct promised_outputs {
+  static constexpr bool valid = false;
+  using type = type_list<>;
+};
+template <class R>
+struct promised_outputs<promise<R>> {
+  static constexpr bool valid = true;
+  using type = type_list<R>;
+};
+template <class... R>
+struct promised_outputs<std::tuple<promise<R>...>> {
+  static constexpr bool valid = true;
+  using type = type_list<R...>;
+};
+
+template <class P>
+struct promised_input {
+  static constexpr bool valid = false;
+  using type = P;
+};
+template <class A>
+struct promised_input<promise<A>> {
+  static constexpr bool valid = true;
+  using type = A;
+};
+
+template <class Params>
+struct body_inputs;
+template <class Builder, class... P>
+struct body_inputs<type_list<Builder, P...>> {
+  using type = type_list<typename promised_input<std::remove_cvref_t<P>>::type...>;
+  static constexpr std::size_t first_invalid = [] {
+    const bool ok[] = {true, promised_input<std::remove_cvref_t<P>>::valid...};
+    for (std::size_t i = 1; i <= sizeof...(P); ++i) {
+      if (!ok[i]) return i - 1;
+    }
+    return sizeof...(P);
+  }();
+  using params = type_list<std::remove_cvref_t<P>...>;
+};
+
+template <class Body>
+struct interface_of_body
+    : interface<typename body_inputs<typename body_signature<Body>::params>::type,
+                typename promised_outputs<std::remove_cvref_t<typename body_signature<Body>::result>>::type> {};
+
+template <class Body>
+struct interface_of<workflow_kind, Body> : interface_of_body<Body> {};
+
+// ---- the compile-time plan -------------------------------------------------------
+
+struct plan_node {
+  node_kind kind = node_kind::task;
+  std::string_view name;
+  std::uint32_t first_binding = 0;
+  std::uint32_t input_count = 0;
+  std::uint32_t output_count = 0;
+};
+
+struct plan_binding {
+  source_kind from = source_kind::none;
+  std::uint32_t node = 0;
+  std::uint32_t index = 0;
+};
+
+struct plan_edge {
+  std::uint32_t from_node = 0;
+  std::uint32_t from_output = 0;
+  std::uint32_t to_node = 0;
+  std::uint32_t to_input = 0;
+};
+
+/// The entity behind a task node, with its invoker.
+template <class E>
+struct task_invoker {
+  static void run(const void* entity, node_io& io) {
+    const E& e = *static_cast<const E*>(entity);
+    using inputs = typename E::inputs;
+    auto result = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::invoke(e.function(), io.template take<type_at_t<I, inputs>>(I)...);
+    }(std::make_index_sequence<E::arity>{});
+    if constexpr (E::output_count == 1) {
+      io.put(0, std::move(result));
+    } else {
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (io.put(I, std::move(std::get<I>(result))), ...);
+      }(std::make_index_sequence<E::output_count>{});
+    }
+  }
+};
+
+template <class E>
+const graph& graph_of();
+
+template <class Kind>
+struct node_kind_of;
+template <>
+struct node_kind_of<task_kind> {
+  static constexpr node_kind value = node_kind::task;
+};
+template <>
+struct node_kind_of<workflow_kind> {
+  static constexpr node_kind value = node_kind::workflow;
+};
+
+}  // namespace detail
+
+/// The builder a static workflow's body receives. `wf(entity, args...)` adds a node
+/// and returns its output as a promise (a std::tuple of promises for several outputs).
+/// Arguments are promises of the parameter's type, or native values convertible to
+/// it (bound as literals).
+class workflow_builder {
+ public:
+  constexpr workflow_builder() = default;
+  explicit workflow_builder(detail::graph& g) : graph_(&g) {}
+
+  template <class E, class... Args>
+  constexpr auto operator()(const E& e, Args&&... args) {
+    if constexpr (!is_entity_v<E>) {
+      detail::report::not_a_task<E>();
+      return promise<int>{};
+    } else if constexpr (!detail::check_call<E, false, Args...>()) {
+      return output_promises<E>(0);
+    } else {
+      return output_promises<E>(add_node(e, std::forward<Args>(args)...));
+    }
+  }
+
+  // The recording of the compile-time plan (used only while the compiler evaluates
+  // the body; empty at run time).
+  std::vector<detail::plan_node> plan_nodes;
+  std::vector<detail::plan_binding> plan_bindings;
+  std::uint32_t plan_literals = 0;
+
+ private:
+  template <class E>
+  static constexpr auto output_promises(std::uint32_t node) {
+    return []<class... Out, std::size_t... I>(std::uint32_t n, detail::type_list<Out...>, std::index_sequence<I...>) {
+      if constexpr (sizeof...(Out) == 1) {
+        return detail::promise_access::make<Out...>({source_kind_output(), n, 0});
+      } else {
+        return std::tuple<promise<Out>...>{
+            detail::promise_access::make<Out>({source_kind_output(), n, static_cast<std::uint32_t>(I)})...};
+      }
+    }(node, typename E::outputs{}, std::make_index_sequence<E::output_count>{});
+  }
+  static constexpr detail::source_kind source_kind_output() { return detail::source_kind::node_output; }
+
+  template <class E, class... Args>
+  constexpr std::uint32_t add_node(const E& e, Args&&... args) {
+    if (graph_ == nullptr) {
+      const auto index = static_cast<std::uint32_t>(plan_nodes.size());
+      plan_nodes.push_back({detail::node_kind_of<typename E::kind>::value, E::name,
+                            static_cast<std::uint32_t>(plan_bindings.size()), E::arity, E::output_count});
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        auto given = std::forward_as_tuple(std::forward<Args>(args)...);
+        (plan_bindings.push_back(plan_binding_of<I>(given)), ...);
+      }(std::make_index_sequence<E::arity>{});
+      return index;
+    }
+    const auto index = static_cast<std::uint32_t>(graph_->nodes.size());
+    detail::graph_node n;
+    n.kind = detail::node_kind_of<typename E::kind>::value;
+    n.name = E::name;
+    n.entity = &e;
+    if constexpr (std::is_same_v<typename E::kind, task_kind>) {
+      n.run = &detail::task_invoker<E>::run;
+    } else {
+      n.subgraph = &detail::graph_of<E>;
+    }
+    n.output_count = E::output_count;
+    n.inputs.reserve(E::arity);
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      auto given = std::forward_as_tuple(std::forward<Args>(args)...);
+      (n.inputs.push_back(runtime_binding_of<I>(e, given)), ...);
+    }(std::make_index_sequence<E::arity>{});
+    graph_->nodes.push_back(std::move(n));
+    return index;
+  }
+
+  template <class T>
+  static constexpr detail::promise_ref checked_ref(const promise<T>& p) {
+    const auto ref = detail::promise_access::ref(p);
+    if (ref.kind == detail::source_kind::none) {
+      throw error("loom: an unbound (default-constructed) promise was passed to wf(task, ...)");
+    }
+    return ref;
+  }
+
+  template <std::size_t I, class Given>
+  constexpr detail::plan_binding plan_binding_of(Given& given) {
+    if constexpr (I < std::tuple_size_v<Given>) {
+      using arg = std::remove_cvref_t<std::tuple_element_t<I, Given>>;
+      if constexpr (is_promise_v<arg>) {
+        const auto ref = checked_ref(std::get<I>(given));
+        return {ref.kind, ref.node, ref.index};
+      }
+    }
+    return {detail::source_kind::literal, 0, plan_literals++};
+  }
+
+  template <std::size_t I, class E, class Given>
+  detail::binding runtime_binding_of(const E& e, Given& given) {
+    using input_type = detail::type_at_t<I, typename E::inputs>;
+    if constexpr (I < std::tuple_size_v<Given>) {
+      using arg = std::remove_cvref_t<std::tuple_element_t<I, Given>>;
+      if constexpr (is_promise_v<arg>) {
+        const auto ref = checked_ref(std::get<I>(given));
+        return {ref.kind, ref.node, ref.index, 0};
+      } else {
+        return literal(input_type(std::forward<std::tuple_element_t<I, Given>>(std::get<I>(given))));
+      }
+    } else {
+      return literal(e.template default_value<I>());
+    }
+  }
+
+  template <class T>
+  detail::binding literal(T value) {
+    const auto index = static_cast<std::uint32_t>(graph_->literals.size());
+    graph_->literals.push_back(detail::any_value::of<T>(std::move(value)));
+    return {detail::source_kind::literal, 0, index, 0};
+  }
+
+  detail::graph* graph_ = nullptr;
+};
+
+/// The compile-time plan of a static workflow.
+template <std::size_t Nodes, std::size_t Bindings, std::size_t Edges, std::size_t Outputs>
+struct plan {
+  std::string_view name;
+  std::size_t input_count = 0;
+  std::size_t literal_count = 0;
+  std::array<detail::plan_node, Nodes> nodes{};
+  std::array<detail::plan_binding, Bindings> bindings{};
+  std::array<detail::plan_edge, Edges> edges{};
+  std::array<std::uint32_t, Nodes> order{};  // a topological order of the nodes
+  std::array<detail::plan_binding, Outputs> outputs{};
+
+  [[nodiscard]] constexpr std::size_t size() const { return Nodes; }
+  [[nodiscard]] constexpr std::size_t edge_count() const { return Edges; }
+  /// The binding of input `input` of node `node`.
+  [[nodiscard]] constexpr const detail::plan_binding& binding_of(std::size_t node, std::size_t input) const {
+    return bindings[nodes[node].first_binding + input];
+  }
+};
+
+struct workflow_kind;
+
+namespace detail {
+
+template <class E>
+constexpr auto invoke_body(workflow_builder& b) {
+  using body = typename E::function_type;
+  return []<class... P, std::size_t... I>(workflow_builder & builder, type_list<P...>, std::index_sequence<I...>) {
+    return body{}(builder, promise_access::make<typename P::value_type>(
+                               {source_kind::input, 0, static_cast<std::uint32_t>(I)})...);
+  }(b, typename body_inputs<typename body_signature<body>::params>::params{}, std::make_index_sequence<E::arity>{});
+}
+
+template <class Result>
+constexpr void collect_outputs(const Result& result, auto&& sink) {
+  if constexpr (is_promise_v<Result>) {
+    sink(promise_access::ref(result));
+  } else {
+    std::apply([&](const auto&... p) { (sink(promise_access::ref(p)), ...); }, result);
+  }
+}
+
+struct plan_sizes {
+  std::size_t nodes, bindings, edges, outputs;
+};
+
+template <class E>
+consteval plan_sizes sizes_of_plan() {
+  workflow_builder b;
+  const auto result = invoke_body<E>(b);
+  std::size_t edges = 0;
+  for (const auto& binding : b.plan_bindings) edges += binding.from == source_kind::node_output ? 1 : 0;
+  return {b.plan_nodes.size(), b.plan_bindings.size(), edges, E::output_count};
+  (void)result;
+}
+
+template <class E>
+consteval auto make_plan() {
+  constexpr plan_sizes sizes = sizes_of_plan<E>();
+  plan<sizes.nodes, sizes.bindings, sizes.edges, sizes.outputs> p;
+  workflow_builder b;
+  const auto result = invoke_body<E>(b);
+  p.name = E::name;
+  p.input_count = E::arity;
+  p.literal_count = b.plan_literals;
+  for (std::size_t i = 0; i < sizes.nodes; ++i) p.nodes[i] = b.plan_nodes[i];
+  for (std::size_t i = 0; i < sizes.bindings; ++i) p.bindings[i] = b.plan_bindings[i];
+  std::size_t e = 0;
+  for (std::uint32_t n = 0; n < sizes.nodes; ++n) {
+    for (std::uint32_t in = 0; in < p.nodes[n].input_count; ++in) {
+      const auto& binding = p.binding_of(n, in);
+      if (binding.from == source_kind::node_output) p.edges[e++] = {binding.node, binding.index, n, in};
+    }
+  }
+  std::size_t o = 0;
+  collect_outputs(result, [&](promise_ref ref) { p.outputs[o++] = {ref.kind, ref.node, ref.index}; });
+  // Kahn's algorithm: a node is placed once all its producers are.
+  std::array<std::uint32_t, sizes.nodes> waiting{};
+  for (const auto& edge : p.edges) ++waiting[edge.to_node];
+  std::size_t placed = 0;
+  for (std::uint32_t n = 0; n < sizes.nodes; ++n) {
+    if (waiting[n] == 0) p.order[placed++] = n;
+  }
+  for (std::size_t next = 0; next < placed; ++next) {
+    for (const auto& edge : p.edges) {
+      if (edge.from_node == p.order[next] && --waiting[edge.to_node] == 0) p.order[placed++] = edge.to_node;
+    }
+  }
+  return p;
+}
+
+template <class E>
+struct plan_holder {
+  static constexpr auto value = make_plan<E>();
+};
+
+/// The executable graph of a static workflow, built once.
+template <class E>
+const graph& graph_of() {
+  static const graph g = [] {
+    graph built;
+    built.name = std::string(E::name);
+    built.input_count = E::arity;
+    workflow_builder b(built);
+    const auto result = invoke_body<E>(b);
+    collect_outputs(result, [&](promise_ref ref) { built.outputs.push_back({ref.kind, ref.node, ref.index, 0}); });
+    built.finalize();
+    return built;
+  }();
+  return g;
+}
+
+}  // namespace detail
+
+/// The compile-time plan of a static workflow: `static_assert(plan_of(wf).size() == 1)`.
+template <class E>
+  requires std::is_same_v<typename E::kind, workflow_kind>
+consteval const auto& plan_of(const E&) {
+  return detail::plan_holder<E>::value;
+}
+
+/// Makes a static workflow from a body `[](auto& wf, loom::promise<A> a, ...) { ... }`.
+/// The body must be a lambda without captures (the compiler evaluates it).
+template <fixed_string Name, class Body>
+constexpr auto workflow(Body body) {
+  using name = detail::name_chars<Name>;
+  using E = entity<workflow_kind, Name, Body,
+                   typename detail::no_defaults<detail::interface_of<workflow_kind, Body>::arity>::type>;
+  using signature = detail::body_signature<Body>;
+  using inputs = detail::body_inputs<typename signature::params>;
+  using result = std::remove_cvref_t<typename signature::result>;
+  if constexpr (inputs::first_invalid < inputs::params::size) {
+    detail::report::workflow_body_parameter_not_a_promise<
+        name, inputs::first_invalid, detail::type_at_t<inputs::first_invalid, typename inputs::params>>();
+  } else if constexpr (!detail::promised_outputs<result>::valid) {
+    detail::report::workflow_body_result_not_promises<name, result>();
+  } else {
+    detail::check_interface_types<name, typename E::inputs, typename E::outputs>();
+  }
+  return E(std::move(body));
+}
+
+}  // namespace loom
