@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The two commands of the README, for a fresh Debian 12 machine:
+#
+#   bash tools/dev.sh example   # install what is missing, build, run the main example
+#   bash tools/dev.sh test      # install what is missing, build, run the whole test suite
+#
+# The test suite runs three times: built with g++, with clang++, and with clang++
+# under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake ninja-build g++ clang libclang-rt-14-dev libboost-dev libfmt-dev nlohmann-json3-dev catch2)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "dev.sh: installing ${missing[*]}" >&2
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+jobs=$(nproc)
+
+# configure+build+test one configuration; echo "passed failed" counts on the last line.
+run_suite() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  local log="$dir/ctest.log" status=0
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 600) 2>&1 | tee "$log" || status=1
+  local summary
+  summary=$(grep -E '^[0-9]+% tests passed' "$log" | tail -n 1)
+  local failed total
+  failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$summary")
+  total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary")
+  passed_all=$((passed_all + total - failed))
+  failed_all=$((failed_all + failed))
+  return $status
+}
+
+case "${1:-}" in
+  example)
+    install_missing
+    cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DLOOM_BUILD_TESTS=OFF -DLOOM_BUILD_BENCHMARKS=OFF >/dev/null
+    cmake --build build/release -j "$jobs" --target common_characters
+    echo "common_characters Pear Earth (the embedded defaults):"
+    ./build/release/examples/common_characters
+    ;;
+  test)
+    install_missing
+    passed_all=0
+    failed_all=0
+    status=0
+    run_suite build/gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ || status=1
+    run_suite build/clang -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ || status=1
+    run_suite build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+      -DLOOM_COMPILE_FAIL_TESTS=OFF -DLOOM_BUILD_BENCHMARKS=OFF \
+      "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+      "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" || status=1
+    echo
+    echo "all suites (g++, clang++, ASan+UBSan):"
+    echo "tests: ${passed_all} passed, ${failed_all} failed"
+    exit $status
+    ;;
+  *)
+    echo "usage: bash tools/dev.sh example|test" >&2
+    exit 2
+    ;;
+esac
