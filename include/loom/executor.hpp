@@ -7,6 +7,7 @@
 #include <loom/detail/graph.hpp>
 #include <loom/error.hpp>
 #include <loom/task.hpp>
+#include <loom/dynamic.hpp>
 #include <loom/workflow.hpp>
 
 #include <atomic>
@@ -24,9 +25,19 @@
 
 namespace loom {
 
+/// Limits of one run, each enforced with an error that names the node path.
+struct run_limits {
+  /// Nesting depth of workflow and dynamic nodes inside one another (recursion).
+  std::size_t max_depth = 100;
+  /// Nodes in the sub-DAG of one dynamic node (one futures file).
+  std::size_t max_dynamic_nodes = 1'000'000;
+};
+
 struct executor_options {
   /// Threads that run nodes, the calling thread included; 0 = the hardware concurrency.
   std::size_t threads = 0;
+  /// The limits of runs that do not give their own.
+  run_limits limits{};
 };
 
 namespace detail {
@@ -36,6 +47,8 @@ struct run_state;
 /// One running instance of a graph: the root workflow, or a nested one.
 struct frame {
   const graph* g = nullptr;
+  std::unique_ptr<graph> owned;  // a dynamic node's sub-DAG belongs to its frame
+  std::size_t depth = 0;
   std::unique_ptr<any_value[]> slots;
   std::unique_ptr<std::atomic<std::uint32_t>[]> pending;  // per node: producers not yet done
   std::atomic<std::uint32_t> nodes_left{0};
@@ -45,6 +58,7 @@ struct frame {
 
   frame(const graph& graph, run_state& r, frame* parent_frame, std::uint32_t node_in_parent)
       : g(&graph),
+        depth(parent_frame != nullptr ? parent_frame->depth + 1 : 0),
         slots(new any_value[graph.slot_count]),
         pending(new std::atomic<std::uint32_t>[graph.nodes.size()]),
         nodes_left(static_cast<std::uint32_t>(graph.nodes.size())),
@@ -56,9 +70,10 @@ struct frame {
     }
   }
 
-  /// "n3" for a node of the root workflow, "n1/n3" inside the workflow of node n1.
+  /// "n3" for a node of the root workflow, "n1/n3" inside the workflow of node n1,
+  /// "n0/dn3" for node 3 of the sub-DAG of dynamic node n0.
   [[nodiscard]] std::string path_of(std::uint32_t node) const {
-    std::string own = "n" + std::to_string(node);
+    std::string own = std::string(g->node_prefix) + std::to_string(node);
     return parent != nullptr ? parent->path_of(parent_node) + "/" + own : own;
   }
 };
@@ -71,6 +86,7 @@ struct work_item {
 /// The shared state of one run: the count of scheduled-but-unfinished nodes (the run
 /// is over when it reaches zero), the first failure, and the child frames to free.
 struct run_state {
+  run_limits limits;
   std::atomic<std::int64_t> active{0};
   std::atomic<bool> failed{false};
   std::atomic<bool> done{false};
@@ -87,7 +103,7 @@ struct run_state {
 
 class executor {
  public:
-  explicit executor(executor_options options = {}) {
+  explicit executor(executor_options options = {}) : options_(options) {
     std::size_t threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
     if (threads == 0) threads = 1;
     thread_count_ = threads;
@@ -106,10 +122,18 @@ class executor {
 
   [[nodiscard]] std::size_t thread_count() const { return thread_count_; }
 
-  /// Runs an entity (a workflow, a task) with native arguments and returns its native
-  /// result. Throws loom::task_failed when a node fails.
+  /// Runs an entity (a workflow, a dynamic workflow, a task) with native arguments
+  /// and returns its native result. Throws loom::task_failed when a node fails.
   template <class E, class... Args>
+    requires is_entity_v<E>
   typename E::result_type run(const E& e, Args&&... args) {
+    return run(options_.limits, e, std::forward<Args>(args)...);
+  }
+
+  /// The same, with the limits of this run.
+  template <class E, class... Args>
+    requires is_entity_v<E>
+  typename E::result_type run(const run_limits& limits, const E& e, Args&&... args) {
     if constexpr (!detail::check_call<E, true, Args...>()) {
       throw error("unreachable: ill-formed call");
     } else {
@@ -122,6 +146,7 @@ class executor {
         g = &single;
       }
       detail::run_state state;
+      state.limits = limits;
       detail::frame root(*g, state, nullptr, 0);
       auto inputs = detail::complete_arguments(e, std::make_index_sequence<E::arity>{}, std::forward<Args>(args)...);
       [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -132,6 +157,8 @@ class executor {
       return take_result<E>(root);
     }
   }
+
+  [[nodiscard]] const executor_options& options() const { return options_; }
 
   /// The process-wide executor that native calls (`start_wf("Pear", "Earth")`) use.
   static executor& shared() {
@@ -159,9 +186,7 @@ class executor {
   template <class E>
   static typename E::result_type take_result(detail::frame& root) {
     auto value_of = [&]<class T>(std::size_t i, std::type_identity<T>) -> T {
-      const auto& b = root.g->outputs[i];
-      if (b.from == detail::source_kind::literal) return root.g->literals[b.index].get<T>();
-      return root.slots[b.slot].get<T>();  // copy: an output may repeat a slot
+      return detail::copy_binding(*root.g, root.g->outputs[i], root.slots.get()).template get<T>();
     };
     return [&]<class... Out, std::size_t... I>(detail::type_list<Out...>,
                                                std::index_sequence<I...>) -> typename E::result_type {
@@ -259,12 +284,31 @@ class executor {
     detail::frame& f = *item.f;
     const detail::graph_node& n = f.g->nodes[item.node];
     try {
-      if (n.kind == detail::node_kind::task) {
-        detail::node_io io(*f.g, n, f.slots.get());
-        n.run(n.entity, io);
-      } else {
-        start_child(f, item.node, n.subgraph(), ready);
-        return;  // the node completes when its child frame does
+      switch (n.kind) {
+        case detail::node_kind::task: {
+          detail::node_io io(*f.g, n, f.slots.get());
+          n.run(n.entity, io);
+          break;
+        }
+        case detail::node_kind::workflow:
+          if (!check_depth(f, item.node)) return;
+          start_child(f, item.node, n.subgraph(), nullptr, ready);
+          return;  // the node completes when its child frame does
+        case detail::node_kind::dynamic: {
+          if (!check_depth(f, item.node)) return;
+          detail::node_io io(*f.g, n, f.slots.get());
+          std::unique_ptr<detail::graph> sub = n.expand(n.entity, io);
+          const auto limit = f.run->limits.max_dynamic_nodes;
+          if (sub->nodes.size() > limit) {
+            fail(f, item.node,
+                 "dynamic workflow produced " + std::to_string(sub->nodes.size()) +
+                     " nodes, over the limit of " + std::to_string(limit) + " nodes per futures file");
+            return;
+          }
+          const detail::graph& g = *sub;
+          start_child(f, item.node, g, std::move(sub), ready);
+          return;
+        }
       }
     } catch (const std::exception& e) {
       fail(f, item.node, e.what());
@@ -276,17 +320,29 @@ class executor {
     complete_node(f, item.node, ready);
   }
 
+  /// A workflow or dynamic node opens a frame one level deeper than its own.
+  static bool check_depth(detail::frame& f, std::uint32_t node) {
+    const auto limit = f.run->limits.max_depth;
+    if (f.depth + 1 > limit) {
+      fail(f, node,
+           "nesting depth limit exceeded: this node would run at depth " + std::to_string(f.depth + 1) +
+               " (limit " + std::to_string(limit) + ")");
+      return false;
+    }
+    return true;
+  }
+
   void start_child(detail::frame& parent, std::uint32_t node, const detail::graph& g,
-                   std::vector<detail::work_item>& ready) {
+                   std::unique_ptr<detail::graph> owned, std::vector<detail::work_item>& ready) {
     auto* child = new detail::frame(g, *parent.run, &parent, node);
+    child->owned = std::move(owned);
     {
       std::lock_guard lock(parent.run->mutex);
       parent.run->children.insert(child);
     }
     const detail::graph_node& n = parent.g->nodes[node];
-    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
-      const auto& b = n.inputs[i];
-      child->slots[i] = b.from == detail::source_kind::literal ? parent.g->literals[b.index] : parent.slots[b.slot];
+    for (std::uint32_t i = 0; i < g.input_count; ++i) {
+      child->slots[i] = detail::copy_binding(*parent.g, parent.g->input_of(n, i), parent.slots.get());
     }
     if (!start_frame(*child, ready)) complete_frame(*child, ready);
   }
@@ -300,7 +356,9 @@ class executor {
   }
 
   void complete_node(detail::frame& f, std::uint32_t node, std::vector<detail::work_item>& ready) {
-    for (const std::uint32_t s : f.g->nodes[node].successors) {
+    const detail::graph_node& n = f.g->nodes[node];
+    for (std::uint32_t k = 0; k < n.successor_count; ++k) {
+      const std::uint32_t s = f.g->successors[n.first_successor + k];
       if (f.pending[s].fetch_sub(1, std::memory_order_acq_rel) == 1) ready.push_back({&f, s});
     }
     if (f.nodes_left.fetch_sub(1, std::memory_order_acq_rel) == 1) complete_frame(f, ready);
@@ -313,13 +371,7 @@ class executor {
     const std::uint32_t node = f.parent_node;
     const detail::graph_node& n = parent.g->nodes[node];
     for (std::size_t o = 0; o < f.g->outputs.size(); ++o) {
-      const auto& b = f.g->outputs[o];
-      auto& target = parent.slots[n.first_slot + o];
-      if (b.from == detail::source_kind::literal) {
-        target = f.g->literals[b.index];
-      } else {
-        target = f.slots[b.slot];
-      }
+      parent.slots[n.first_slot + o] = detail::copy_binding(*f.g, f.g->outputs[o], f.slots.get());
     }
     {
       std::lock_guard lock(f.run->mutex);
@@ -337,6 +389,7 @@ class executor {
     }
   }
 
+  executor_options options_;
   std::size_t thread_count_ = 1;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
@@ -346,6 +399,13 @@ class executor {
 };
 
 namespace detail {
+template <>
+struct native_runner<dynamic_kind> {
+  template <class E, class... Args>
+  static typename E::result_type run(const E& e, Args&&... args) {
+    return executor::shared().run(e, std::forward<Args>(args)...);
+  }
+};
 template <>
 struct native_runner<workflow_kind> {
   template <class E, class... Args>

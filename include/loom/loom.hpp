@@ -2,6 +2,7 @@
 // executor. Including the pieces you use is cheaper to compile.
 #pragma once
 
+#include <loom/dynamic.hpp>
 #include <loom/entity.hpp>
 #include <loom/error.hpp>
 #include <loom/executor.hpp>

@@ -14,7 +14,7 @@ namespace detail {
 template <class...>
 inline constexpr bool dependent_false = false;
 
-enum class source_kind : std::uint8_t { none, input, node_output, literal };
+enum class source_kind : std::uint8_t { none, input, node_output, literal, collection };
 
 /// Where a promised value comes from. `node` is the producing node, `index` the
 /// output of that node, the workflow input, or the literal slot.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <loom/detail/graph.hpp>
+#include <loom/detail/graph_recorder.hpp>
 #include <loom/entity.hpp>
 #include <loom/error.hpp>
 #include <loom/task.hpp>
@@ -102,30 +103,9 @@ struct plan_edge {
   std::uint32_t to_input = 0;
 };
 
-/// The entity behind a task node, with its invoker.
-template <class E>
-struct task_invoker {
-  static void run(const void* entity, node_io& io) {
-    const E& e = *static_cast<const E*>(entity);
-    using inputs = typename E::inputs;
-    auto result = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return std::invoke(e.function(), io.template take<type_at_t<I, inputs>>(I)...);
-    }(std::make_index_sequence<E::arity>{});
-    if constexpr (E::output_count == 1) {
-      io.put(0, std::move(result));
-    } else {
-      [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (io.put(I, std::move(std::get<I>(result))), ...);
-      }(std::make_index_sequence<E::output_count>{});
-    }
-  }
-};
-
 template <class E>
 const graph& graph_of();
 
-template <class Kind>
-struct node_kind_of;
 template <>
 struct node_kind_of<task_kind> {
   static constexpr node_kind value = node_kind::task;
@@ -190,33 +170,7 @@ class workflow_builder {
       }(std::make_index_sequence<E::arity>{});
       return index;
     }
-    const auto index = static_cast<std::uint32_t>(graph_->nodes.size());
-    detail::graph_node n;
-    n.kind = detail::node_kind_of<typename E::kind>::value;
-    n.name = E::name;
-    n.entity = &e;
-    if constexpr (std::is_same_v<typename E::kind, task_kind>) {
-      n.run = &detail::task_invoker<E>::run;
-    } else {
-      n.subgraph = &detail::graph_of<E>;
-    }
-    n.output_count = E::output_count;
-    n.inputs.reserve(E::arity);
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      auto given = std::forward_as_tuple(std::forward<Args>(args)...);
-      (n.inputs.push_back(runtime_binding_of<I>(e, given)), ...);
-    }(std::make_index_sequence<E::arity>{});
-    graph_->nodes.push_back(std::move(n));
-    return index;
-  }
-
-  template <class T>
-  static constexpr detail::promise_ref checked_ref(const promise<T>& p) {
-    const auto ref = detail::promise_access::ref(p);
-    if (ref.kind == detail::source_kind::none) {
-      throw error("loom: an unbound (default-constructed) promise was passed to wf(task, ...)");
-    }
-    return ref;
+    return detail::graph_recorder(*graph_).add_node(e, std::forward<Args>(args)...);
   }
 
   template <std::size_t I, class Given>
@@ -224,34 +178,11 @@ class workflow_builder {
     if constexpr (I < std::tuple_size_v<Given>) {
       using arg = std::remove_cvref_t<std::tuple_element_t<I, Given>>;
       if constexpr (is_promise_v<arg>) {
-        const auto ref = checked_ref(std::get<I>(given));
+        const auto ref = detail::checked_ref(std::get<I>(given));
         return {ref.kind, ref.node, ref.index};
       }
     }
     return {detail::source_kind::literal, 0, plan_literals++};
-  }
-
-  template <std::size_t I, class E, class Given>
-  detail::binding runtime_binding_of(const E& e, Given& given) {
-    using input_type = detail::type_at_t<I, typename E::inputs>;
-    if constexpr (I < std::tuple_size_v<Given>) {
-      using arg = std::remove_cvref_t<std::tuple_element_t<I, Given>>;
-      if constexpr (is_promise_v<arg>) {
-        const auto ref = checked_ref(std::get<I>(given));
-        return {ref.kind, ref.node, ref.index, 0};
-      } else {
-        return literal(input_type(std::forward<std::tuple_element_t<I, Given>>(std::get<I>(given))));
-      }
-    } else {
-      return literal(e.template default_value<I>());
-    }
-  }
-
-  template <class T>
-  detail::binding literal(T value) {
-    const auto index = static_cast<std::uint32_t>(graph_->literals.size());
-    graph_->literals.push_back(detail::any_value::of<T>(std::move(value)));
-    return {detail::source_kind::literal, 0, index, 0};
   }
 
   detail::graph* graph_ = nullptr;

@@ -61,6 +61,10 @@ template <class...>
 inline constexpr bool wrong_default_type = false;
 template <class...>
 inline constexpr bool default_index_out_of_range = false;
+template <class...>
+inline constexpr bool dynamic_body_without_builder = false;
+template <class...>
+inline constexpr bool dynamic_body_result_not_promises = false;
 
 }  // namespace loom::diagnostic
 
@@ -185,6 +189,20 @@ constexpr void default_index_out_of_range() {
   static_assert(diagnostic::default_index_out_of_range<Name, input<Position>, expected_count<Arity>>,
                 "loom: with_default<I>(value) on name<...>: input<I> does not exist (the callable has "
                 "expected_count<N> inputs)");
+}
+
+template <class Name>
+constexpr void dynamic_body_without_builder() {
+  static_assert(diagnostic::dynamic_body_without_builder<Name>,
+                "loom: the body of dynamic workflow name<...> must take loom::dynamic_builder& as its first "
+                "parameter: (loom::dynamic_builder& wf, A a, ...)");
+}
+
+template <class Name, class Got>
+constexpr void dynamic_body_result_not_promises() {
+  static_assert(diagnostic::dynamic_body_result_not_promises<Name, got<Got>>,
+                "loom: the body of dynamic workflow name<...> must return a loom::promise<R>, a std::vector or "
+                "std::map<std::string, ...> of promises, or a std::tuple of those; it returns got<T>");
 }
 
 }  // namespace loom::detail::report

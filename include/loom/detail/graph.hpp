@@ -1,6 +1,7 @@
 // The executable form of a workflow: nodes with type-erased invokers, literal values,
-// and bindings resolved to value slots. Built once per static workflow (at run time,
-// by running its body against a recording builder) and, later, once per dynamic node.
+// and bindings resolved to value slots, in flat arrays (a dynamic workflow may hold a
+// million nodes: no per-node allocation). Built once per static workflow (at run time,
+// by running its body against a recording builder), and once per dynamic node run.
 #pragma once
 
 #include <loom/detail/any_value.hpp>
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,41 +18,70 @@ namespace loom::detail {
 
 enum class node_kind : std::uint8_t { task, workflow, dynamic };
 
+/// node_kind_of<Kind>::value: the node kind of an entity kind (specialized with each kind).
+template <class Kind>
+struct node_kind_of;
+
 /// Where one input of a node (or one output of a graph) takes its value from.
 struct binding {
   source_kind from = source_kind::none;
   std::uint32_t node = 0;   // producing node, for node_output
-  std::uint32_t index = 0;  // output of that node, workflow input, or literal slot
+  std::uint32_t index = 0;  // output of that node, workflow input, literal or collection
   std::uint32_t slot = 0;   // value slot (input or node_output), set by graph::finalize
 };
 
 struct graph;
+struct collection;
 class node_io;
 
 using run_fn = void (*)(const void* entity, node_io& io);
 using subgraph_fn = const graph& (*)();
+using expand_fn = std::unique_ptr<graph> (*)(const void* entity, node_io& io);
+using assemble_fn = any_value (*)(const graph& g, const collection& c, any_value* slots);
+
+/// A list or map built from several promises and literals (a collection binding).
+struct collection {
+  std::uint32_t first_item = 0;  // into graph::items (and graph::keys for a map)
+  std::uint32_t item_count = 0;
+  std::uint32_t first_key = 0;  // into graph::keys, for a map
+  bool is_map = false;
+  assemble_fn assemble = nullptr;
+};
 
 struct graph_node {
   node_kind kind = node_kind::task;
   std::string_view name;           // the entity's name
-  const void* entity = nullptr;    // the entity object (tasks: where the function is)
+  const void* entity = nullptr;    // the entity object
   run_fn run = nullptr;            // task: compute the outputs from the inputs
   subgraph_fn subgraph = nullptr;  // workflow: the nested workflow's graph
-  std::vector<binding> inputs;
+  expand_fn expand = nullptr;      // dynamic: run the body, giving the sub-DAG
+  std::uint32_t first_input = 0;   // into graph::bindings
+  std::uint32_t input_count = 0;
   std::uint32_t output_count = 0;
   std::uint32_t first_slot = 0;  // the slot of output 0
-  std::vector<std::uint32_t> successors;  // distinct consumer nodes
-  std::uint32_t predecessor_count = 0;    // distinct producer nodes
+  std::uint32_t first_successor = 0;  // into graph::successors
+  std::uint32_t successor_count = 0;  // distinct consumer nodes
+  std::uint32_t predecessor_count = 0;  // distinct producer nodes
 };
 
 struct graph {
   std::string name;
+  std::string_view node_prefix = "n";  // node ids: n0, n1, … (dn0, dn1, … in a dynamic sub-DAG)
   std::uint32_t input_count = 0;
   std::vector<graph_node> nodes;  // in a topological order (a node follows its producers)
+  std::vector<binding> bindings;  // every node's inputs, node by node
+  std::vector<collection> collections;
+  std::vector<binding> items;     // the items of every collection
+  std::vector<std::string> keys;  // map collections: the key of each item
   std::vector<any_value> literals;
   std::vector<binding> outputs;
-  std::uint32_t slot_count = 0;          // inputs, then every node's outputs
-  std::vector<std::uint32_t> readers;    // per slot: how many bindings read it
+  std::vector<std::uint32_t> successors;
+  std::uint32_t slot_count = 0;        // inputs, then every node's outputs
+  std::vector<std::uint32_t> readers;  // per slot: how many bindings read it
+
+  [[nodiscard]] const binding& input_of(const graph_node& n, std::size_t i) const {
+    return bindings[n.first_input + i];
+  }
 
   /// Resolves slots and computes successors, predecessor counts and reader counts.
   void finalize() {
@@ -65,36 +96,119 @@ struct graph {
       if (b.from == source_kind::node_output) b.slot = nodes[b.node].first_slot + b.index;
       if (b.from == source_kind::input || b.from == source_kind::node_output) ++readers[b.slot];
     };
-    for (std::uint32_t i = 0; i < nodes.size(); ++i) {
-      auto& n = nodes[i];
-      std::vector<std::uint32_t> producers;
-      for (auto& b : n.inputs) {
-        resolve(b);
-        if (b.from == source_kind::node_output) producers.push_back(b.node);
-      }
-      std::sort(producers.begin(), producers.end());
-      producers.erase(std::unique(producers.begin(), producers.end()), producers.end());
-      n.predecessor_count = static_cast<std::uint32_t>(producers.size());
-      for (auto p : producers) nodes[p].successors.push_back(i);
-    }
+    for (auto& b : items) resolve(b);
+    for (auto& b : bindings) resolve(b);
     for (auto& b : outputs) resolve(b);
+
+    // Distinct producers of each node, then successors in one flat array.
+    std::vector<std::uint32_t> producer_start(nodes.size() + 1, 0);
+    std::vector<std::uint32_t> producers;
+    std::vector<std::uint32_t> scratch;
+    std::vector<std::uint32_t> consumer_count(nodes.size(), 0);
+    for (std::uint32_t i = 0; i < nodes.size(); ++i) {
+      scratch.clear();
+      const auto& n = nodes[i];
+      for (std::uint32_t k = 0; k < n.input_count; ++k) {
+        const binding& b = bindings[n.first_input + k];
+        if (b.from == source_kind::node_output) {
+          scratch.push_back(b.node);
+        } else if (b.from == source_kind::collection) {
+          const collection& c = collections[b.index];
+          for (std::uint32_t j = 0; j < c.item_count; ++j) {
+            const binding& item = items[c.first_item + j];
+            if (item.from == source_kind::node_output) scratch.push_back(item.node);
+          }
+        }
+      }
+      if (scratch.size() > 1) {
+        std::sort(scratch.begin(), scratch.end());
+        scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
+      }
+      nodes[i].predecessor_count = static_cast<std::uint32_t>(scratch.size());
+      for (auto p : scratch) ++consumer_count[p];
+      producers.insert(producers.end(), scratch.begin(), scratch.end());
+      producer_start[i + 1] = static_cast<std::uint32_t>(producers.size());
+    }
+    std::uint32_t offset = 0;
+    for (std::uint32_t i = 0; i < nodes.size(); ++i) {
+      nodes[i].first_successor = offset;
+      nodes[i].successor_count = 0;
+      offset += consumer_count[i];
+    }
+    successors.assign(offset, 0);
+    for (std::uint32_t i = 0; i < nodes.size(); ++i) {
+      for (std::uint32_t k = producer_start[i]; k < producer_start[i + 1]; ++k) {
+        auto& producer = nodes[producers[k]];
+        successors[producer.first_successor + producer.successor_count++] = i;
+      }
+    }
   }
 };
+
+/// Reads the value a binding refers to, as T: literals are copied; a slot read by
+/// exactly one binding is moved out (it has no other reader), otherwise copied.
+template <class T>
+T read_binding(const graph& g, const binding& b, any_value* slots);
+
+template <class T>
+T read_item(const graph& g, const binding& b, any_value* slots) {
+  if (b.from == source_kind::literal) return g.literals[b.index].get<T>();
+  any_value& v = slots[b.slot];
+  if (g.readers[b.slot] == 1) return std::move(v.get<T>());
+  return v.get<T>();
+}
+
+/// Builds the list or map of a collection binding.
+template <class T>
+T assemble_collection(const graph& g, const collection& c, any_value* slots) {
+  T out;
+  if constexpr (is_std_vector<T>::value) {
+    out.reserve(c.item_count);
+    for (std::uint32_t j = 0; j < c.item_count; ++j) {
+      out.push_back(read_item<typename T::value_type>(g, g.items[c.first_item + j], slots));
+    }
+  } else {
+    for (std::uint32_t j = 0; j < c.item_count; ++j) {
+      out.insert_or_assign(g.keys[c.first_key + j],
+                           read_item<typename T::mapped_type>(g, g.items[c.first_item + j], slots));
+    }
+  }
+  return out;
+}
+
+template <class T>
+any_value assemble_erased(const graph& g, const collection& c, any_value* slots) {
+  return any_value::of<T>(assemble_collection<T>(g, c, slots));
+}
+
+template <class T>
+T read_binding(const graph& g, const binding& b, any_value* slots) {
+  if constexpr (is_std_vector<T>::value || is_std_map<T>::value) {
+    if (b.from == source_kind::collection) return assemble_collection<T>(g, g.collections[b.index], slots);
+  }
+  return read_item<T>(g, b, slots);
+}
+
+/// The value of a binding, type-erased (a copy; for handing values between frames).
+inline any_value copy_binding(const graph& g, const binding& b, any_value* slots) {
+  switch (b.from) {
+    case source_kind::literal: return g.literals[b.index];
+    case source_kind::collection: {
+      const collection& c = g.collections[b.index];
+      return c.assemble(g, c, slots);
+    }
+    default: return slots[b.slot];
+  }
+}
 
 /// A node's view of its inputs and outputs while it runs.
 class node_io {
  public:
   node_io(const graph& g, const graph_node& n, any_value* slots) : graph_(g), node_(n), slots_(slots) {}
 
-  /// The value of input i. A slot read by exactly one binding is moved out (it has no
-  /// other reader); otherwise it is copied.
   template <class T>
   T take(std::size_t i) const {
-    const binding& b = node_.inputs[i];
-    if (b.from == source_kind::literal) return graph_.literals[b.index].get<T>();
-    any_value& v = slots_[b.slot];
-    if (graph_.readers[b.slot] == 1) return std::move(v.get<T>());
-    return v.get<T>();
+    return read_binding<T>(graph_, graph_.bindings[node_.first_input + i], slots_);
   }
 
   template <class T>

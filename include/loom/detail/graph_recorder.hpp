@@ -1,0 +1,149 @@
+// Records nodes into a graph at run time: what `wf(entity, args...)` does in a static
+// workflow body evaluated at run time, and in every dynamic workflow body. Arguments
+// become bindings: promises refer to node outputs or inputs, collections of promises
+// become collection bindings, native values become literals.
+#pragma once
+
+#include <loom/detail/graph.hpp>
+#include <loom/entity.hpp>
+#include <loom/error.hpp>
+#include <loom/promise.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <tuple>
+#include <utility>
+
+namespace loom::detail {
+
+template <class E>
+const graph& graph_of();  // workflow.hpp
+template <class E>
+struct dynamic_expander;  // dynamic.hpp
+
+/// Runs a task node: takes its inputs, calls the function, stores its outputs.
+template <class E>
+struct task_invoker {
+  static void run(const void* entity, node_io& io) {
+    const E& e = *static_cast<const E*>(entity);
+    using inputs = typename E::inputs;
+    auto result = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::invoke(e.function(), io.template take<type_at_t<I, inputs>>(I)...);
+    }(std::make_index_sequence<E::arity>{});
+    if constexpr (E::output_count == 1) {
+      io.put(0, std::move(result));
+    } else {
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (io.put(I, std::move(std::get<I>(result))), ...);
+      }(std::make_index_sequence<E::output_count>{});
+    }
+  }
+};
+
+template <class T>
+constexpr promise_ref checked_ref(const promise<T>& p) {
+  const auto ref = promise_access::ref(p);
+  if (ref.kind == source_kind::none) {
+    throw error("loom: an unbound (default-constructed) promise was passed to wf(task, ...) or returned");
+  }
+  return ref;
+}
+
+class graph_recorder {
+ public:
+  explicit graph_recorder(graph& g) : graph_(&g) {}
+
+  [[nodiscard]] graph& target() const { return *graph_; }
+
+  /// Adds a node for `e` with arguments already checked by check_call.
+  template <class E, class... Args>
+  std::uint32_t add_node(const E& e, Args&&... args) {
+    graph& g = *graph_;
+    const auto index = static_cast<std::uint32_t>(g.nodes.size());
+    graph_node n;
+    n.kind = node_kind_of<typename E::kind>::value;
+    n.name = E::name;
+    n.entity = &e;
+    if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
+      n.run = &task_invoker<E>::run;
+    } else if constexpr (node_kind_of<typename E::kind>::value == node_kind::workflow) {
+      n.subgraph = &graph_of<E>;
+    } else {
+      n.expand = &dynamic_expander<E>::expand;
+    }
+    n.output_count = E::output_count;
+    n.input_count = E::arity;
+    n.first_input = static_cast<std::uint32_t>(g.bindings.size());
+    // Literals and collections may be appended while binding: bind first, then store.
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      [[maybe_unused]] auto given = std::forward_as_tuple(std::forward<Args>(args)...);
+      binding bound[] = {binding{}, argument_binding<I>(e, given)...};
+      g.bindings.insert(g.bindings.end(), std::begin(bound) + 1, std::end(bound));
+    }(std::make_index_sequence<E::arity>{});
+    g.nodes.push_back(n);
+    return index;
+  }
+
+  template <class T>
+  binding literal(T value) {
+    graph& g = *graph_;
+    const auto index = static_cast<std::uint32_t>(g.literals.size());
+    g.literals.push_back(any_value::of<T>(std::move(value)));
+    return {source_kind::literal, 0, index, 0};
+  }
+
+  /// The binding of a value of type T given as `arg`: a promise, a collection of
+  /// promises, or a native value (a literal).
+  template <class T, class Arg>
+  binding bind(Arg&& arg) {
+    using A = std::remove_cvref_t<Arg>;
+    if constexpr (is_promise_v<A>) {
+      const auto ref = checked_ref(arg);
+      return {ref.kind, ref.node, ref.index, 0};
+    } else if constexpr (promise_collection<A>::value) {
+      return collection_binding<T>(arg);
+    } else {
+      return literal<T>(T(std::forward<Arg>(arg)));
+    }
+  }
+
+ private:
+  template <std::size_t I, class E, class Given>
+  binding argument_binding(const E& e, Given& given) {
+    using input_type = type_at_t<I, typename E::inputs>;
+    if constexpr (I < std::tuple_size_v<Given>) {
+      return bind<input_type>(std::forward<std::tuple_element_t<I, Given>>(std::get<I>(given)));
+    } else {
+      return literal<input_type>(e.template default_value<I>());
+    }
+  }
+
+  template <class T, class Collection>
+  binding collection_binding(const Collection& promises) {
+    graph& g = *graph_;
+    collection c;
+    c.first_item = static_cast<std::uint32_t>(g.items.size());
+    c.item_count = static_cast<std::uint32_t>(promises.size());
+    c.first_key = static_cast<std::uint32_t>(g.keys.size());
+    c.is_map = is_std_map<T>::value;
+    c.assemble = &assemble_erased<T>;
+    g.items.reserve(g.items.size() + promises.size());
+    for (const auto& item : promises) {
+      if constexpr (is_std_map<T>::value) {
+        g.keys.push_back(item.first);
+        const auto ref = checked_ref(item.second);
+        g.items.push_back({ref.kind, ref.node, ref.index, 0});
+      } else {
+        const auto ref = checked_ref(item);
+        g.items.push_back({ref.kind, ref.node, ref.index, 0});
+      }
+    }
+    const auto index = static_cast<std::uint32_t>(g.collections.size());
+    g.collections.push_back(c);
+    return {source_kind::collection, 0, index, 0};
+  }
+
+  graph* graph_;
+};
+
+}  // namespace loom::detail

@@ -1,0 +1,194 @@
+// loom/dynamic.hpp — dynamic workflows: `loom::dynamic<"name">(body)`. The body runs at
+// run time with materialized inputs; every `wf(entity, args...)` inside it is deferred
+// and returns a promise, so the body's result is a whole sub-DAG (the futures file's
+// content), which the executor then runs. A dynamic workflow is a node like any task:
+// it can be called from static workflows, from other dynamic workflows, recursively.
+#pragma once
+
+#include <loom/detail/diagnostics.hpp>
+#include <loom/detail/graph.hpp>
+#include <loom/detail/graph_recorder.hpp>
+#include <loom/entity.hpp>
+#include <loom/promise.hpp>
+#include <loom/task.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace loom {
+
+struct dynamic_kind {};
+class dynamic_builder;
+
+namespace detail {
+
+template <>
+struct node_kind_of<dynamic_kind> {
+  static constexpr node_kind value = node_kind::dynamic;
+};
+
+/// What one element of a dynamic body's result promises: promise<T> → T; a vector or
+/// map of promises → the vector or map of values.
+template <class R>
+struct promised_value {
+  static constexpr bool valid = false;
+  using type = R;
+};
+template <class T>
+struct promised_value<promise<T>> {
+  static constexpr bool valid = true;
+  using type = T;
+};
+template <class T, class A>
+struct promised_value<std::vector<promise<T>, A>> {
+  static constexpr bool valid = true;
+  using type = std::vector<T>;
+};
+template <class T, class C, class A>
+struct promised_value<std::map<std::string, promise<T>, C, A>> {
+  static constexpr bool valid = true;
+  using type = std::map<std::string, T>;
+};
+
+template <class R>
+struct dynamic_result {
+  static constexpr bool valid = promised_value<R>::valid;
+  using outputs = type_list<typename promised_value<R>::type>;
+};
+template <class... R>
+struct dynamic_result<std::tuple<R...>> {
+  static constexpr bool valid = (promised_value<R>::valid && ...);
+  using outputs = type_list<typename promised_value<R>::type...>;
+};
+
+template <class Signature, bool Known = Signature::known>
+struct dynamic_signature {
+  static constexpr bool takes_builder = false;
+  static constexpr bool valid_result = false;
+  using result = void;
+  using type = interface<type_list<>, type_list<>>;
+};
+template <class Signature>
+struct dynamic_signature<Signature, true> {
+  template <class B, class... P>
+  static auto split(type_list<B, P...>) -> std::pair<B, type_list<input_of_parameter<P>...>>;
+  static auto split(type_list<>) -> std::pair<void, type_list<>>;
+  using params = decltype(split(typename Signature::params{}));
+  static constexpr bool takes_builder = std::is_same_v<typename params::first_type, dynamic_builder&>;
+  using result = std::remove_cvref_t<typename Signature::result>;
+  static constexpr bool valid_result = dynamic_result<result>::valid;
+  using type = interface<typename params::second_type, typename dynamic_result<result>::outputs>;
+};
+
+template <class Fn>
+struct interface_of<dynamic_kind, Fn> : dynamic_signature<signature_of<Fn>>::type {};
+
+}  // namespace detail
+
+/// The builder a dynamic workflow's body receives. `wf(entity, args...)` records a
+/// deferred call and returns its output as a promise; `wf.literal(v)` binds a value.
+class dynamic_builder {
+ public:
+  explicit dynamic_builder(detail::graph& g) : recorder_(g) {}
+
+  template <class E, class... Args>
+  auto operator()(const E& e, Args&&... args) {
+    if constexpr (!is_entity_v<E>) {
+      detail::report::not_a_task<E>();
+      return promise<int>{};
+    } else if constexpr (!detail::check_call<E, false, Args...>()) {
+      return output_promises<E>(0);
+    } else {
+      return output_promises<E>(recorder_.add_node(e, std::forward<Args>(args)...));
+    }
+  }
+
+  /// A promise bound to a literal value (a string literal gives a std::string).
+  template <class T>
+  auto literal(T&& value) {
+    using V = std::conditional_t<std::is_convertible_v<T, std::string_view> && !std::is_same_v<std::remove_cvref_t<T>, std::string>,
+                                 std::string, std::remove_cvref_t<T>>;
+    static_assert(task_value<V>, "loom: wf.literal(v) needs a task value type (see loom::task_value)");
+    const auto b = recorder_.literal<V>(V(std::forward<T>(value)));
+    return detail::promise_access::make<V>({detail::source_kind::literal, 0, b.index});
+  }
+
+  /// The number of nodes recorded so far.
+  [[nodiscard]] std::size_t size() const { return recorder_.target().nodes.size(); }
+
+ private:
+  template <class E>
+  static auto output_promises(std::uint32_t node) {
+    return []<class... Out, std::size_t... I>(std::uint32_t n, detail::type_list<Out...>, std::index_sequence<I...>) {
+      if constexpr (sizeof...(Out) == 1) {
+        return detail::promise_access::make<Out...>({detail::source_kind::node_output, n, 0});
+      } else {
+        return std::tuple<promise<Out>...>{detail::promise_access::make<Out>(
+            {detail::source_kind::node_output, n, static_cast<std::uint32_t>(I)})...};
+      }
+    }(node, typename E::outputs{}, std::make_index_sequence<E::output_count>{});
+  }
+
+  template <class E>
+  friend struct detail::dynamic_expander;
+
+  detail::graph_recorder recorder_;
+};
+
+namespace detail {
+
+/// Runs a dynamic node's body with its materialized inputs; the result is its sub-DAG.
+template <class E>
+struct dynamic_expander {
+  static std::unique_ptr<graph> expand(const void* entity, node_io& io) {
+    const E& e = *static_cast<const E*>(entity);
+    auto g = std::make_unique<graph>();
+    g->name = std::string(E::name);
+    g->node_prefix = "dn";
+    dynamic_builder b(*g);
+    using inputs = typename E::inputs;
+    auto result = [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::invoke(e.function(), b, io.template take<type_at_t<I, inputs>>(I)...);
+    }(std::make_index_sequence<E::arity>{});
+    using outputs = typename E::outputs;
+    if constexpr (E::output_count == 1 && !is_std_tuple<decltype(result)>::value) {
+      g->outputs.push_back(b.recorder_.template bind<type_at_t<0, outputs>>(result));
+    } else {
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (g->outputs.push_back(b.recorder_.template bind<type_at_t<I, outputs>>(std::get<I>(result))), ...);
+      }(std::make_index_sequence<E::output_count>{});
+    }
+    g->finalize();
+    return g;
+  }
+};
+
+}  // namespace detail
+
+/// Makes a dynamic workflow from a body `(loom::dynamic_builder& wf, A a, ...)` returning
+/// a promise, a vector or map of promises, or a std::tuple of those; a lambda or a
+/// function pointer (for mutual recursion through forward-declared functions).
+template <fixed_string Name, class Fn>
+constexpr auto dynamic(Fn fn) {
+  using name = detail::name_chars<Name>;
+  using signature = detail::signature_of<Fn>;
+  using sig = detail::dynamic_signature<signature>;
+  using E = entity<dynamic_kind, Name, Fn,
+                   typename detail::no_defaults<detail::interface_of<dynamic_kind, Fn>::arity>::type>;
+  if constexpr (!signature::known) {
+    detail::report::generic_task_callable<name>();
+  } else if constexpr (!sig::takes_builder) {
+    detail::report::dynamic_body_without_builder<name>();
+  } else if constexpr (!sig::valid_result) {
+    detail::report::dynamic_body_result_not_promises<name, typename sig::result>();
+  } else {
+    detail::check_interface_types<name, typename E::inputs, typename E::outputs>();
+  }
+  return E(std::move(fn));
+}
+
+}  // namespace loom
