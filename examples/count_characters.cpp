@@ -76,4 +76,5 @@ int main(int argc, char** argv) {
     std::cerr << "count_characters: " << e.what() << '\n';
     return 1;
   }
+  return 0;
 }

@@ -70,4 +70,5 @@ int main(int argc, char** argv) {
     std::cerr << "merge_sort: " << e.what() << '\n';
     return 1;
   }
+  return 0;
 }
