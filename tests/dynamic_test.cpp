@@ -150,3 +150,15 @@ TEST_CASE("a dynamic node over the node limit fails before running anything", "[
   CHECK_THROWS_WITH(ex.run(loom::run_limits{.max_dynamic_nodes = 10}, squares, 11),
                     Catch::Contains("11 nodes") && Catch::Contains("limit of 10"));
 }
+
+namespace {
+constexpr auto braced = loom::dynamic<"braced">([](loom::dynamic_builder& wf, std::int64_t x) {
+  auto text = wf(join, {wf(to_text, x), wf.literal(std::string("static"))});
+  auto weighted = wf(sum_map, {{"a", wf(square, x)}, {"bb", wf.literal(std::int64_t{5})}});
+  return std::tuple{text, weighted, wf(add, weighted, 1)};
+});
+}  // namespace
+
+TEST_CASE("a braced list of promises is a collection argument", "[dynamic]") {
+  CHECK(braced(3) == std::tuple<std::string, std::int64_t, std::int64_t>{"3,static", 9 + 10, 20});
+}

@@ -87,6 +87,73 @@ struct dynamic_signature<Signature, true> {
 template <class Fn>
 struct interface_of<dynamic_kind, Fn> : dynamic_signature<signature_of<Fn>>::type {};
 
+/// One argument of `wf(entity, ...)` in a call that holds a braced list, such as
+/// `wf(join, {wf(a, x), wf.literal(std::string("static"))})`: a braced list has no type
+/// of its own, so each argument is converted to the parameter's own argument type.
+/// The argument refers to objects that live until the end of the full expression.
+template <class E, std::size_t I, bool InRange = (I < E::arity)>
+class call_argument {
+ public:
+  template <class A>
+  call_argument(A&&) {  // NOLINT: converting by design; reported by the call
+  }
+  binding bind(graph_recorder&) const { return {}; }
+};
+
+template <class E, std::size_t I>
+class call_argument<E, I, true> {
+  using param = type_at_t<I, typename E::inputs>;
+  template <class P>
+  struct element_of {
+    using type = void;
+  };
+  template <class T>
+  struct element_of<std::vector<T>> {
+    using type = promise<T>;
+  };
+  template <class T>
+  struct element_of<std::map<std::string, T>> {
+    using type = std::pair<const std::string, promise<T>>;
+  };
+  using element = typename element_of<param>::type;
+  using list_element = std::conditional_t<std::is_void_v<element>, promise<param>, element>;
+
+ public:
+  template <class A>
+  call_argument(A&& a)  // NOLINT: converting by design
+      : object_(const_cast<void*>(static_cast<const void*>(std::addressof(a)))), bind_(&bind_object<A>) {
+    if constexpr (judge_argument<param, A, false>() == argument_verdict::wrong_type) {
+      report::wrong_argument_type<typename E::diagnostic_name, I, param, std::remove_cvref_t<A>>();
+    }
+  }
+
+  /// `{p1, p2, ...}` for a list parameter, `{{"k", p}, ...}` for a map parameter.
+  call_argument(std::initializer_list<list_element> list)  // NOLINT: converting by design
+      : list_(list) {
+    if constexpr (std::is_void_v<element>) {
+      report::wrong_argument_type<typename E::diagnostic_name, I, param, std::initializer_list<list_element>>();
+    }
+  }
+
+  binding bind(graph_recorder& r) const {
+    if (bind_ != nullptr) return bind_(r, object_);
+    return r.collection_binding<param>(list_);
+  }
+
+ private:
+  template <class A>
+  static binding bind_object(graph_recorder& r, void* object) {
+    return r.bind<param>(std::forward<A>(*static_cast<std::remove_reference_t<A>*>(object)));
+  }
+
+  void* object_ = nullptr;
+  binding (*bind_)(graph_recorder&, void*) = nullptr;
+  std::initializer_list<list_element> list_{};
+};
+
+template <class E, std::size_t I>
+using call_argument_t = std::type_identity_t<call_argument<E, I>>;
+
 }  // namespace detail
 
 /// The builder a dynamic workflow's body receives. `wf(entity, args...)` records a
@@ -107,6 +174,39 @@ class dynamic_builder {
     }
   }
 
+  // Calls holding a braced list (`wf(join, {p1, p2})`): each argument converts to the
+  // parameter's argument type. Up to 8 arguments.
+  template <class E>
+  auto operator()(const E& e, detail::call_argument_t<E, 0> a0) {
+    return call_with<E>(e, a0);
+  }
+  template <class E>
+  auto operator()(const E& e, detail::call_argument_t<E, 0> a0, detail::call_argument_t<E, 1> a1) {
+    return call_with<E>(e, a0, a1);
+  }
+  template <class E>
+  auto operator()(const E& e, detail::call_argument_t<E, 0> a0, detail::call_argument_t<E, 1> a1,
+                  detail::call_argument_t<E, 2> a2) {
+    return call_with<E>(e, a0, a1, a2);
+  }
+  template <class E>
+  auto operator()(const E& e, detail::call_argument_t<E, 0> a0, detail::call_argument_t<E, 1> a1,
+                  detail::call_argument_t<E, 2> a2, detail::call_argument_t<E, 3> a3) {
+    return call_with<E>(e, a0, a1, a2, a3);
+  }
+  template <class E>
+  auto operator()(const E& e, detail::call_argument_t<E, 0> a0, detail::call_argument_t<E, 1> a1,
+                  detail::call_argument_t<E, 2> a2, detail::call_argument_t<E, 3> a3,
+                  detail::call_argument_t<E, 4> a4) {
+    return call_with<E>(e, a0, a1, a2, a3, a4);
+  }
+  template <class E>
+  auto operator()(const E& e, detail::call_argument_t<E, 0> a0, detail::call_argument_t<E, 1> a1,
+                  detail::call_argument_t<E, 2> a2, detail::call_argument_t<E, 3> a3,
+                  detail::call_argument_t<E, 4> a4, detail::call_argument_t<E, 5> a5) {
+    return call_with<E>(e, a0, a1, a2, a3, a4, a5);
+  }
+
   /// A promise bound to a literal value (a string literal gives a std::string).
   template <class T>
   auto literal(T&& value) {
@@ -121,6 +221,31 @@ class dynamic_builder {
   [[nodiscard]] std::size_t size() const { return recorder_.target().nodes.size(); }
 
  private:
+  template <class E, class... Arguments>
+  auto call_with(const E& e, const Arguments&... arguments) {
+    constexpr std::size_t given = sizeof...(Arguments);
+    if constexpr (given > E::arity) {
+      detail::report::too_many_arguments<typename E::diagnostic_name, E::arity, given>();
+      return output_promises<E>(0);
+    } else if constexpr (constexpr std::size_t missing =
+                             detail::first_missing_default<E, given>(std::make_index_sequence<E::arity>{});
+                         missing < E::arity) {
+      detail::report::missing_argument<typename E::diagnostic_name, missing,
+                                       detail::type_at_t<missing, typename E::inputs>>();
+      return output_promises<E>(0);
+    } else {
+      const auto bound = std::forward_as_tuple(arguments...);
+      return output_promises<E>(
+          recorder_.add_node_bound(e, [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+            if constexpr (I < given) {
+              return std::get<I>(bound).bind(recorder_);
+            } else {
+              return recorder_.literal<detail::type_at_t<I, typename E::inputs>>(e.template default_value<I>());
+            }
+          }));
+    }
+  }
+
   template <class E>
   static auto output_promises(std::uint32_t node) {
     return []<class... Out, std::size_t... I>(std::uint32_t n, detail::type_list<Out...>, std::index_sequence<I...>) {

@@ -58,6 +58,20 @@ class graph_recorder {
   /// Adds a node for `e` with arguments already checked by check_call.
   template <class E, class... Args>
   std::uint32_t add_node(const E& e, Args&&... args) {
+    [[maybe_unused]] auto given = std::forward_as_tuple(std::forward<Args>(args)...);
+    return add_node_bound(e, [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+      using input_type = type_at_t<I, typename E::inputs>;
+      if constexpr (I < sizeof...(Args)) {
+        return bind<input_type>(std::forward<std::tuple_element_t<I, std::remove_reference_t<decltype(given)>>>(std::get<I>(given)));
+      } else {
+        return literal<input_type>(e.template default_value<I>());
+      }
+    });
+  }
+
+  /// Adds a node for `e` whose input I is bound by `bind_input(integral_constant<I>)`.
+  template <class E, class BindInput>
+  std::uint32_t add_node_bound(const E& e, BindInput&& bind_input) {
     graph& g = *graph_;
     const auto index = static_cast<std::uint32_t>(g.nodes.size());
     graph_node n;
@@ -73,15 +87,41 @@ class graph_recorder {
     }
     n.output_count = E::output_count;
     n.input_count = E::arity;
-    n.first_input = static_cast<std::uint32_t>(g.bindings.size());
-    // Literals and collections may be appended while binding: bind first, then store.
+    // Literals and collections are appended while binding: bind all, then store.
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      [[maybe_unused]] auto given = std::forward_as_tuple(std::forward<Args>(args)...);
-      binding bound[] = {binding{}, argument_binding<I>(e, given)...};
+      binding bound[] = {binding{}, bind_input(std::integral_constant<std::size_t, I>{})...};
+      n.first_input = static_cast<std::uint32_t>(g.bindings.size());
       g.bindings.insert(g.bindings.end(), std::begin(bound) + 1, std::end(bound));
     }(std::make_index_sequence<E::arity>{});
     g.nodes.push_back(n);
     return index;
+  }
+
+  /// A collection binding for a list or map of type T from a range of promises
+  /// (or of (key, promise) pairs for a map).
+  template <class T, class Range>
+  binding collection_binding(const Range& promises) {
+    graph& g = *graph_;
+    collection c;
+    c.first_item = static_cast<std::uint32_t>(g.items.size());
+    c.item_count = static_cast<std::uint32_t>(std::size(promises));
+    c.first_key = static_cast<std::uint32_t>(g.keys.size());
+    c.is_map = is_std_map<T>::value;
+    c.assemble = &assemble_erased<T>;
+    g.items.reserve(g.items.size() + std::size(promises));
+    for (const auto& item : promises) {
+      if constexpr (is_std_map<T>::value) {
+        g.keys.push_back(item.first);
+        const auto ref = checked_ref(item.second);
+        g.items.push_back({ref.kind, ref.node, ref.index, 0});
+      } else {
+        const auto ref = checked_ref(item);
+        g.items.push_back({ref.kind, ref.node, ref.index, 0});
+      }
+    }
+    const auto index = static_cast<std::uint32_t>(g.collections.size());
+    g.collections.push_back(c);
+    return {source_kind::collection, 0, index, 0};
   }
 
   template <class T>
@@ -108,41 +148,6 @@ class graph_recorder {
   }
 
  private:
-  template <std::size_t I, class E, class Given>
-  binding argument_binding(const E& e, Given& given) {
-    using input_type = type_at_t<I, typename E::inputs>;
-    if constexpr (I < std::tuple_size_v<Given>) {
-      return bind<input_type>(std::forward<std::tuple_element_t<I, Given>>(std::get<I>(given)));
-    } else {
-      return literal<input_type>(e.template default_value<I>());
-    }
-  }
-
-  template <class T, class Collection>
-  binding collection_binding(const Collection& promises) {
-    graph& g = *graph_;
-    collection c;
-    c.first_item = static_cast<std::uint32_t>(g.items.size());
-    c.item_count = static_cast<std::uint32_t>(promises.size());
-    c.first_key = static_cast<std::uint32_t>(g.keys.size());
-    c.is_map = is_std_map<T>::value;
-    c.assemble = &assemble_erased<T>;
-    g.items.reserve(g.items.size() + promises.size());
-    for (const auto& item : promises) {
-      if constexpr (is_std_map<T>::value) {
-        g.keys.push_back(item.first);
-        const auto ref = checked_ref(item.second);
-        g.items.push_back({ref.kind, ref.node, ref.index, 0});
-      } else {
-        const auto ref = checked_ref(item);
-        g.items.push_back({ref.kind, ref.node, ref.index, 0});
-      }
-    }
-    const auto index = static_cast<std::uint32_t>(g.collections.size());
-    g.collections.push_back(c);
-    return {source_kind::collection, 0, index, 0};
-  }
-
   graph* graph_;
 };
 
