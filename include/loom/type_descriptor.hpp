@@ -5,12 +5,15 @@
 
 #include <loom/detail/type_check.hpp>
 #include <loom/detail/type_name.hpp>
+#include <loom/error.hpp>
 
 #include <boost/hana/accessors.hpp>
 #include <boost/hana/first.hpp>
 #include <boost/hana/for_each.hpp>
 #include <boost/hana/second.hpp>
 #include <boost/hana/string.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <ostream>
@@ -53,6 +56,73 @@ class type_descriptor {
   }
 
   friend bool operator==(const type_descriptor&, const type_descriptor&) = default;
+
+  /// The descriptor as JSON (as futures files hold it): "integer", {"list": T},
+  /// {"map": T}, {"optional": T}, {"tuple": [T, ...]},
+  /// {"record": "point", "fields": [{"name": "x", "type": T}, ...]}.
+  [[nodiscard]] nlohmann::json to_json() const {
+    using nlohmann::json;
+    switch (kind_) {
+      case type_kind::boolean: return "boolean";
+      case type_kind::integer: return "integer";
+      case type_kind::floating: return "float";
+      case type_kind::string: return "string";
+      case type_kind::list: return json{{"list", elements_[0].to_json()}};
+      case type_kind::map: return json{{"map", elements_[0].to_json()}};
+      case type_kind::optional: return json{{"optional", elements_[0].to_json()}};
+      case type_kind::tuple: {
+        json items = json::array();
+        for (const auto& e : elements_) items.push_back(e.to_json());
+        return json{{"tuple", std::move(items)}};
+      }
+      case type_kind::record: {
+        json fields = json::array();
+        for (std::size_t i = 0; i < elements_.size(); ++i) {
+          fields.push_back(json{{"name", field_names_[i]}, {"type", elements_[i].to_json()}});
+        }
+        return json{{"record", record_name_}, {"fields", std::move(fields)}};
+      }
+    }
+    return nullptr;
+  }
+
+  /// Reads a descriptor written by to_json(); throws loom::error saying what is wrong.
+  static type_descriptor from_json(const nlohmann::json& j) {
+    if (j.is_string()) {
+      const auto& s = j.get_ref<const std::string&>();
+      if (s == "boolean") return type_descriptor(type_kind::boolean);
+      if (s == "integer") return type_descriptor(type_kind::integer);
+      if (s == "float") return type_descriptor(type_kind::floating);
+      if (s == "string") return type_descriptor(type_kind::string);
+      throw error("unknown type '" + s + "'");
+    }
+    if (!j.is_object()) throw error("a type must be a name or an object, got " + j.dump());
+    if (j.size() == 1) {
+      const auto& [key, value] = *j.items().begin();
+      if (key == "list") return type_descriptor(type_kind::list, {from_json(value)});
+      if (key == "map") return type_descriptor(type_kind::map, {from_json(value)});
+      if (key == "optional") return type_descriptor(type_kind::optional, {from_json(value)});
+      if (key == "tuple" && value.is_array()) {
+        std::vector<type_descriptor> items;
+        for (const auto& item : value) items.push_back(from_json(item));
+        return type_descriptor(type_kind::tuple, std::move(items));
+      }
+    }
+    if (j.size() == 2 && j.contains("record") && j["record"].is_string() && j.contains("fields") &&
+        j["fields"].is_array()) {
+      std::vector<std::string> names;
+      std::vector<type_descriptor> types;
+      for (const auto& field : j["fields"]) {
+        if (!field.is_object() || !field.contains("name") || !field["name"].is_string() || !field.contains("type")) {
+          throw error("a record field must be {\"name\": ..., \"type\": ...}, got " + field.dump());
+        }
+        names.push_back(field["name"].get<std::string>());
+        types.push_back(from_json(field["type"]));
+      }
+      return type_descriptor(j["record"].get<std::string>(), std::move(names), std::move(types));
+    }
+    throw error("not a type: " + j.dump());
+  }
 
   friend std::ostream& operator<<(std::ostream& os, const type_descriptor& d) { return os << d.to_string(); }
 

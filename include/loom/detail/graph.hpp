@@ -32,6 +32,7 @@ struct binding {
 
 struct graph;
 struct collection;
+struct entity_info;
 class node_io;
 
 using run_fn = void (*)(const void* entity, node_io& io);
@@ -52,6 +53,7 @@ struct graph_node {
   node_kind kind = node_kind::task;
   std::string_view name;           // the entity's name
   const void* entity = nullptr;    // the entity object
+  const entity_info* info = nullptr;  // its registration (interface, codecs)
   run_fn run = nullptr;            // task: compute the outputs from the inputs
   subgraph_fn subgraph = nullptr;  // workflow: the nested workflow's graph
   expand_fn expand = nullptr;      // dynamic: run the body, giving the sub-DAG

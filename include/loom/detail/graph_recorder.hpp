@@ -8,6 +8,7 @@
 #include <loom/entity.hpp>
 #include <loom/error.hpp>
 #include <loom/promise.hpp>
+#include <loom/registry.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -15,11 +16,6 @@
 #include <utility>
 
 namespace loom::detail {
-
-template <class E>
-const graph& graph_of();  // workflow.hpp
-template <class E>
-struct dynamic_expander;  // dynamic.hpp
 
 /// Runs a task node: takes its inputs, calls the function, stores its outputs.
 template <class E>
@@ -78,13 +74,10 @@ class graph_recorder {
     n.kind = node_kind_of<typename E::kind>::value;
     n.name = E::name;
     n.entity = &e;
-    if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
-      n.run = &task_invoker<E>::run;
-    } else if constexpr (node_kind_of<typename E::kind>::value == node_kind::workflow) {
-      n.subgraph = &graph_of<E>;
-    } else {
-      n.expand = &dynamic_expander<E>::expand;
-    }
+    n.info = &registered(e);
+    n.run = n.info->run;
+    n.subgraph = n.info->subgraph;
+    n.expand = n.info->expand;
     n.output_count = E::output_count;
     n.input_count = E::arity;
     // Literals and collections are appended while binding: bind all, then store.

@@ -1,0 +1,226 @@
+// loom/registry.hpp — the tasks and workflows a process knows by name, with their
+// interfaces and type-erased entry points. A futures file names entities; reading one
+// back (in this process or another) resolves the names here. Entities register
+// themselves the first time a builder records them; `loom::register_entities(...)`
+// registers them up front (a process that only reads futures files needs that).
+#pragma once
+
+#include <loom/detail/any_value.hpp>
+#include <loom/detail/graph.hpp>
+#include <loom/detail/signature.hpp>
+#include <loom/error.hpp>
+#include <loom/literal.hpp>
+#include <loom/type_descriptor.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loom {
+
+/// An input or an output: its name and its type.
+struct port {
+  std::string name;
+  type_descriptor type;
+  friend bool operator==(const port&, const port&) = default;
+};
+
+/// The typed interface of a task or workflow, as futures files and manifests hold it.
+struct entity_interface {
+  std::vector<port> inputs;
+  std::vector<port> outputs;
+  friend bool operator==(const entity_interface&, const entity_interface&) = default;
+
+  [[nodiscard]] json to_json() const {
+    auto ports = [](const std::vector<port>& list) {
+      json out = json::array();
+      for (const auto& p : list) out.push_back(json{{"name", p.name}, {"type", p.type.to_json()}});
+      return out;
+    };
+    return json{{"inputs", ports(inputs)}, {"outputs", ports(outputs)}};
+  }
+
+  static entity_interface from_json(const json& j) {
+    auto ports = [](const json& list, const char* what) {
+      if (!list.is_array()) throw error(std::string("interface ") + what + " must be a list");
+      std::vector<port> out;
+      for (const auto& p : list) {
+        if (!p.is_object() || !p.contains("name") || !p["name"].is_string() || !p.contains("type")) {
+          throw error(std::string("an interface ") + what + " entry must be {\"name\": ..., \"type\": ...}");
+        }
+        out.push_back({p["name"].get<std::string>(), type_descriptor::from_json(p["type"])});
+      }
+      return out;
+    };
+    if (!j.is_object() || !j.contains("inputs") || !j.contains("outputs")) {
+      throw error("an interface must be {\"inputs\": [...], \"outputs\": [...]}");
+    }
+    return {ports(j["inputs"], "inputs"), ports(j["outputs"], "outputs")};
+  }
+};
+
+inline std::string_view kind_name(detail::node_kind k) {
+  switch (k) {
+    case detail::node_kind::task: return "task";
+    case detail::node_kind::workflow: return "workflow";
+    case detail::node_kind::dynamic: return "dynamic";
+  }
+  return "task";
+}
+
+namespace detail {
+
+using decode_fn = any_value (*)(const json& literal, std::string_view where);
+
+template <class T>
+any_value decode_erased(const json& literal, std::string_view where) {
+  return any_value::of<T>(from_literal<T>(literal, where));
+}
+
+/// How to read one typed port from a futures file: a literal of the port's type, or a
+/// collection of items (for list and map ports).
+struct port_codec {
+  decode_fn decode = nullptr;
+  decode_fn decode_item = nullptr;     // list/map ports: one item; otherwise null
+  assemble_fn assemble = nullptr;      // list/map ports
+  bool is_map = false;
+
+  template <class T>
+  static port_codec of() {
+    port_codec c;
+    c.decode = &decode_erased<T>;
+    if constexpr (is_std_vector<T>::value) {
+      c.decode_item = &decode_erased<typename T::value_type>;
+      c.assemble = &assemble_erased<T>;
+    } else if constexpr (is_std_map<T>::value) {
+      c.decode_item = &decode_erased<typename T::mapped_type>;
+      c.assemble = &assemble_erased<T>;
+      c.is_map = true;
+    }
+    return c;
+  }
+};
+
+using default_fn = any_value (*)(const void* entity);
+
+/// A registered entity: what a futures file, a manifest or the command line needs.
+struct entity_info {
+  std::string name;
+  std::string version;
+  node_kind kind = node_kind::task;
+  entity_interface interface;
+  const void* entity = nullptr;
+  run_fn run = nullptr;
+  subgraph_fn subgraph = nullptr;
+  expand_fn expand = nullptr;
+  std::vector<port_codec> input_codecs;
+  std::vector<port_codec> output_codecs;
+  std::vector<default_fn> defaults;  // per input; null when it has none
+};
+
+template <class E>
+const graph& graph_of();
+template <class E>
+struct dynamic_expander;
+template <class E>
+struct task_invoker;
+
+class registry {
+ public:
+  static registry& global() {
+    static registry instance;
+    return instance;
+  }
+
+  /// Registers `e` under its name (once); a different entity under a name already
+  /// taken, with another interface or version, is an error.
+  template <class E>
+  const entity_info& add(const E& e) {
+    auto info = std::make_unique<entity_info>(describe_entity(e));
+    std::lock_guard lock(mutex_);
+    auto [it, inserted] = entities_.try_emplace(info->name, nullptr);
+    if (inserted) {
+      it->second = std::move(info);
+    } else if (it->second->interface != info->interface || it->second->version != info->version ||
+               it->second->kind != info->kind) {
+      throw error("two different entities are named '" + info->name + "' (" +
+                  std::string(kind_name(it->second->kind)) + " " + it->second->interface.to_json().dump() +
+                  " and " + std::string(kind_name(info->kind)) + " " + info->interface.to_json().dump() + ")");
+    }
+    return *it->second;
+  }
+
+  [[nodiscard]] const entity_info* find(std::string_view name) const {
+    std::lock_guard lock(mutex_);
+    const auto it = entities_.find(std::string(name));
+    return it == entities_.end() ? nullptr : it->second.get();
+  }
+
+  /// Every registered entity, by name.
+  [[nodiscard]] std::vector<const entity_info*> all() const {
+    std::lock_guard lock(mutex_);
+    std::vector<const entity_info*> out;
+    for (const auto& [name, info] : entities_) out.push_back(info.get());
+    return out;
+  }
+
+ private:
+  template <class E>
+  static entity_info describe_entity(const E& e);
+
+  mutable std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<entity_info>, std::less<>> entities_;
+};
+
+/// The registration of the first entity object of type E that a builder records.
+template <class E>
+const entity_info& registered(const E& e) {
+  static const entity_info& info = registry::global().add(e);
+  return info;
+}
+
+template <class E>
+entity_info registry::describe_entity(const E& e) {
+  entity_info info;
+  info.name = std::string(E::name);
+  info.version = std::string(e.version());
+  info.kind = node_kind_of<typename E::kind>::value;
+  info.entity = &e;
+  if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
+    info.run = &task_invoker<E>::run;
+  } else if constexpr (node_kind_of<typename E::kind>::value == node_kind::workflow) {
+    info.subgraph = &graph_of<E>;
+  } else {
+    info.expand = &dynamic_expander<E>::expand;
+  }
+  [&]<class... In, std::size_t... I>(type_list<In...>, std::index_sequence<I...>) {
+    (info.interface.inputs.push_back({e.input_name(I), describe<In>()}), ...);
+    (info.input_codecs.push_back(port_codec::of<In>()), ...);
+    (info.defaults.push_back(E::template has_default<I> ? +[](const void* entity) {
+      if constexpr (E::template has_default<I>) {
+        return any_value::of<In>(static_cast<const E*>(entity)->template default_value<I>());
+      } else {
+        return any_value{};
+      }
+    } : nullptr), ...);
+  }(typename E::inputs{}, std::make_index_sequence<E::arity>{});
+  [&]<class... Out, std::size_t... I>(type_list<Out...>, std::index_sequence<I...>) {
+    (info.interface.outputs.push_back({E::output_name(I), describe<Out>()}), ...);
+    (info.output_codecs.push_back(port_codec::of<Out>()), ...);
+  }(typename E::outputs{}, std::make_index_sequence<E::output_count>{});
+  return info;
+}
+
+}  // namespace detail
+
+/// Registers entities up front, so that futures files and the command line can name
+/// them before any builder has recorded them.
+template <class... E>
+void register_entities(const E&... entities) {
+  (detail::registered(entities), ...);
+}
+
+}  // namespace loom
