@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace loom {
 
@@ -46,6 +47,30 @@ class task_failed : public error {
   std::string node_path_;
   std::string task_name_;
   std::string message_;
+};
+
+}  // namespace loom
+
+namespace loom {
+
+/// A futures file that cannot be executed: every problem found, each naming the node,
+/// the input and the types involved. Nothing of the file has run.
+class futures_error : public error {
+ public:
+  futures_error(std::string where, std::vector<std::string> problems)
+      : error(summary(where, problems)), where_(std::move(where)), problems_(std::move(problems)) {}
+  [[nodiscard]] const std::string& where() const { return where_; }
+  [[nodiscard]] const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  static std::string summary(const std::string& where, const std::vector<std::string>& problems) {
+    std::string out = "futures file " + where + " rejected (" + std::to_string(problems.size()) +
+                      (problems.size() == 1 ? " problem)" : " problems)");
+    for (const auto& p : problems) out += "\n  - " + p;
+    return out;
+  }
+  std::string where_;
+  std::vector<std::string> problems_;
 };
 
 }  // namespace loom

@@ -8,9 +8,14 @@
 #include <loom/error.hpp>
 #include <loom/task.hpp>
 #include <loom/dynamic.hpp>
+#include <loom/futures_file.hpp>
+#include <loom/object_store.hpp>
 #include <loom/workflow.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +36,23 @@ struct run_limits {
   std::size_t max_depth = 100;
   /// Nodes in the sub-DAG of one dynamic node (one futures file).
   std::size_t max_dynamic_nodes = 1'000'000;
+};
+
+/// How one run is done: its limits, and whether it is kept in an object store.
+struct run_options {
+  run_limits limits{};
+  /// Keep the run in this object store: the root's inputs, every node's outputs, and
+  /// the futures file of every dynamic node, under `<execution_id>/<node path>/`.
+  const object_store* store = nullptr;
+  /// The store's key prefix for this run; generated (and readable with
+  /// last_execution_id()) when empty.
+  std::string execution_id;
+  /// Send every dynamic node's sub-DAG through its futures file (written as JSON,
+  /// read back and validated) before it runs, as another process would. Always on
+  /// when a store is given.
+  bool verify_futures = false;
+  /// Literals longer than this (as JSON) go to the store by reference.
+  std::size_t inline_literal_bytes = 64 * 1024;
 };
 
 struct executor_options {
@@ -87,6 +109,7 @@ struct work_item {
 /// is over when it reaches zero), the first failure, and the child frames to free.
 struct run_state {
   run_limits limits;
+  const run_options* options = nullptr;
   std::atomic<std::int64_t> active{0};
   std::atomic<bool> failed{false};
   std::atomic<bool> done{false};
@@ -134,6 +157,15 @@ class executor {
   template <class E, class... Args>
     requires is_entity_v<E>
   typename E::result_type run(const run_limits& limits, const E& e, Args&&... args) {
+    run_options options;
+    options.limits = limits;
+    return run(options, e, std::forward<Args>(args)...);
+  }
+
+  /// The same, with the options of this run (limits, object store, futures checks).
+  template <class E, class... Args>
+    requires is_entity_v<E>
+  typename E::result_type run(const run_options& options, const E& e, Args&&... args) {
     if constexpr (!detail::check_call<E, true, Args...>()) {
       throw error("unreachable: ill-formed call");
     } else {
@@ -145,20 +177,51 @@ class executor {
         single = single_node_graph(e);
         g = &single;
       }
+      run_options effective = options;
+      if (effective.store != nullptr && effective.execution_id.empty()) effective.execution_id = new_execution_id();
       detail::run_state state;
-      state.limits = limits;
+      state.limits = effective.limits;
+      state.options = &effective;
       detail::frame root(*g, state, nullptr, 0);
       auto inputs = detail::complete_arguments(e, std::make_index_sequence<E::arity>{}, std::forward<Args>(args)...);
       [&]<std::size_t... I>(std::index_sequence<I...>) {
         (root.slots[I].template emplace<detail::type_at_t<I, typename E::inputs>>(std::move(std::get<I>(inputs))),
          ...);
       }(std::make_index_sequence<E::arity>{});
+      if (effective.store != nullptr) store_inputs(root, E::name, effective);
       execute_to_end(root, state);
+      last_execution_id_ = effective.execution_id;
+      if (effective.store != nullptr) {
+        json outputs = json::object();
+        for (std::size_t o = 0; o < g->outputs.size(); ++o) {
+          outputs["o" + std::to_string(o)] = detail::copy_binding(*g, g->outputs[o], root.slots.get()).to_json();
+        }
+        effective.store->put(effective.execution_id + "/outputs.json", outputs.dump());
+      }
       return take_result<E>(root);
     }
   }
 
   [[nodiscard]] const executor_options& options() const { return options_; }
+
+  /// The execution id of the last stored run started from this thread.
+  static const std::string& last_execution_id() { return last_execution_id_; }
+
+  /// A new execution id: the time and a random part, e.g. "ex-20261126-143501-3f9a1c".
+  static std::string new_execution_id() {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm parts{};
+    gmtime_r(&t, &parts);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &parts);
+    static std::atomic<std::uint64_t> counter{0};
+    const auto noise = static_cast<std::uint64_t>(now.time_since_epoch().count()) ^
+                       (counter.fetch_add(1) * 0x9E3779B97F4A7C15ULL) ^ (static_cast<std::uint64_t>(::getpid()) << 20);
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, "%06llx", static_cast<unsigned long long>(noise & 0xFFFFFF));
+    return std::string("ex-") + stamp + "-" + suffix;
+  }
 
   /// The process-wide executor that native calls (`start_wf("Pear", "Earth")`) use.
   static executor& shared() {
@@ -288,6 +351,7 @@ class executor {
         case detail::node_kind::task: {
           detail::node_io io(*f.g, n, f.slots.get());
           n.run(n.entity, io);
+          if (f.run->options->store != nullptr) store_outputs(f, item.node);
           break;
         }
         case detail::node_kind::workflow:
@@ -305,6 +369,8 @@ class executor {
                      " nodes, over the limit of " + std::to_string(limit) + " nodes per futures file");
             return;
           }
+          const run_options& options = *f.run->options;
+          if (options.store != nullptr || options.verify_futures) sub = through_futures_file(f, item.node, *sub);
           const detail::graph& g = *sub;
           start_child(f, item.node, g, std::move(sub), ready);
           return;
@@ -318,6 +384,49 @@ class executor {
       return;
     }
     complete_node(f, item.node, ready);
+  }
+
+  /// Writes the sub-DAG as a futures file (into the store, when the run has one), then
+  /// reads it back and validates it: what runs is what the file says.
+  static std::unique_ptr<detail::graph> through_futures_file(detail::frame& f, std::uint32_t node,
+                                                             const detail::graph& sub) {
+    const run_options& options = *f.run->options;
+    const std::string prefix = options.execution_id.empty() ? f.path_of(node)
+                                                            : options.execution_id + "/" + f.path_of(node);
+    futures_write_options write;
+    write.store = options.store;
+    write.store_prefix = prefix;
+    write.inline_literal_bytes = options.inline_literal_bytes;
+    const std::string text = write_futures_file(sub, f.g->nodes[node].name, write).dump();
+    const std::string key = prefix + "/futures.json";
+    if (options.store != nullptr) options.store->put(key, text);
+    futures_read_options read;
+    read.max_nodes = f.run->limits.max_dynamic_nodes;
+    read.store = options.store;
+    return read_futures_file(text, key, read, f.g->nodes[node].info);
+  }
+
+  static json outputs_json(const detail::frame& f, std::uint32_t node) {
+    const detail::graph_node& n = f.g->nodes[node];
+    json out = json::object();
+    for (std::uint32_t o = 0; o < n.output_count; ++o) {
+      out[n.info != nullptr ? n.info->interface.outputs[o].name : "o" + std::to_string(o)] =
+          f.slots[n.first_slot + o].to_json();
+    }
+    return out;
+  }
+
+  static void store_outputs(const detail::frame& f, std::uint32_t node) {
+    const run_options& options = *f.run->options;
+    options.store->put(options.execution_id + "/" + f.path_of(node) + "/outputs.json", outputs_json(f, node).dump());
+  }
+
+  template <class Name>
+  static void store_inputs(const detail::frame& root, const Name& name, const run_options& options) {
+    json inputs = json::object();
+    for (std::uint32_t i = 0; i < root.g->input_count; ++i) inputs["i" + std::to_string(i)] = root.slots[i].to_json();
+    options.store->put(options.execution_id + "/inputs.json",
+                       json{{"entity", std::string(name)}, {"inputs", std::move(inputs)}}.dump());
   }
 
   /// A workflow or dynamic node opens a frame one level deeper than its own.
@@ -373,6 +482,7 @@ class executor {
     for (std::size_t o = 0; o < f.g->outputs.size(); ++o) {
       parent.slots[n.first_slot + o] = detail::copy_binding(*f.g, f.g->outputs[o], f.slots.get());
     }
+    if (f.run->options->store != nullptr) store_outputs(parent, node);
     {
       std::lock_guard lock(f.run->mutex);
       f.run->children.erase(&f);
@@ -389,6 +499,7 @@ class executor {
     }
   }
 
+  static inline thread_local std::string last_execution_id_;
   executor_options options_;
   std::size_t thread_count_ = 1;
   std::vector<std::thread> workers_;

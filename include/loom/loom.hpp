@@ -6,6 +6,9 @@
 #include <loom/entity.hpp>
 #include <loom/error.hpp>
 #include <loom/executor.hpp>
+#include <loom/futures_file.hpp>
+#include <loom/object_store.hpp>
+#include <loom/registry.hpp>
 #include <loom/fixed_string.hpp>
 #include <loom/literal.hpp>
 #include <loom/promise.hpp>

@@ -98,7 +98,9 @@ class type_descriptor {
     }
     if (!j.is_object()) throw error("a type must be a name or an object, got " + j.dump());
     if (j.size() == 1) {
-      const auto& [key, value] = *j.items().begin();
+      const auto first = j.begin();
+      const std::string& key = first.key();
+      const nlohmann::json& value = first.value();
       if (key == "list") return type_descriptor(type_kind::list, {from_json(value)});
       if (key == "map") return type_descriptor(type_kind::map, {from_json(value)});
       if (key == "optional") return type_descriptor(type_kind::optional, {from_json(value)});

@@ -1,0 +1,556 @@
+// loom/futures_file.hpp — a dynamic node's sub-DAG as data: versioned JSON that one
+// process writes and another (or the same) validates and executes. Its format is
+// documented in docs/futures-file.md with a JSON Schema (docs/futures-file.schema.json).
+//
+//   { "format": "loom-futures", "version": 1,
+//     "workflow": "count_characters",                  // the dynamic workflow
+//     "entities": { "update_list": { "kind": "task", "version": "1",
+//                                    "interface": { "inputs": [...], "outputs": [...] } } },
+//     "nodes": [ { "id": "dn1", "entity": "update_list",
+//                  "inputs": { "freq_list": { "literal": [0, 0, ...] },
+//                              "list_index": { "ref": "dn0.o0" } } } ],
+//     "outputs": { "o0": { "ref": "dn4.o0" } },
+//     "subworkflows": { "name": { "inputs": [...], "nodes": [...], "outputs": {...} } } }
+//
+// A binding is {"literal": v}, {"ref": "<node id>.<output>"}, {"input": "<name>"} (in a
+// subworkflow), {"list": [binding...]}, {"map": {"key": binding}}, or {"stored": "<key>"}
+// (a large literal kept in the object store).
+#pragma once
+
+#include <loom/detail/graph.hpp>
+#include <loom/error.hpp>
+#include <loom/literal.hpp>
+#include <loom/object_store.hpp>
+#include <loom/registry.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace loom {
+
+inline constexpr int futures_format_version = 1;
+
+struct futures_write_options {
+  /// Literals whose JSON is longer than this go to the object store (when one is given).
+  std::size_t inline_literal_bytes = 64 * 1024;
+  const object_store* store = nullptr;
+  std::string store_prefix;  // e.g. "<execution>/<node path>"
+};
+
+struct futures_read_options {
+  std::size_t max_nodes = 1'000'000;
+  std::size_t max_bytes = std::size_t{1} << 30;
+  const object_store* store = nullptr;  // for {"stored": key} literals
+};
+
+namespace detail {
+
+inline std::string node_id(const graph& g, std::size_t i) { return std::string(g.node_prefix) + std::to_string(i); }
+
+class futures_writer {
+ public:
+  explicit futures_writer(const futures_write_options& options) : options_(options) {}
+
+  json write(const graph& g, std::string_view workflow) {
+    json out;
+    out["format"] = "loom-futures";
+    out["version"] = futures_format_version;
+    out["workflow"] = std::string(workflow);
+    json entities = json::object();
+    json subworkflows = json::object();
+    out["nodes"] = nodes_of(g, entities, subworkflows, "literals");
+    out["outputs"] = outputs_of(g, "literals");
+    out["entities"] = std::move(entities);
+    out["subworkflows"] = std::move(subworkflows);
+    return out;
+  }
+
+ private:
+  json nodes_of(const graph& g, json& entities, json& subworkflows, const std::string& literal_prefix) {
+    json nodes = json::array();
+    nodes.get_ref<json::array_t&>().reserve(g.nodes.size());
+    for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+      const graph_node& n = g.nodes[i];
+      const entity_info& info = *n.info;
+      if (!entities.contains(info.name)) {
+        entities[info.name] = json{{"kind", std::string(kind_name(info.kind))},
+                                   {"version", info.version},
+                                   {"interface", info.interface.to_json()}};
+        if (info.kind == node_kind::workflow && !subworkflows.contains(info.name)) {
+          subworkflows[info.name] = nullptr;  // placeholder: recursion guard
+          const graph& sub = info.subgraph();
+          json spec;
+          json inputs = json::array();
+          for (const auto& p : info.interface.inputs) inputs.push_back(p.name);
+          spec["inputs"] = std::move(inputs);
+          spec["nodes"] = nodes_of(sub, entities, subworkflows, literal_prefix + "-" + info.name);
+          spec["outputs"] = outputs_of(sub, literal_prefix + "-" + info.name);
+          subworkflows[info.name] = std::move(spec);
+        }
+      }
+      json inputs = json::object();
+      for (std::uint32_t k = 0; k < n.input_count; ++k) {
+        inputs[info.interface.inputs[k].name] = binding_of(g, g.input_of(n, k), literal_prefix);
+      }
+      nodes.push_back(json{{"id", node_id(g, i)}, {"entity", info.name}, {"inputs", std::move(inputs)}});
+    }
+    return nodes;
+  }
+
+  json outputs_of(const graph& g, const std::string& literal_prefix) {
+    json outputs = json::object();
+    for (std::size_t o = 0; o < g.outputs.size(); ++o) {
+      outputs["o" + std::to_string(o)] = binding_of(g, g.outputs[o], literal_prefix);
+    }
+    return outputs;
+  }
+
+  json binding_of(const graph& g, const binding& b, const std::string& literal_prefix) {
+    switch (b.from) {
+      case source_kind::literal: return literal_of(g.literals[b.index], literal_prefix, b.index);
+      case source_kind::node_output: {
+        const graph_node& producer = g.nodes[b.node];
+        return json{{"ref", node_id(g, b.node) + "." + producer.info->interface.outputs[b.index].name}};
+      }
+      case source_kind::input: return json{{"input", "i" + std::to_string(b.index)}};
+      case source_kind::collection: {
+        const collection& c = g.collections[b.index];
+        if (c.is_map) {
+          json items = json::object();
+          for (std::uint32_t j = 0; j < c.item_count; ++j) {
+            items[g.keys[c.first_key + j]] = binding_of(g, g.items[c.first_item + j], literal_prefix);
+          }
+          return json{{"map", std::move(items)}};
+        }
+        json items = json::array();
+        for (std::uint32_t j = 0; j < c.item_count; ++j) {
+          items.push_back(binding_of(g, g.items[c.first_item + j], literal_prefix));
+        }
+        return json{{"list", std::move(items)}};
+      }
+      case source_kind::none: break;
+    }
+    return nullptr;
+  }
+
+  json literal_of(const any_value& value, const std::string& literal_prefix, std::uint32_t index) {
+    json literal = value.to_json();
+    if (options_.store != nullptr && (literal.is_array() || literal.is_object() || literal.is_string())) {
+      const std::string text = literal.dump();
+      if (text.size() > options_.inline_literal_bytes) {
+        std::string key = options_.store_prefix.empty() ? std::string() : options_.store_prefix + "/";
+        key += literal_prefix + "/" + std::to_string(index) + ".json";
+        options_.store->put(key, text);
+        return json{{"stored", key}};
+      }
+    }
+    return json{{"literal", std::move(literal)}};
+  }
+
+  const futures_write_options& options_;
+};
+
+/// Reads and validates a futures file into an executable graph, collecting every
+/// problem before giving up.
+class futures_reader {
+ public:
+  futures_reader(const futures_read_options& options, std::string where)
+      : options_(options), where_(std::move(where)) {}
+
+  /// `expected`: the dynamic workflow whose node this file belongs to (its outputs
+  /// give the file's output types); null to take the file's own word for it.
+  std::unique_ptr<graph> read(std::string_view text, const entity_info* expected) {
+    if (text.size() > options_.max_bytes) {
+      fatal("oversized: " + std::to_string(text.size()) + " bytes, over the limit of " +
+            std::to_string(options_.max_bytes));
+    }
+    json doc;
+    try {
+      doc = json::parse(text);
+    } catch (const json::parse_error& e) {
+      fatal(std::string("not valid JSON (truncated or corrupt?): ") + e.what());
+    }
+    if (!doc.is_object()) fatal("the file must be a JSON object");
+    if (doc.value("format", std::string()) != "loom-futures") fatal("not a futures file: \"format\" is not \"loom-futures\"");
+    if (!doc.contains("version") || !doc["version"].is_number_integer()) fatal("no integer \"version\"");
+    if (doc["version"].get<std::int64_t>() != futures_format_version) {
+      fatal("unsupported version " + doc["version"].dump() + " (this reader knows version " +
+            std::to_string(futures_format_version) + ")");
+    }
+    if (!doc.contains("workflow") || !doc["workflow"].is_string()) fatal("no \"workflow\" name");
+    const std::string workflow = doc["workflow"].get<std::string>();
+    if (expected != nullptr && workflow != expected->name) {
+      fatal("written by dynamic workflow '" + workflow + "', expected '" + expected->name + "'");
+    }
+    if (expected == nullptr) {
+      expected = registry::global().find(workflow);
+      if (expected == nullptr) fatal("dynamic workflow '" + workflow + "' is not known to this process");
+    }
+    check_entities(doc);
+    if (!doc.contains("nodes") || !doc["nodes"].is_array()) fatal("no \"nodes\" list");
+    const auto& nodes = doc["nodes"];
+    if (nodes.size() > options_.max_nodes) {
+      fatal("too many nodes: " + std::to_string(nodes.size()) + ", over the limit of " +
+            std::to_string(options_.max_nodes));
+    }
+    auto g = std::make_unique<graph>();
+    g->name = workflow;
+    g->node_prefix = "dn";
+    read_nodes(nodes, *g);
+    if (!doc.contains("outputs") || !doc["outputs"].is_object()) {
+      problems_.push_back("no \"outputs\" object");
+    } else {
+      read_outputs(doc["outputs"], *expected, *g);
+    }
+    if (problems_.empty()) check_acyclic(*g);
+    if (!problems_.empty()) throw futures_error(where_, problems_);
+    g->finalize();
+    return g;
+  }
+
+ private:
+  [[noreturn]] void fatal(std::string problem) {
+    problems_.push_back(std::move(problem));
+    throw futures_error(where_, problems_);
+  }
+
+  void check_entities(const json& doc) {
+    if (!doc.contains("entities") || !doc["entities"].is_object()) fatal("no \"entities\" table");
+    for (const auto& [name, spec] : doc["entities"].items()) {
+      const entity_info* info = registry::global().find(name);
+      if (info == nullptr) {
+        problems_.push_back("entity '" + name + "' is not known to this process");
+        continue;
+      }
+      if (!spec.is_object()) {
+        problems_.push_back("entity '" + name + "': the entry must be an object");
+        continue;
+      }
+      const auto kind = spec.value("kind", std::string());
+      if (kind != kind_name(info->kind)) {
+        problems_.push_back("entity '" + name + "': kind '" + kind + "' in the file, '" +
+                            std::string(kind_name(info->kind)) + "' in this process");
+      }
+      const auto version = spec.value("version", std::string());
+      if (version != info->version) {
+        problems_.push_back("entity '" + name + "': version '" + version + "' in the file, '" + info->version +
+                            "' in this process");
+      }
+      try {
+        const auto iface = entity_interface::from_json(spec.contains("interface") ? spec["interface"] : json());
+        compare_ports(name, "input", iface.inputs, info->interface.inputs);
+        compare_ports(name, "output", iface.outputs, info->interface.outputs);
+      } catch (const error& e) {
+        problems_.push_back("entity '" + name + "': bad interface: " + e.what());
+      }
+      entities_.emplace(name, info);
+    }
+  }
+
+  void compare_ports(const std::string& entity, const char* what, const std::vector<port>& file,
+                     const std::vector<port>& mine) {
+    if (file.size() != mine.size()) {
+      problems_.push_back("entity '" + entity + "': " + std::to_string(file.size()) + " " + what +
+                          "s in the file, " + std::to_string(mine.size()) + " in this process");
+      return;
+    }
+    for (std::size_t i = 0; i < file.size(); ++i) {
+      if (file[i].name != mine[i].name || file[i].type != mine[i].type) {
+        problems_.push_back("entity '" + entity + "' " + what + " " + std::to_string(i) + ": '" + file[i].name +
+                            "' of type " + file[i].type.to_string() + " in the file, '" + mine[i].name +
+                            "' of type " + mine[i].type.to_string() + " in this process");
+      }
+    }
+  }
+
+  void read_nodes(const json& nodes, graph& g) {
+    // First pass: ids and entities, so that references may point anywhere.
+    std::vector<const entity_info*> infos(nodes.size(), nullptr);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const json& node = nodes[i];
+      if (!node.is_object() || !node.contains("id") || !node["id"].is_string()) {
+        problems_.push_back("node #" + std::to_string(i) + ": needs a string \"id\"");
+        continue;
+      }
+      const auto id = node["id"].get<std::string>();
+      if (!ids_.emplace(id, static_cast<std::uint32_t>(i)).second) {
+        problems_.push_back("node " + id + ": duplicate id");
+      }
+      const auto entity = node.value("entity", std::string());
+      const auto it = entities_.find(entity);
+      if (it == entities_.end()) {
+        problems_.push_back("node " + id + ": entity '" + entity + "' is " +
+                            (registry::global().find(entity) != nullptr ? "missing from the entities table"
+                                                                         : "not known to this process"));
+        continue;
+      }
+      infos[i] = it->second;
+    }
+    g.nodes.resize(nodes.size());
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      graph_node& n = g.nodes[i];
+      const entity_info* info = infos[i];
+      if (info == nullptr) continue;
+      n.kind = info->kind;
+      n.name = info->name;
+      n.entity = info->entity;
+      n.info = info;
+      n.run = info->run;
+      n.subgraph = info->subgraph;
+      n.expand = info->expand;
+      n.output_count = static_cast<std::uint32_t>(info->interface.outputs.size());
+      n.input_count = static_cast<std::uint32_t>(info->interface.inputs.size());
+      node_infos_.push_back(info);
+    }
+    node_infos_ = infos;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const entity_info* info = infos[i];
+      if (info == nullptr) continue;
+      const json& node = nodes[i];
+      const std::string id = node["id"].get<std::string>();
+      graph_node& n = g.nodes[i];
+      n.first_input = static_cast<std::uint32_t>(g.bindings.size());
+      const json empty = json::object();
+      const json& inputs = node.contains("inputs") ? node["inputs"] : empty;
+      if (!inputs.is_object()) {
+        problems_.push_back("node " + id + ": \"inputs\" must be an object");
+        g.bindings.resize(g.bindings.size() + n.input_count);
+        continue;
+      }
+      for (std::size_t k = 0; k < info->interface.inputs.size(); ++k) {
+        const port& p = info->interface.inputs[k];
+        const auto it = inputs.find(p.name);
+        if (it == inputs.end()) {
+          problems_.push_back("node " + id + " input '" + p.name + "': no binding (expected " + p.type.to_string() + ")");
+          g.bindings.push_back({});
+          continue;
+        }
+        g.bindings.push_back(read_binding(*it, p.type, info->input_codecs[k], g, "node " + id + " input '" + p.name + "'"));
+      }
+      for (const auto& [name, value] : inputs.items()) {
+        const bool known = std::any_of(info->interface.inputs.begin(), info->interface.inputs.end(),
+                                       [&](const port& p) { return p.name == name; });
+        if (!known) problems_.push_back("node " + id + ": unknown input '" + name + "' for " + info->name);
+      }
+    }
+  }
+
+  void read_outputs(const json& outputs, const entity_info& expected, graph& g) {
+    for (std::size_t o = 0; o < expected.interface.outputs.size(); ++o) {
+      const port& p = expected.interface.outputs[o];
+      const auto it = outputs.find(p.name);
+      if (it == outputs.end()) {
+        problems_.push_back("output '" + p.name + "': no binding (expected " + p.type.to_string() + ")");
+        g.outputs.push_back({});
+        continue;
+      }
+      g.outputs.push_back(read_binding(*it, p.type, expected.output_codecs[o], g, "output '" + p.name + "'"));
+    }
+    if (outputs.size() > expected.interface.outputs.size()) {
+      problems_.push_back(std::to_string(outputs.size()) + " outputs in the file, " + expected.name + " has " +
+                          std::to_string(expected.interface.outputs.size()));
+    }
+  }
+
+  /// One binding of the given type; `item` reads an element of a collection.
+  binding read_binding(const json& b, const type_descriptor& type, const port_codec& codec, graph& g,
+                       const std::string& where, bool item = false) {
+    if (!b.is_object() || b.size() != 1) {
+      problems_.push_back(where + ": not a binding (expected one of literal, ref, list, map, stored): " + clip(b));
+      return {};
+    }
+    const auto first = b.begin();
+    const std::string& kind = first.key();
+    const json& value = first.value();
+    const decode_fn decode = item ? codec.decode_item : codec.decode;
+    if (kind == "literal" || kind == "stored") {
+      const json* literal = &value;
+      json loaded;
+      if (kind == "stored") {
+        if (!value.is_string()) {
+          problems_.push_back(where + ": \"stored\" needs an object store key");
+          return {};
+        }
+        if (options_.store == nullptr) {
+          problems_.push_back(where + ": refers to stored object '" + value.get<std::string>() + "' but no object store is given");
+          return {};
+        }
+        try {
+          const auto bytes = options_.store->get(value.get<std::string>());
+          if (!bytes) {
+            problems_.push_back(where + ": stored object '" + value.get<std::string>() + "' does not exist");
+            return {};
+          }
+          loaded = json::parse(*bytes);
+        } catch (const std::exception& e) {
+          problems_.push_back(where + ": stored object '" + value.get<std::string>() + "': " + e.what());
+          return {};
+        }
+        literal = &loaded;
+      }
+      try {
+        const auto index = static_cast<std::uint32_t>(g.literals.size());
+        g.literals.push_back(decode(*literal, "value"));
+        return {source_kind::literal, 0, index, 0};
+      } catch (const literal_error& e) {
+        problems_.push_back(where + ": literal does not match " + type.to_string() + ": " + e.what());
+        return {};
+      }
+    }
+    if (kind == "ref") {
+      if (!value.is_string()) {
+        problems_.push_back(where + ": \"ref\" must be \"<node id>.<output>\"");
+        return {};
+      }
+      const auto& text = value.get_ref<const std::string&>();
+      const auto dot = text.rfind('.');
+      if (dot == std::string::npos) {
+        problems_.push_back(where + ": \"ref\" must be \"<node id>.<output>\", got \"" + text + "\"");
+        return {};
+      }
+      const auto node = text.substr(0, dot);
+      const auto output = text.substr(dot + 1);
+      const auto it = ids_.find(node);
+      if (it == ids_.end()) {
+        problems_.push_back(where + ": dangling reference to node " + node + " (no such node)");
+        return {};
+      }
+      const entity_info* producer = node_infos_[it->second];
+      if (producer == nullptr) return {};  // already reported
+      const auto& outs = producer->interface.outputs;
+      const auto o = std::find_if(outs.begin(), outs.end(), [&](const port& p) { return p.name == output; });
+      if (o == outs.end()) {
+        problems_.push_back(where + ": dangling reference: node " + node + " (" + producer->name + ") has no output '" + output + "'");
+        return {};
+      }
+      const type_descriptor& wanted = item ? type.elements().at(0) : type;
+      if (o->type != wanted) {
+        problems_.push_back(where + ": type mismatch: expected " + wanted.to_string() + ", found " +
+                            o->type.to_string() + " (output " + output + " of node " + node + ", " +
+                            producer->name + ")");
+        return {};
+      }
+      return {source_kind::node_output, it->second, static_cast<std::uint32_t>(o - outs.begin()), 0};
+    }
+    if ((kind == "list" || kind == "map") && !item) {
+      const bool is_map = kind == "map";
+      if (codec.decode_item == nullptr || codec.is_map != is_map) {
+        problems_.push_back(where + ": a " + kind + " of bindings cannot feed " + type.to_string());
+        return {};
+      }
+      if (is_map ? !value.is_object() : !value.is_array()) {
+        problems_.push_back(where + ": \"" + kind + "\" must hold " + (is_map ? "an object" : "a list") + " of bindings");
+        return {};
+      }
+      collection c;
+      c.is_map = is_map;
+      c.assemble = codec.assemble;
+      std::vector<binding> items;
+      std::vector<std::string> keys;
+      std::size_t k = 0;
+      for (const auto& [key, entry] : value.items()) {
+        const std::string item_where = where + (is_map ? "[\"" + key + "\"]" : "[" + std::to_string(k) + "]");
+        items.push_back(read_binding(entry, type, codec, g, item_where, true));
+        if (is_map) keys.push_back(key);
+        ++k;
+      }
+      c.first_item = static_cast<std::uint32_t>(g.items.size());
+      c.item_count = static_cast<std::uint32_t>(items.size());
+      c.first_key = static_cast<std::uint32_t>(g.keys.size());
+      g.items.insert(g.items.end(), items.begin(), items.end());
+      g.keys.insert(g.keys.end(), keys.begin(), keys.end());
+      const auto index = static_cast<std::uint32_t>(g.collections.size());
+      g.collections.push_back(c);
+      return {source_kind::collection, 0, index, 0};
+    }
+    problems_.push_back(where + ": not a binding here: \"" + kind + "\"");
+    return {};
+  }
+
+  void check_acyclic(const graph& g) {
+    std::vector<std::vector<std::uint32_t>> consumers(g.nodes.size());
+    std::vector<std::uint32_t> waiting(g.nodes.size(), 0);
+    auto depend = [&](std::uint32_t consumer, const binding& b) {
+      if (b.from == source_kind::node_output) {
+        consumers[b.node].push_back(consumer);
+        ++waiting[consumer];
+      }
+    };
+    for (std::uint32_t i = 0; i < g.nodes.size(); ++i) {
+      const graph_node& n = g.nodes[i];
+      for (std::uint32_t k = 0; k < n.input_count; ++k) {
+        const binding& b = g.input_of(n, k);
+        if (b.from == source_kind::collection) {
+          const collection& c = g.collections[b.index];
+          for (std::uint32_t j = 0; j < c.item_count; ++j) depend(i, g.items[c.first_item + j]);
+        } else {
+          depend(i, b);
+        }
+      }
+    }
+    std::vector<std::uint32_t> ready;
+    for (std::uint32_t i = 0; i < g.nodes.size(); ++i) {
+      if (waiting[i] == 0) ready.push_back(i);
+    }
+    std::size_t placed = 0;
+    while (!ready.empty()) {
+      const auto n = ready.back();
+      ready.pop_back();
+      ++placed;
+      for (const auto c : consumers[n]) {
+        if (--waiting[c] == 0) ready.push_back(c);
+      }
+    }
+    if (placed == g.nodes.size()) return;
+    std::string members;
+    std::size_t listed = 0;
+    for (std::uint32_t i = 0; i < g.nodes.size() && listed < 10; ++i) {
+      if (waiting[i] == 0) continue;
+      members += (listed++ == 0 ? "" : ", ") + id_of(i);
+    }
+    problems_.push_back("cycle: " + std::to_string(g.nodes.size() - placed) +
+                        " nodes wait on each other, among them " + members);
+  }
+
+  std::string id_of(std::uint32_t index) const {
+    for (const auto& [id, i] : ids_) {
+      if (i == index) return id;
+    }
+    return "#" + std::to_string(index);
+  }
+
+  static std::string clip(const json& j) {
+    auto text = j.dump();
+    if (text.size() > 80) text = text.substr(0, 77) + "...";
+    return text;
+  }
+
+  const futures_read_options& options_;
+  std::string where_;
+  std::vector<std::string> problems_;
+  std::unordered_map<std::string, const entity_info*> entities_;
+  std::unordered_map<std::string, std::uint32_t> ids_;
+  std::vector<const entity_info*> node_infos_;
+};
+
+}  // namespace detail
+
+/// The futures file of a dynamic node's sub-DAG, as JSON.
+inline json write_futures_file(const detail::graph& sub_dag, std::string_view workflow,
+                               const futures_write_options& options = {}) {
+  return detail::futures_writer(options).write(sub_dag, workflow);
+}
+
+/// Validates a futures file and makes it executable; throws loom::futures_error listing
+/// every problem. `where` names the file in messages (a path or an object store key).
+inline std::unique_ptr<detail::graph> read_futures_file(std::string_view text, std::string where,
+                                                        const futures_read_options& options = {},
+                                                        const detail::entity_info* expected = nullptr) {
+  return detail::futures_reader(options, std::move(where)).read(text, expected);
+}
+
+}  // namespace loom
