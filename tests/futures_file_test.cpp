@@ -5,9 +5,7 @@
 #include <filesystem>
 #include <random>
 
-#define main count_characters_main_in_futures_test
-#include "../examples/count_characters.cpp"
-#undef main
+#include "../examples/count_characters.hpp"
 
 namespace {
 

@@ -4,15 +4,10 @@
 #include <algorithm>
 #include <random>
 
-// The examples are programs; their workflows are used here without their main().
-#define main count_characters_main
-#include "../examples/count_characters.cpp"
-#undef main
-#define main merge_sort_main
-#define split merge_sort_split
-#include "../examples/merge_sort.cpp"
+#include "../examples/count_characters.hpp"
+#define split merge_sort_split  // the tests have a task named split too
+#include "../examples/merge_sort.hpp"
 #undef split
-#undef main
 
 namespace {
 std::int64_t common_characters(const std::string& a, const std::string& b) {

@@ -167,7 +167,9 @@ class dynamic_builder {
     if constexpr (!is_entity_v<E>) {
       detail::report::not_a_task<E>();
       return promise<int>{};
-    } else if constexpr (!detail::check_call<E, false, Args...>()) {
+    } else if constexpr (!detail::check_call<E, false, Args...>() || !detail::has_task_value_interface<E>) {
+      // The error is reported (by the call check, or where E was made): recording the
+      // node would only add errors about E's unsupported types.
       return output_promises<E>(0);
     } else {
       return output_promises<E>(recorder_.add_node(e, std::forward<Args>(args)...));
@@ -212,9 +214,17 @@ class dynamic_builder {
   auto literal(T&& value) {
     using V = std::conditional_t<std::is_convertible_v<T, std::string_view> && !std::is_same_v<std::remove_cvref_t<T>, std::string>,
                                  std::string, std::remove_cvref_t<T>>;
-    static_assert(task_value<V>, "loom: wf.literal(v) needs a task value type (see loom::task_value)");
-    const auto b = recorder_.literal<V>(V(std::forward<T>(value)));
-    return detail::promise_access::make<V>({detail::source_kind::literal, 0, b.index});
+    if constexpr (!task_value<V>) {
+      // One error naming the type (recording the literal would add more).
+      static_assert(diagnostic::unsupported_type<diagnostic::got<V>,
+                                                 diagnostic::offending_type<typename detail::check_type<V>::type::offending>>,
+                    "loom: wf.literal(v) needs a task value type (see loom::task_value): got<T> is not one, "
+                    "because of offending_type<T>");
+      return promise<V>{};
+    } else {
+      const auto b = recorder_.literal<V>(V(std::forward<T>(value)));
+      return detail::promise_access::make<V>({detail::source_kind::literal, 0, b.index});
+    }
   }
 
   /// The number of nodes recorded so far.
@@ -233,6 +243,8 @@ class dynamic_builder {
       detail::report::missing_argument<typename E::diagnostic_name, missing,
                                        detail::type_at_t<missing, typename E::inputs>>();
       return output_promises<E>(0);
+    } else if constexpr (!detail::has_task_value_interface<E>) {
+      return output_promises<E>(0);  // reported where E was made
     } else {
       const auto bound = std::forward_as_tuple(arguments...);
       return output_promises<E>(

@@ -162,7 +162,7 @@ class entity {
   /// Calling an entity with native values runs it: a task runs its function; a
   /// workflow or a dynamic workflow runs locally on the default executor.
   template <class... Args>
-  result_type operator()(Args&&... args) const;
+  constexpr result_type operator()(Args&&... args) const;
 
  private:
   template <class E, class... A>
@@ -314,6 +314,17 @@ constexpr bool check_interface_types() {
     }
   }(Inputs{}, Outputs{});
 }
+
+template <class... T>
+constexpr bool all_task_values(type_list<T...>) {
+  return (is_task_value_v<T> && ...);
+}
+
+/// Whether every input and output of E is a task value (if not, making E reported it,
+/// and a builder records no node for it: that would only add errors).
+template <class E>
+inline constexpr bool has_task_value_interface =
+    all_task_values(typename E::inputs{}) && all_task_values(typename E::outputs{});
 
 }  // namespace detail
 

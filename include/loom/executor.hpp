@@ -23,6 +23,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -36,6 +37,43 @@ struct run_limits {
   std::size_t max_depth = 100;
   /// Nodes in the sub-DAG of one dynamic node (one futures file).
   std::size_t max_dynamic_nodes = 1'000'000;
+};
+
+/// The DAG a run executed: the root graph and the graph of every nested workflow and
+/// dynamic node that started, by node path ("" for the root), and the failed nodes.
+class run_trace {
+ public:
+  struct frame_record {
+    std::string path;
+    std::shared_ptr<const detail::graph> graph;
+  };
+
+  void record(std::string path, const detail::graph& g, std::shared_ptr<const detail::graph> owned) {
+    std::lock_guard lock(mutex_);
+    if (path.empty()) {
+      owned = std::make_shared<detail::graph>(g);  // the root graph may be a temporary of the run
+    } else if (!owned) {
+      owned = std::shared_ptr<const detail::graph>(std::shared_ptr<const detail::graph>(), &g);  // static: lives on
+    }
+    frames_.push_back({std::move(path), std::move(owned)});
+  }
+  void record_failure(std::string path) {
+    std::lock_guard lock(mutex_);
+    failed_.push_back(std::move(path));
+  }
+  [[nodiscard]] std::vector<frame_record> frames() const {
+    std::lock_guard lock(mutex_);
+    return frames_;
+  }
+  [[nodiscard]] std::vector<std::string> failed() const {
+    std::lock_guard lock(mutex_);
+    return failed_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<frame_record> frames_;
+  std::vector<std::string> failed_;
 };
 
 /// How one run is done: its limits, and whether it is kept in an object store.
@@ -53,6 +91,8 @@ struct run_options {
   bool verify_futures = false;
   /// Literals longer than this (as JSON) go to the store by reference.
   std::size_t inline_literal_bytes = 64 * 1024;
+  /// Records the executed DAG: every frame's graph, dynamic sub-DAGs included.
+  run_trace* trace = nullptr;
 };
 
 struct executor_options {
@@ -69,7 +109,7 @@ struct run_state;
 /// One running instance of a graph: the root workflow, or a nested one.
 struct frame {
   const graph* g = nullptr;
-  std::unique_ptr<graph> owned;  // a dynamic node's sub-DAG belongs to its frame
+  std::shared_ptr<const graph> owned;  // a dynamic node's sub-DAG belongs to its frame (and a trace)
   std::size_t depth = 0;
   std::unique_ptr<any_value[]> slots;
   std::unique_ptr<std::atomic<std::uint32_t>[]> pending;  // per node: producers not yet done
@@ -177,29 +217,42 @@ class executor {
         single = single_node_graph(e);
         g = &single;
       }
-      run_options effective = options;
-      if (effective.store != nullptr && effective.execution_id.empty()) effective.execution_id = new_execution_id();
-      detail::run_state state;
-      state.limits = effective.limits;
-      state.options = &effective;
-      detail::frame root(*g, state, nullptr, 0);
       auto inputs = detail::complete_arguments(e, std::make_index_sequence<E::arity>{}, std::forward<Args>(args)...);
-      [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (root.slots[I].template emplace<detail::type_at_t<I, typename E::inputs>>(std::move(std::get<I>(inputs))),
-         ...);
-      }(std::make_index_sequence<E::arity>{});
-      if (effective.store != nullptr) store_inputs(root, E::name, effective);
-      execute_to_end(root, state);
-      last_execution_id_ = effective.execution_id;
-      if (effective.store != nullptr) {
-        json outputs = json::object();
-        for (std::size_t o = 0; o < g->outputs.size(); ++o) {
-          outputs["o" + std::to_string(o)] = detail::copy_binding(*g, g->outputs[o], root.slots.get()).to_json();
-        }
-        effective.store->put(effective.execution_id + "/outputs.json", outputs.dump());
-      }
-      return take_result<E>(root);
+      std::optional<typename E::result_type> result;
+      run_graph(
+          *g, options,
+          [&](detail::any_value* slots) {
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+              (slots[I].template emplace<detail::type_at_t<I, typename E::inputs>>(std::move(std::get<I>(inputs))), ...);
+            }(std::make_index_sequence<E::arity>{});
+          },
+          [&](detail::frame& root) { result.emplace(take_result<E>(root)); });
+      return std::move(*result);
     }
+  }
+
+  /// Runs a registered entity by name with type-erased inputs (one per input, in
+  /// order, already of the input's type); returns its outputs. The command line's way.
+  std::vector<detail::any_value> run_erased(const detail::entity_info& info, std::vector<detail::any_value> inputs,
+                                            const run_options& options = {}) {
+    if (inputs.size() != info.interface.inputs.size()) {
+      throw error("'" + info.name + "' takes " + std::to_string(info.interface.inputs.size()) + " inputs, " +
+                  std::to_string(inputs.size()) + " given");
+    }
+    // A static workflow runs as its own graph (node paths as in a native call).
+    detail::graph single;
+    if (info.kind != detail::node_kind::workflow) single = single_node_graph(info);
+    const detail::graph& g = info.kind == detail::node_kind::workflow ? info.subgraph() : single;
+    std::vector<detail::any_value> outputs;
+    run_graph(
+        g, options,
+        [&](detail::any_value* slots) {
+          for (std::size_t i = 0; i < inputs.size(); ++i) slots[i] = std::move(inputs[i]);
+        },
+        [&](detail::frame& root) {
+          for (const auto& b : g.outputs) outputs.push_back(detail::copy_binding(g, b, root.slots.get()));
+        });
+    return outputs;
   }
 
   [[nodiscard]] const executor_options& options() const { return options_; }
@@ -230,6 +283,53 @@ class executor {
   }
 
  private:
+  /// Runs a graph: fills the root's input slots, runs to the end, hands the finished
+  /// root frame to `read` (before it is destroyed), and keeps the run in the store.
+  template <class Fill, class Read>
+  void run_graph(const detail::graph& g, const run_options& options, Fill&& fill, Read&& read) {
+    run_options effective = options;
+    if (effective.store != nullptr && effective.execution_id.empty()) effective.execution_id = new_execution_id();
+    detail::run_state state;
+    state.limits = effective.limits;
+    state.options = &effective;
+    detail::frame root(g, state, nullptr, 0);
+    fill(root.slots.get());
+    if (effective.trace != nullptr) effective.trace->record("", g, nullptr);
+    if (effective.store != nullptr) store_inputs(root, g.name, effective);
+    last_execution_id_ = effective.execution_id;
+    execute_to_end(root, state);
+    if (effective.store != nullptr) {
+      json outputs = json::object();
+      for (std::size_t o = 0; o < g.outputs.size(); ++o) {
+        outputs["o" + std::to_string(o)] = detail::copy_binding(g, g.outputs[o], root.slots.get()).to_json();
+      }
+      effective.store->put(effective.execution_id + "/outputs.json", outputs.dump());
+    }
+    read(root);
+  }
+
+  /// A graph of one node that calls a registered entity on the graph's inputs.
+  static detail::graph single_node_graph(const detail::entity_info& info) {
+    detail::graph g;
+    g.name = info.name;
+    g.input_count = static_cast<std::uint32_t>(info.interface.inputs.size());
+    detail::graph_node n;
+    n.kind = info.kind;
+    n.name = info.name;
+    n.entity = info.entity;
+    n.info = &info;
+    n.run = info.run;
+    n.subgraph = info.subgraph;
+    n.expand = info.expand;
+    n.input_count = g.input_count;
+    n.output_count = static_cast<std::uint32_t>(info.interface.outputs.size());
+    for (std::uint32_t i = 0; i < n.input_count; ++i) g.bindings.push_back({detail::source_kind::input, 0, i, 0});
+    for (std::uint32_t o = 0; o < n.output_count; ++o) g.outputs.push_back({detail::source_kind::node_output, 0, o, 0});
+    g.nodes.push_back(n);
+    g.finalize();
+    return g;
+  }
+
   template <class E>
   static detail::graph single_node_graph(const E& e) {
     detail::graph g;
@@ -442,8 +542,9 @@ class executor {
   }
 
   void start_child(detail::frame& parent, std::uint32_t node, const detail::graph& g,
-                   std::unique_ptr<detail::graph> owned, std::vector<detail::work_item>& ready) {
+                   std::shared_ptr<const detail::graph> owned, std::vector<detail::work_item>& ready) {
     auto* child = new detail::frame(g, *parent.run, &parent, node);
+    if (run_trace* trace = parent.run->options->trace) trace->record(parent.path_of(node), g, owned);
     child->owned = std::move(owned);
     {
       std::lock_guard lock(parent.run->mutex);
@@ -493,6 +594,7 @@ class executor {
 
   static void fail(detail::frame& f, std::uint32_t node, const std::string& message) {
     detail::run_state& state = *f.run;
+    if (run_trace* trace = state.options->trace) trace->record_failure(f.path_of(node));
     std::lock_guard lock(state.mutex);
     if (!state.failed.exchange(true)) {
       state.failure = std::make_exception_ptr(task_failed(f.path_of(node), std::string(f.g->nodes[node].name), message));

@@ -2,6 +2,8 @@
 // executor. Including the pieces you use is cheaper to compile.
 #pragma once
 
+#include <loom/cli.hpp>
+#include <loom/dot.hpp>
 #include <loom/dynamic.hpp>
 #include <loom/entity.hpp>
 #include <loom/error.hpp>

@@ -39,7 +39,8 @@ class promise {
 
   // A promise's value exists only when the workflow runs, and only for the node it
   // feeds. These exist only to turn an attempt to read it into a clear message.
-  operator T() const {  // NOLINT(google-explicit-constructor)
+  // (constexpr: evaluating the plan of the body must not add a second error.)
+  constexpr operator T() const {  // NOLINT(google-explicit-constructor)
     static_assert(detail::dependent_false<T>,
                   "loom: a promise has no value while the workflow is being built; pass it to a task "
                   "(wf(task, promise)) and read the value inside the task");
@@ -52,41 +53,48 @@ class promise {
   detail::promise_ref ref_{};
 };
 
-#define LOOM_PROMISE_NO_OPERATOR(op)                                                                           \
-  template <class T, class U>                                                                                  \
-  void operator op(const promise<T>&, const U&) {                                                              \
-    static_assert(detail::dependent_false<T, U>,                                                               \
-                  "loom: a promise has no value while the workflow is being built, so operator " #op            \
-                  " cannot apply to it; compute with the value inside a task");                               \
-  }                                                                                                            \
-  template <class T, class U>                                                                                  \
-    requires(!std::is_same_v<std::remove_cvref_t<U>, promise<T>>)                                              \
-  void operator op(const U&, const promise<T>&) {                                                              \
-    static_assert(detail::dependent_false<T, U>,                                                               \
-                  "loom: a promise has no value while the workflow is being built, so operator " #op            \
-                  " cannot apply to it; compute with the value inside a task");                               \
-  }
-LOOM_PROMISE_NO_OPERATOR(+)
-LOOM_PROMISE_NO_OPERATOR(-)
-LOOM_PROMISE_NO_OPERATOR(*)
-LOOM_PROMISE_NO_OPERATOR(/)
-LOOM_PROMISE_NO_OPERATOR(%)
-LOOM_PROMISE_NO_OPERATOR(<)
-LOOM_PROMISE_NO_OPERATOR(>)
-LOOM_PROMISE_NO_OPERATOR(<=)
-LOOM_PROMISE_NO_OPERATOR(>=)
-LOOM_PROMISE_NO_OPERATOR(==)
-LOOM_PROMISE_NO_OPERATOR(!=)
-LOOM_PROMISE_NO_OPERATOR(&&)
-LOOM_PROMISE_NO_OPERATOR(||)
-#undef LOOM_PROMISE_NO_OPERATOR
-
 template <class T>
 struct is_promise : std::false_type {};
 template <class T>
 struct is_promise<promise<T>> : std::true_type {};
 template <class T>
 inline constexpr bool is_promise_v = is_promise<std::remove_cvref_t<T>>::value;
+
+// Each operator returns a stand-in (the promise operand for arithmetic, false for
+// comparisons) so that the rest of the body, and the compile-time evaluation of its
+// plan, still go through: the misuse gives one error, not a cascade. The form with the
+// promise on the left also takes a promise on the right; the mirrored form takes only
+// non-promises on the left, so that `p + q` is never ambiguous.
+#define LOOM_PROMISE_NO_OPERATOR(op, Result, stand_in)                                                          \
+  template <class T, class U>                                                                                  \
+  constexpr Result operator op([[maybe_unused]] const promise<T>& p, const U&) {                               \
+    static_assert(detail::dependent_false<T, U>,                                                               \
+                  "loom: a promise has no value while the workflow is being built, so operator " #op            \
+                  " cannot apply to it; compute with the value inside a task");                               \
+    return stand_in;                                                                                           \
+  }                                                                                                            \
+  template <class T, class U>                                                                                  \
+    requires(!is_promise<U>::value)                                                                            \
+  constexpr Result operator op(const U&, [[maybe_unused]] const promise<T>& p) {                               \
+    static_assert(detail::dependent_false<T, U>,                                                               \
+                  "loom: a promise has no value while the workflow is being built, so operator " #op            \
+                  " cannot apply to it; compute with the value inside a task");                               \
+    return stand_in;                                                                                           \
+  }
+LOOM_PROMISE_NO_OPERATOR(+, promise<T>, p)
+LOOM_PROMISE_NO_OPERATOR(-, promise<T>, p)
+LOOM_PROMISE_NO_OPERATOR(*, promise<T>, p)
+LOOM_PROMISE_NO_OPERATOR(/, promise<T>, p)
+LOOM_PROMISE_NO_OPERATOR(%, promise<T>, p)
+LOOM_PROMISE_NO_OPERATOR(<, bool, false)
+LOOM_PROMISE_NO_OPERATOR(>, bool, false)
+LOOM_PROMISE_NO_OPERATOR(<=, bool, false)
+LOOM_PROMISE_NO_OPERATOR(>=, bool, false)
+LOOM_PROMISE_NO_OPERATOR(==, bool, false)
+LOOM_PROMISE_NO_OPERATOR(!=, bool, false)
+LOOM_PROMISE_NO_OPERATOR(&&, bool, false)
+LOOM_PROMISE_NO_OPERATOR(||, bool, false)
+#undef LOOM_PROMISE_NO_OPERATOR
 
 namespace detail {
 /// The library's own access to a promise's reference (users have none).

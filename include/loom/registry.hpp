@@ -221,6 +221,14 @@ entity_info registry::describe_entity(const E& e) {
 template <class... E>
 void register_entities(const E&... entities) {
   (detail::registered(entities), ...);
+  // A static workflow's graph records (and so registers) every entity it calls.
+  (
+      [&] {
+        if constexpr (detail::node_kind_of<typename E::kind>::value == detail::node_kind::workflow) {
+          (void)detail::graph_of<E>();
+        }
+      }(),
+      ...);
 }
 
 }  // namespace loom

@@ -75,9 +75,15 @@ struct native_runner<task_kind> {
 
 template <class Kind, fixed_string Name, class Fn, class Defaults>
 template <class... Args>
-auto entity<Kind, Name, Fn, Defaults>::operator()(Args&&... args) const -> result_type {
+constexpr auto entity<Kind, Name, Fn, Defaults>::operator()(Args&&... args) const -> result_type {
   if constexpr (!detail::check_call<entity, true, Args...>()) {
-    throw error("unreachable: ill-formed call");
+    // check_call has reported the error. Returning a value (rather than throwing) keeps
+    // the compile-time plan of an enclosing workflow body from adding a second error.
+    if constexpr (std::is_default_constructible_v<result_type>) {
+      return result_type{};
+    } else {
+      throw error("unreachable: ill-formed call");
+    }
   } else {
     return detail::native_runner<Kind>::run(*this, std::forward<Args>(args)...);
   }

@@ -72,6 +72,13 @@ struct body_inputs<type_list<Builder, P...>> {
   using params = type_list<std::remove_cvref_t<P>...>;
 };
 
+/// A body of the form loom::workflow accepts: promise parameters, promise result(s).
+template <class Body>
+inline constexpr bool body_is_well_formed =
+    body_inputs<typename body_signature<Body>::params>::first_invalid ==
+        body_inputs<typename body_signature<Body>::params>::params::size &&
+    promised_outputs<std::remove_cvref_t<typename body_signature<Body>::result>>::valid;
+
 template <class Body>
 struct interface_of_body
     : interface<typename body_inputs<typename body_signature<Body>::params>::type,
@@ -131,7 +138,9 @@ class workflow_builder {
     if constexpr (!is_entity_v<E>) {
       detail::report::not_a_task<E>();
       return promise<int>{};
-    } else if constexpr (!detail::check_call<E, false, Args...>()) {
+    } else if constexpr (!detail::check_call<E, false, Args...>() || !detail::has_task_value_interface<E>) {
+      // The error is reported (by the call check, or where E was made): recording the
+      // node would only add errors about E's unsupported types.
       return output_promises<E>(0);
     } else {
       return output_promises<E>(add_node(e, std::forward<Args>(args)...));
@@ -215,10 +224,14 @@ namespace detail {
 template <class E>
 constexpr auto invoke_body(workflow_builder& b) {
   using body = typename E::function_type;
-  return []<class... P, std::size_t... I>(workflow_builder & builder, type_list<P...>, std::index_sequence<I...>) {
-    return body{}(builder, promise_access::make<typename P::value_type>(
-                               {source_kind::input, 0, static_cast<std::uint32_t>(I)})...);
-  }(b, typename body_inputs<typename body_signature<body>::params>::params{}, std::make_index_sequence<E::arity>{});
+  if constexpr (!body_is_well_formed<body>) {
+    return std::tuple<>{};  // loom::workflow has reported the error: no second one from the plan
+  } else {
+    return []<class... P, std::size_t... I>(workflow_builder & builder, type_list<P...>, std::index_sequence<I...>) {
+      return body{}(builder, promise_access::make<typename P::value_type>(
+                                 {source_kind::input, 0, static_cast<std::uint32_t>(I)})...);
+    }(b, typename body_inputs<typename body_signature<body>::params>::params{}, std::make_index_sequence<E::arity>{});
+  }
 }
 
 template <class Result>

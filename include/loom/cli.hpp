@@ -1,0 +1,236 @@
+// loom/cli.hpp — the command line every workflow binary gets:
+//
+//   BINARY run NAME [--INPUT VALUE]... [--store DIR] [--threads N] [--execution-id ID]
+//                   [--max-depth N] [--max-dynamic-nodes N] [--verify-futures]
+//   BINARY graph NAME [--INPUT VALUE]... [same options]   # the executed DAG, as DOT
+//   BINARY list                                            # the entities it knows
+//
+// `run` prints the outputs as one JSON object on stdout ({"o0": 3}) and nothing else
+// there. Values are JSON; a plain string is a string. Exit codes: 0 success, 1 the run
+// failed, 2 bad command line (unknown name, missing or malformed input).
+#pragma once
+
+#include <loom/dot.hpp>
+#include <loom/executor.hpp>
+#include <loom/registry.hpp>
+
+#include <iostream>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loom {
+
+namespace detail {
+
+class usage_error : public error {
+ public:
+  using error::error;
+};
+
+inline std::size_t parse_count(std::string_view flag, const std::string& text) {
+  std::size_t used = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || text[0] == '-') {
+    throw usage_error("--" + std::string(flag) + ": expected a non-negative integer, got '" + text + "'");
+  }
+  return static_cast<std::size_t>(value);
+}
+
+/// A command-line value for an input: JSON, or (for string inputs) the text itself.
+inline any_value parse_input_value(const entity_info& info, std::size_t i, const std::string& text) {
+  const port& p = info.interface.inputs[i];
+  json value;
+  bool parsed = true;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    parsed = false;
+  }
+  if (p.type.kind() == type_kind::string && (!parsed || !value.is_string())) value = text;
+  else if (!parsed) {
+    throw usage_error("--" + p.name + ": '" + text + "' is not valid JSON for " + p.type.to_string());
+  }
+  try {
+    return info.input_codecs[i].decode(value, p.name);
+  } catch (const literal_error& e) {
+    throw usage_error("--" + p.name + ": " + e.what());
+  }
+}
+
+struct parsed_command {
+  std::string verb;
+  const entity_info* entity = nullptr;
+  std::vector<any_value> inputs;
+  run_options options;
+  std::optional<std::string> store_root;
+  std::size_t threads = 0;
+};
+
+inline std::string known_names() {
+  std::string names;
+  for (const auto* info : registry::global().all()) names += (names.empty() ? "" : ", ") + info->name;
+  return names.empty() ? "none" : names;
+}
+
+inline parsed_command parse_command(int argc, char** argv) {
+  parsed_command cmd;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) throw usage_error("no command (try 'run', 'graph' or 'list'; --help for help)");
+  cmd.verb = args[0];
+  if (cmd.verb == "list") return cmd;
+  if (cmd.verb != "run" && cmd.verb != "graph") throw usage_error("unknown command '" + cmd.verb + "'");
+  if (args.size() < 2 || args[1].rfind("--", 0) == 0) throw usage_error(cmd.verb + ": which workflow or task?");
+  cmd.entity = registry::global().find(args[1]);
+  if (cmd.entity == nullptr) {
+    throw usage_error("unknown workflow or task '" + args[1] + "' (known: " + known_names() + ")");
+  }
+  const entity_info& info = *cmd.entity;
+  std::vector<std::optional<any_value>> given(info.interface.inputs.size());
+  auto input_index = [&](std::string_view name) -> std::optional<std::size_t> {
+    for (std::size_t i = 0; i < info.interface.inputs.size(); ++i) {
+      if (info.interface.inputs[i].name == name) return i;
+    }
+    return std::nullopt;
+  };
+  for (std::size_t a = 2; a < args.size(); ++a) {
+    const std::string& arg = args[a];
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2) throw usage_error("unexpected argument '" + arg + "'");
+    std::string flag = arg.substr(2);
+    std::optional<std::string> value;
+    if (const auto eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    }
+    if (flag == "verify-futures" && !input_index(flag)) {
+      cmd.options.verify_futures = true;
+      continue;
+    }
+    if (!value) {
+      if (a + 1 >= args.size()) throw usage_error("--" + flag + " needs a value");
+      value = args[++a];
+    }
+    if (const auto i = input_index(flag)) {
+      if (given[*i]) throw usage_error("--" + flag + " given twice");
+      given[*i] = parse_input_value(info, *i, *value);
+    } else if (flag == "store") {
+      cmd.store_root = *value;
+    } else if (flag == "threads") {
+      cmd.threads = parse_count(flag, *value);
+    } else if (flag == "execution-id") {
+      object_store::check_key(*value);
+      cmd.options.execution_id = *value;
+    } else if (flag == "max-depth") {
+      cmd.options.limits.max_depth = parse_count(flag, *value);
+    } else if (flag == "max-dynamic-nodes") {
+      cmd.options.limits.max_dynamic_nodes = parse_count(flag, *value);
+    } else {
+      std::string inputs;
+      for (const auto& p : info.interface.inputs) inputs += (inputs.empty() ? "--" : ", --") + p.name;
+      throw usage_error("'" + info.name + "' has no input --" + flag + " (its inputs: " +
+                        (inputs.empty() ? std::string("none") : inputs) + ")");
+    }
+  }
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    if (given[i]) {
+      cmd.inputs.push_back(std::move(*given[i]));
+    } else if (info.defaults[i] != nullptr) {
+      cmd.inputs.push_back(info.defaults[i](info.entity));
+    } else {
+      throw usage_error("missing input --" + info.interface.inputs[i].name + " (" +
+                        info.interface.inputs[i].type.to_string() + ") for " + info.name);
+    }
+  }
+  return cmd;
+}
+
+inline void print_help(std::ostream& out, std::string_view binary) {
+  out << "usage:\n"
+      << "  " << binary << " run NAME [--INPUT VALUE]... [options]    run a workflow, dynamic workflow or task;\n"
+      << "      prints its outputs as one JSON object on stdout\n"
+      << "  " << binary << " graph NAME [--INPUT VALUE]... [options]  run it and print the executed DAG (DOT)\n"
+      << "  " << binary << " list                                     the workflows and tasks it knows\n"
+      << "values are JSON; a plain string is a string. options:\n"
+      << "  --store DIR             keep the run (inputs, outputs, futures files) in this object store\n"
+      << "  --execution-id ID       the run's key in the store (default: generated, printed on stderr)\n"
+      << "  --threads N             size of the thread pool (default: the hardware concurrency)\n"
+      << "  --max-depth N           nesting depth limit (default 100)\n"
+      << "  --max-dynamic-nodes N   nodes per dynamic workflow (default 1000000)\n"
+      << "  --verify-futures        run every dynamic sub-DAG through its futures file\n"
+      << "exit codes: 0 success, 1 the run failed, 2 bad command line\n";
+}
+
+}  // namespace detail
+
+/// The command line of a workflow binary, on the given streams (testable).
+inline int run_command_line(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  const std::string binary = argc > 0 ? argv[0] : "loom";
+  if (argc >= 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "help" ||
+                    std::string_view(argv[1]) == "-h")) {
+    detail::print_help(out, binary);
+    return 0;
+  }
+  detail::parsed_command cmd;
+  try {
+    cmd = detail::parse_command(argc, argv);
+  } catch (const std::exception& e) {
+    err << binary << ": " << e.what() << '\n';
+    return 2;
+  }
+  if (cmd.verb == "list") {
+    for (const auto* info : detail::registry::global().all()) {
+      out << kind_name(info->kind) << ' ' << info->name << ' ' << info->interface.to_json().dump() << '\n';
+    }
+    return 0;
+  }
+  std::optional<object_store> store;
+  run_trace trace;
+  try {
+    if (cmd.store_root) {
+      store.emplace(*cmd.store_root);
+      cmd.options.store = &*store;
+      if (cmd.options.execution_id.empty()) cmd.options.execution_id = executor::new_execution_id();
+      err << "execution " << cmd.options.execution_id << '\n';
+    }
+    if (cmd.verb == "graph") cmd.options.trace = &trace;
+    executor ex({.threads = cmd.threads});
+    const auto outputs = ex.run_erased(*cmd.entity, std::move(cmd.inputs), cmd.options);
+    if (cmd.verb == "graph") {
+      out << to_dot(trace);
+    } else {
+      json result = json::object();
+      for (std::size_t o = 0; o < outputs.size(); ++o) {
+        result[cmd.entity->interface.outputs[o].name] = outputs[o].to_json();
+      }
+      out << result.dump() << '\n';
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    err << binary << ": " << e.what() << '\n';
+    if (cmd.verb == "graph") out << to_dot(trace);
+    return 1;
+  }
+}
+
+/// `int main(int argc, char** argv) { return loom::main(argc, argv, start_wf, ...); }`:
+/// registers the given entities (and, for static workflows, what they call) and runs
+/// the command line.
+template <class... E>
+int main(int argc, char** argv, const E&... entities) {
+  try {
+    register_entities(entities...);
+  } catch (const std::exception& e) {
+    std::cerr << (argc > 0 ? argv[0] : "loom") << ": " << e.what() << '\n';
+    return 2;
+  }
+  return run_command_line(argc, argv, std::cout, std::cerr);
+}
+
+}  // namespace loom
