@@ -81,3 +81,19 @@ TEST_CASE("static workflows compute right", "[workflow]") {
   CHECK(passthrough("same") == "same");
   CHECK(concrete_builder(21) == 42);
 }
+
+namespace {
+constexpr auto sum_pair = loom::workflow<"sum_pair">([](auto& wf, promise<std::int64_t> a, promise<std::int64_t> b) {
+  return wf(total, std::vector{wf(mul, a, a), wf(mul, b, b), a});
+});
+static_assert(loom::plan_of(sum_pair).size() == 3);
+static_assert(loom::plan_of(sum_pair).edge_count() == 2, "total depends on both products");
+}  // namespace
+
+TEST_CASE("a vector of promises is a collection argument in static workflows too", "[plan]") {
+  constexpr const auto& p = loom::plan_of(sum_pair);
+  STATIC_REQUIRE(p.binding_of(2, 0).from == loom::detail::source_kind::collection);
+  STATIC_REQUIRE(p.binding_of(2, 0).index == 3);
+  STATIC_REQUIRE(p.items[2].from == loom::detail::source_kind::input);
+  CHECK(sum_pair(3, 4) == 9 + 16 + 3);
+}

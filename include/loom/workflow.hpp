@@ -151,6 +151,7 @@ class workflow_builder {
   // the body; empty at run time).
   std::vector<detail::plan_node> plan_nodes;
   std::vector<detail::plan_binding> plan_bindings;
+  std::vector<detail::plan_binding> plan_items;  // the items of collection bindings
   std::uint32_t plan_literals = 0;
 
  private:
@@ -189,6 +190,17 @@ class workflow_builder {
       if constexpr (is_promise_v<arg>) {
         const auto ref = detail::checked_ref(std::get<I>(given));
         return {ref.kind, ref.node, ref.index};
+      } else if constexpr (detail::promise_collection<arg>::value) {
+        static_assert(detail::is_std_vector<arg>::value,
+                      "loom: a map of promises cannot be built while the compiler evaluates a static workflow "
+                      "(std::map is not constexpr in C++20); use it in a dynamic workflow, or pass a vector");
+        // A collection: `node` is its first item in plan_items, `index` the count.
+        const auto first = static_cast<std::uint32_t>(plan_items.size());
+        for (const auto& item : std::get<I>(given)) {
+          const auto ref = detail::checked_ref(item);
+          plan_items.push_back({ref.kind, ref.node, ref.index});
+        }
+        return {detail::source_kind::collection, first, static_cast<std::uint32_t>(plan_items.size() - first)};
       }
     }
     return {detail::source_kind::literal, 0, plan_literals++};
@@ -198,13 +210,16 @@ class workflow_builder {
 };
 
 /// The compile-time plan of a static workflow.
-template <std::size_t Nodes, std::size_t Bindings, std::size_t Edges, std::size_t Outputs>
+template <std::size_t Nodes, std::size_t Bindings, std::size_t Items, std::size_t Edges, std::size_t Outputs>
 struct plan {
   std::string_view name;
   std::size_t input_count = 0;
   std::size_t literal_count = 0;
   std::array<detail::plan_node, Nodes> nodes{};
+  /// Per node input: an input, a node output, a literal, or a collection whose
+  /// items are items[node, node + index).
   std::array<detail::plan_binding, Bindings> bindings{};
+  std::array<detail::plan_binding, Items> items{};
   std::array<detail::plan_edge, Edges> edges{};
   std::array<std::uint32_t, Nodes> order{};  // a topological order of the nodes
   std::array<detail::plan_binding, Outputs> outputs{};
@@ -244,7 +259,7 @@ constexpr void collect_outputs(const Result& result, auto&& sink) {
 }
 
 struct plan_sizes {
-  std::size_t nodes, bindings, edges, outputs;
+  std::size_t nodes, bindings, items, edges, outputs;
 };
 
 template <class E>
@@ -253,14 +268,15 @@ consteval plan_sizes sizes_of_plan() {
   const auto result = invoke_body<E>(b);
   std::size_t edges = 0;
   for (const auto& binding : b.plan_bindings) edges += binding.from == source_kind::node_output ? 1 : 0;
-  return {b.plan_nodes.size(), b.plan_bindings.size(), edges, E::output_count};
+  for (const auto& item : b.plan_items) edges += item.from == source_kind::node_output ? 1 : 0;
+  return {b.plan_nodes.size(), b.plan_bindings.size(), b.plan_items.size(), edges, E::output_count};
   (void)result;
 }
 
 template <class E>
 consteval auto make_plan() {
   constexpr plan_sizes sizes = sizes_of_plan<E>();
-  plan<sizes.nodes, sizes.bindings, sizes.edges, sizes.outputs> p;
+  plan<sizes.nodes, sizes.bindings, sizes.items, sizes.edges, sizes.outputs> p;
   workflow_builder b;
   const auto result = invoke_body<E>(b);
   p.name = E::name;
@@ -268,11 +284,17 @@ consteval auto make_plan() {
   p.literal_count = b.plan_literals;
   for (std::size_t i = 0; i < sizes.nodes; ++i) p.nodes[i] = b.plan_nodes[i];
   for (std::size_t i = 0; i < sizes.bindings; ++i) p.bindings[i] = b.plan_bindings[i];
+  for (std::size_t i = 0; i < sizes.items; ++i) p.items[i] = b.plan_items[i];
   std::size_t e = 0;
   for (std::uint32_t n = 0; n < sizes.nodes; ++n) {
     for (std::uint32_t in = 0; in < p.nodes[n].input_count; ++in) {
       const auto& binding = p.binding_of(n, in);
       if (binding.from == source_kind::node_output) p.edges[e++] = {binding.node, binding.index, n, in};
+      if (binding.from == source_kind::collection) {
+        for (std::uint32_t k = binding.node; k < binding.node + binding.index; ++k) {
+          if (p.items[k].from == source_kind::node_output) p.edges[e++] = {p.items[k].node, p.items[k].index, n, in};
+        }
+      }
     }
   }
   std::size_t o = 0;
