@@ -331,7 +331,8 @@ class futures_reader {
         }
         g.bindings.push_back(read_binding(*it, p.type, info->input_codecs[k], g, "node " + id + " input '" + p.name + "'"));
       }
-      for (const auto& [name, value] : inputs.items()) {
+      for (auto entry = inputs.begin(); entry != inputs.end(); ++entry) {
+        const std::string& name = entry.key();
         const bool known = std::any_of(info->interface.inputs.begin(), info->interface.inputs.end(),
                                        [&](const port& p) { return p.name == name; });
         if (!known) problems_.push_back("node " + id + ": unknown input '" + name + "' for " + info->name);
