@@ -160,7 +160,7 @@ TEST_CASE("malformed futures files are rejected with every problem listed", "[fu
     const auto u = first_node(doc, "update_list");
     doc["nodes"][u]["inputs"]["freq_list"] = {{"literal", {0, 1, "x"}}};
     CHECK(mentions(problems_of(doc), "node dn" + std::to_string(u) + " input 'freq_list'",
-                   "value[2]: expected integer, got string"));
+                   "freq_list[2]: expected integer, got string"));
     doc = valid_futures();
     const auto d = first_node(doc, "derive_count");
     doc["nodes"][d]["inputs"]["freq1"] = {{"ref", "dn0.o0"}};  // an integer, not a list
@@ -251,4 +251,29 @@ TEST_CASE("object store keys stay under the root", "[store]") {
   CHECK(*store.get("ex-1/n0/outputs.json") == "{\"o0\": 1}");
   CHECK_FALSE(store.get("ex-1/none").has_value());
   CHECK(store.list("ex-1") == std::vector<std::string>{"ex-1/n0/outputs.json"});  // no temporary left behind
+}
+
+TEST_CASE("untrusted shapes and stored keys are rejected, not trusted", "[futures]") {
+  auto doc = valid_futures();
+  doc["entities"]["update_list"]["version"] = 1;  // a number, not a string
+  CHECK(mentions(problems_of(doc), "version '' in the file"));
+  doc = valid_futures();
+  doc["format"] = 7;
+  CHECK(mentions(problems_of(doc), "not a futures file"));
+  doc = valid_futures();
+  doc["nodes"][0]["entity"] = loom::json::array();
+  CHECK(mentions(problems_of(doc), "node dn0: entity ''"));
+  doc = valid_futures();
+  doc["outputs"]["o9"] = {{"literal", 1}};
+  CHECK(mentions(problems_of(doc), "unknown output 'o9' for count_characters"));
+
+  temporary_directory dir;
+  loom::object_store store(dir.path);
+  store.put("other-execution/secret.json", "[1, 2]");
+  doc = valid_futures();
+  doc["nodes"][first_node(doc, "update_list")]["inputs"]["freq_list"] = {{"stored", "other-execution/secret.json"}};
+  loom::futures_read_options confined;
+  confined.store = &store;
+  confined.stored_prefix = "this-execution/n0";
+  CHECK(mentions(problems_of(doc, confined), "outside this node's keys"));
 }

@@ -5,9 +5,7 @@
 #include <random>
 
 #include "../examples/count_characters.hpp"
-#define split merge_sort_split  // the tests have a task named split too
 #include "../examples/merge_sort.hpp"
-#undef split
 
 namespace {
 std::int64_t common_characters(const std::string& a, const std::string& b) {

@@ -41,3 +41,15 @@ TEST_CASE("default input values fill missing arguments", "[task]") {
   CHECK(greet() == "hello dear world");
   CHECK(greet("ann", std::vector<std::string>{}) == "hello ann");
 }
+
+TEST_CASE("two different entities may not share a name", "[task][registry]") {
+  constexpr auto first = loom::task<"registry_twin">([](std::int64_t x) { return x; });
+  constexpr auto same_shape = loom::task<"registry_twin">([](std::int64_t y) { return y + 1; });
+  constexpr auto other_shape = loom::task<"registry_twin">([](std::string s) { return s; });
+  loom::register_entities(first);
+  CHECK_NOTHROW(loom::register_entities(first));  // again: fine
+  CHECK_THROWS_WITH(loom::register_entities(same_shape),  // another function under the same name
+                    Catch::Contains("two different entities are named 'registry_twin'"));
+  CHECK_THROWS_WITH(loom::register_entities(other_shape),
+                    Catch::Contains("two different entities are named 'registry_twin'"));
+}

@@ -18,7 +18,7 @@ inline constexpr auto mul = loom::task<"mul">([](std::int64_t a, std::int64_t b)
 inline constexpr auto sub = loom::task<"sub">([](std::int64_t a, std::int64_t b) { return a - b; });
 inline constexpr auto concat =
     loom::task<"concat">([](const std::string& a, const std::string& b) { return a + b; });
-inline constexpr auto split = loom::task<"split">([](int_list v) {
+inline constexpr auto split = loom::task<"split_in_halves">([](int_list v) {
   const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
   return std::tuple{int_list(v.begin(), mid), int_list(mid, v.end())};
 });

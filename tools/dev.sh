@@ -59,8 +59,8 @@ case "${1:-}" in
     passed_all=0
     failed_all=0
     status=0
-    run_suite build/gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ || status=1
-    run_suite build/clang -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ || status=1
+    run_suite build/gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DLOOM_WERROR=ON || status=1
+    run_suite build/clang -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DLOOM_WERROR=ON || status=1
     run_suite build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
       -DLOOM_COMPILE_FAIL_TESTS=OFF -DLOOM_BUILD_BENCHMARKS=OFF \
       "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \

@@ -503,6 +503,7 @@ class executor {
     futures_read_options read;
     read.max_nodes = f.run->limits.max_dynamic_nodes;
     read.store = options.store;
+    read.stored_prefix = prefix;
     return read_futures_file(text, key, read, f.g->nodes[node].info);
   }
 

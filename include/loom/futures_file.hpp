@@ -24,6 +24,7 @@
 #include <loom/registry.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,34 +44,46 @@ struct futures_write_options {
 
 struct futures_read_options {
   std::size_t max_nodes = 1'000'000;
-  std::size_t max_bytes = std::size_t{1} << 30;
-  const object_store* store = nullptr;  // for {"stored": key} literals
+  std::size_t max_bytes = std::size_t{1} << 30;  // the file, and each stored literal it refers to
+  const object_store* store = nullptr;           // for {"stored": key} literals
+  /// When set, stored literals must be under this key prefix (the node's own keys).
+  std::string stored_prefix;
 };
 
 namespace detail {
 
 inline std::string node_id(const graph& g, std::size_t i) { return std::string(g.node_prefix) + std::to_string(i); }
 
+/// j[key] if it is a string, else "" (a futures file is untrusted input: no throwing
+/// accessors on it).
+inline std::string string_field(const json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 class futures_writer {
  public:
   explicit futures_writer(const futures_write_options& options) : options_(options) {}
 
   json write(const graph& g, std::string_view workflow) {
+    const entity_info* info = registry::global().find(workflow);
     json out;
     out["format"] = "loom-futures";
     out["version"] = futures_format_version;
     out["workflow"] = std::string(workflow);
     json entities = json::object();
     json subworkflows = json::object();
-    out["nodes"] = nodes_of(g, entities, subworkflows, "literals");
-    out["outputs"] = outputs_of(g, "literals");
+    out["nodes"] = nodes_of(g, entities, subworkflows, "literals", nullptr);
+    out["outputs"] = outputs_of(g, "literals", nullptr, info);
     out["entities"] = std::move(entities);
     out["subworkflows"] = std::move(subworkflows);
     return out;
   }
 
  private:
-  json nodes_of(const graph& g, json& entities, json& subworkflows, const std::string& literal_prefix) {
+  /// `inputs`: the names of the graph's inputs (a subworkflow's), for {"input": name}.
+  json nodes_of(const graph& g, json& entities, json& subworkflows, const std::string& literal_prefix,
+                const std::vector<port>* inputs_of_graph) {
     json nodes = json::array();
     nodes.get_ref<json::array_t&>().reserve(g.nodes.size());
     for (std::size_t i = 0; i < g.nodes.size(); ++i) {
@@ -87,48 +100,57 @@ class futures_writer {
           json inputs = json::array();
           for (const auto& p : info.interface.inputs) inputs.push_back(p.name);
           spec["inputs"] = std::move(inputs);
-          spec["nodes"] = nodes_of(sub, entities, subworkflows, literal_prefix + "-" + info.name);
-          spec["outputs"] = outputs_of(sub, literal_prefix + "-" + info.name);
+          const std::string prefix = literal_prefix + "-" + key_safe(info.name);
+          spec["nodes"] = nodes_of(sub, entities, subworkflows, prefix, &info.interface.inputs);
+          spec["outputs"] = outputs_of(sub, prefix, &info.interface.inputs, &info);
           subworkflows[info.name] = std::move(spec);
         }
       }
       json inputs = json::object();
       for (std::uint32_t k = 0; k < n.input_count; ++k) {
-        inputs[info.interface.inputs[k].name] = binding_of(g, g.input_of(n, k), literal_prefix);
+        inputs[info.interface.inputs[k].name] = binding_of(g, g.input_of(n, k), literal_prefix, inputs_of_graph);
       }
       nodes.push_back(json{{"id", node_id(g, i)}, {"entity", info.name}, {"inputs", std::move(inputs)}});
     }
     return nodes;
   }
 
-  json outputs_of(const graph& g, const std::string& literal_prefix) {
+  json outputs_of(const graph& g, const std::string& literal_prefix, const std::vector<port>* inputs_of_graph,
+                  const entity_info* owner) {
     json outputs = json::object();
     for (std::size_t o = 0; o < g.outputs.size(); ++o) {
-      outputs["o" + std::to_string(o)] = binding_of(g, g.outputs[o], literal_prefix);
+      const std::string name = owner != nullptr && o < owner->interface.outputs.size()
+                                   ? owner->interface.outputs[o].name
+                                   : "o" + std::to_string(o);
+      outputs[name] = binding_of(g, g.outputs[o], literal_prefix, inputs_of_graph);
     }
     return outputs;
   }
 
-  json binding_of(const graph& g, const binding& b, const std::string& literal_prefix) {
+  json binding_of(const graph& g, const binding& b, const std::string& literal_prefix,
+                  const std::vector<port>* inputs_of_graph) {
     switch (b.from) {
       case source_kind::literal: return literal_of(g.literals[b.index], literal_prefix, b.index);
       case source_kind::node_output: {
         const graph_node& producer = g.nodes[b.node];
         return json{{"ref", node_id(g, b.node) + "." + producer.info->interface.outputs[b.index].name}};
       }
-      case source_kind::input: return json{{"input", "i" + std::to_string(b.index)}};
+      case source_kind::input:
+        return json{{"input", inputs_of_graph != nullptr && b.index < inputs_of_graph->size()
+                                  ? (*inputs_of_graph)[b.index].name
+                                  : "i" + std::to_string(b.index)}};
       case source_kind::collection: {
         const collection& c = g.collections[b.index];
         if (c.is_map) {
           json items = json::object();
           for (std::uint32_t j = 0; j < c.item_count; ++j) {
-            items[g.keys[c.first_key + j]] = binding_of(g, g.items[c.first_item + j], literal_prefix);
+            items[g.keys[c.first_key + j]] = binding_of(g, g.items[c.first_item + j], literal_prefix, inputs_of_graph);
           }
           return json{{"map", std::move(items)}};
         }
         json items = json::array();
         for (std::uint32_t j = 0; j < c.item_count; ++j) {
-          items.push_back(binding_of(g, g.items[c.first_item + j], literal_prefix));
+          items.push_back(binding_of(g, g.items[c.first_item + j], literal_prefix, inputs_of_graph));
         }
         return json{{"list", std::move(items)}};
       }
@@ -151,6 +173,22 @@ class futures_writer {
     return json{{"literal", std::move(literal)}};
   }
 
+  /// A workflow name as one key segment: itself when it is one, else a stable hash
+  /// (an entity name need not be a valid object store key).
+  static std::string key_safe(const std::string& name) {
+    const bool safe = !name.empty() && name != "." && name != ".." &&
+                      std::all_of(name.begin(), name.end(), [](char c) {
+                        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                               c == '.' || c == '_' || c == '-';
+                      });
+    if (safe) return name;
+    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (const unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return std::string("h") + hex;
+  }
+
   const futures_write_options& options_;
 };
 
@@ -164,6 +202,17 @@ class futures_reader {
   /// `expected`: the dynamic workflow whose node this file belongs to (its outputs
   /// give the file's output types); null to take the file's own word for it.
   std::unique_ptr<graph> read(std::string_view text, const entity_info* expected) {
+    try {
+      return read_checked(text, expected);
+    } catch (const json::exception& e) {
+      // A shape the checks above did not foresee: still a rejection, never a crash.
+      problems_.push_back(std::string("malformed: ") + e.what());
+      throw futures_error(where_, problems_);
+    }
+  }
+
+ private:
+  std::unique_ptr<graph> read_checked(std::string_view text, const entity_info* expected) {
     if (text.size() > options_.max_bytes) {
       fatal("oversized: " + std::to_string(text.size()) + " bytes, over the limit of " +
             std::to_string(options_.max_bytes));
@@ -175,7 +224,7 @@ class futures_reader {
       fatal(std::string("not valid JSON (truncated or corrupt?): ") + e.what());
     }
     if (!doc.is_object()) fatal("the file must be a JSON object");
-    if (doc.value("format", std::string()) != "loom-futures") fatal("not a futures file: \"format\" is not \"loom-futures\"");
+    if (string_field(doc, "format") != "loom-futures") fatal("not a futures file: \"format\" is not \"loom-futures\"");
     if (!doc.contains("version") || !doc["version"].is_number_integer()) fatal("no integer \"version\"");
     if (doc["version"].get<std::int64_t>() != futures_format_version) {
       fatal("unsupported version " + doc["version"].dump() + " (this reader knows version " +
@@ -189,6 +238,7 @@ class futures_reader {
     if (expected == nullptr) {
       expected = registry::global().find(workflow);
       if (expected == nullptr) fatal("dynamic workflow '" + workflow + "' is not known to this process");
+      if (expected->kind != node_kind::dynamic) fatal("'" + workflow + "' is not a dynamic workflow");
     }
     check_entities(doc);
     if (!doc.contains("nodes") || !doc["nodes"].is_array()) fatal("no \"nodes\" list");
@@ -212,7 +262,6 @@ class futures_reader {
     return g;
   }
 
- private:
   [[noreturn]] void fatal(std::string problem) {
     problems_.push_back(std::move(problem));
     throw futures_error(where_, problems_);
@@ -230,12 +279,12 @@ class futures_reader {
         problems_.push_back("entity '" + name + "': the entry must be an object");
         continue;
       }
-      const auto kind = spec.value("kind", std::string());
+      const auto kind = string_field(spec, "kind");
       if (kind != kind_name(info->kind)) {
         problems_.push_back("entity '" + name + "': kind '" + kind + "' in the file, '" +
                             std::string(kind_name(info->kind)) + "' in this process");
       }
-      const auto version = spec.value("version", std::string());
+      const auto version = string_field(spec, "version");
       if (version != info->version) {
         problems_.push_back("entity '" + name + "': version '" + version + "' in the file, '" + info->version +
                             "' in this process");
@@ -280,7 +329,7 @@ class futures_reader {
       if (!ids_.emplace(id, static_cast<std::uint32_t>(i)).second) {
         problems_.push_back("node " + id + ": duplicate id");
       }
-      const auto entity = node.value("entity", std::string());
+      const auto entity = string_field(node, "entity");
       const auto it = entities_.find(entity);
       if (it == entities_.end()) {
         problems_.push_back("node " + id + ": entity '" + entity + "' is " +
@@ -304,7 +353,6 @@ class futures_reader {
       n.expand = info->expand;
       n.output_count = static_cast<std::uint32_t>(info->interface.outputs.size());
       n.input_count = static_cast<std::uint32_t>(info->interface.inputs.size());
-      node_infos_.push_back(info);
     }
     node_infos_ = infos;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -329,7 +377,8 @@ class futures_reader {
           g.bindings.push_back({});
           continue;
         }
-        g.bindings.push_back(read_binding(*it, p.type, info->input_codecs[k], g, "node " + id + " input '" + p.name + "'"));
+        g.bindings.push_back(
+            read_binding(*it, p.type, info->input_codecs[k], g, "node " + id + " input '" + p.name + "'", p.name));
       }
       for (auto entry = inputs.begin(); entry != inputs.end(); ++entry) {
         const std::string& name = entry.key();
@@ -349,17 +398,19 @@ class futures_reader {
         g.outputs.push_back({});
         continue;
       }
-      g.outputs.push_back(read_binding(*it, p.type, expected.output_codecs[o], g, "output '" + p.name + "'"));
+      g.outputs.push_back(read_binding(*it, p.type, expected.output_codecs[o], g, "output '" + p.name + "'", p.name));
     }
-    if (outputs.size() > expected.interface.outputs.size()) {
-      problems_.push_back(std::to_string(outputs.size()) + " outputs in the file, " + expected.name + " has " +
-                          std::to_string(expected.interface.outputs.size()));
+    for (auto entry = outputs.begin(); entry != outputs.end(); ++entry) {
+      const std::string& name = entry.key();
+      const bool known = std::any_of(expected.interface.outputs.begin(), expected.interface.outputs.end(),
+                                     [&](const port& p) { return p.name == name; });
+      if (!known) problems_.push_back("unknown output '" + name + "' for " + expected.name);
     }
   }
 
   /// One binding of the given type; `item` reads an element of a collection.
   binding read_binding(const json& b, const type_descriptor& type, const port_codec& codec, graph& g,
-                       const std::string& where, bool item = false) {
+                       const std::string& where, std::string_view port_name, bool item = false) {
     if (!b.is_object() || b.size() != 1) {
       problems_.push_back(where + ": not a binding (expected one of literal, ref, list, map, stored): " + clip(b));
       return {};
@@ -380,10 +431,21 @@ class futures_reader {
           problems_.push_back(where + ": refers to stored object '" + value.get<std::string>() + "' but no object store is given");
           return {};
         }
+        const auto& key = value.get_ref<const std::string&>();
+        if (!options_.stored_prefix.empty() && key.rfind(options_.stored_prefix + "/", 0) != 0) {
+          problems_.push_back(where + ": stored object '" + key + "' is outside this node's keys (" +
+                              options_.stored_prefix + "/...)");
+          return {};
+        }
         try {
-          const auto bytes = options_.store->get(value.get<std::string>());
+          const auto bytes = options_.store->get(key);
           if (!bytes) {
             problems_.push_back(where + ": stored object '" + value.get<std::string>() + "' does not exist");
+            return {};
+          }
+          if (bytes->size() > options_.max_bytes) {
+            problems_.push_back(where + ": stored object '" + key + "' is oversized: " + std::to_string(bytes->size()) +
+                                " bytes, over the limit of " + std::to_string(options_.max_bytes));
             return {};
           }
           loaded = json::parse(*bytes);
@@ -395,7 +457,7 @@ class futures_reader {
       }
       try {
         const auto index = static_cast<std::uint32_t>(g.literals.size());
-        g.literals.push_back(decode(*literal, "value"));
+        g.literals.push_back(decode(*literal, port_name));
         return {source_kind::literal, 0, index, 0};
       } catch (const literal_error& e) {
         problems_.push_back(where + ": literal does not match " + type.to_string() + ": " + e.what());
@@ -455,7 +517,7 @@ class futures_reader {
       std::size_t k = 0;
       for (const auto& [key, entry] : value.items()) {
         const std::string item_where = where + (is_map ? "[\"" + key + "\"]" : "[" + std::to_string(k) + "]");
-        items.push_back(read_binding(entry, type, codec, g, item_where, true));
+        items.push_back(read_binding(entry, type, codec, g, item_where, port_name, true));
         if (is_map) keys.push_back(key);
         ++k;
       }

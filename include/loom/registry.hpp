@@ -119,7 +119,11 @@ struct entity_info {
   std::vector<port_codec> input_codecs;
   std::vector<port_codec> output_codecs;
   std::vector<default_fn> defaults;  // per input; null when it has none
+  const void* type_tag = nullptr;    // one per C++ entity type: tells two entities apart
 };
+
+template <class E>
+inline constexpr char entity_type_tag = 0;
 
 template <class E>
 const graph& graph_of();
@@ -144,8 +148,9 @@ class registry {
     auto [it, inserted] = entities_.try_emplace(info->name, nullptr);
     if (inserted) {
       it->second = std::move(info);
-    } else if (it->second->interface != info->interface || it->second->version != info->version ||
-               it->second->kind != info->kind) {
+    } else if (it->second->type_tag != info->type_tag) {
+      // One name, one meaning: a futures file names its tasks, so a name must not be
+      // ambiguous in a process (a copy of the same entity is fine).
       throw error("two different entities are named '" + info->name + "' (" +
                   std::string(kind_name(it->second->kind)) + " " + it->second->interface.to_json().dump() +
                   " and " + std::string(kind_name(info->kind)) + " " + info->interface.to_json().dump() + ")");
@@ -189,6 +194,7 @@ entity_info registry::describe_entity(const E& e) {
   info.version = std::string(e.version());
   info.kind = node_kind_of<typename E::kind>::value;
   info.entity = &e;
+  info.type_tag = &entity_type_tag<E>;
   if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
     info.run = &task_invoker<E>::run;
   } else if constexpr (node_kind_of<typename E::kind>::value == node_kind::workflow) {
