@@ -371,36 +371,29 @@ class executor {
       push(ready);
     }
     // The calling thread works too, until its run is over.
-    std::unique_lock lock(mutex_);
-    while (!state.done.load(std::memory_order_acquire)) {
-      if (!queue_.empty()) {
-        const auto item = queue_.front();
-        queue_.pop_front();
-        lock.unlock();
-        execute(item);
-        lock.lock();
-      } else {
-        wakeup_.wait(lock);
-      }
-    }
-    lock.unlock();
+    work_until([&] { return state.done.load(std::memory_order_acquire); });
     if (state.failure) std::rethrow_exception(state.failure);
   }
 
   void work() {
+    work_until([this] { return stopping_ && queue_.empty(); });
+  }
+
+  /// Runs queued nodes (of any run) until `finished()` holds, waiting when there are
+  /// none; `finished` is evaluated with the queue's lock held.
+  template <class Finished>
+  void work_until(Finished&& finished) {
     std::unique_lock lock(mutex_);
-    while (true) {
-      if (!queue_.empty()) {
-        const auto item = queue_.front();
-        queue_.pop_front();
-        lock.unlock();
-        execute(item);
-        lock.lock();
-      } else if (stopping_) {
-        return;
-      } else {
+    while (!finished()) {
+      if (queue_.empty()) {
         wakeup_.wait(lock);
+        continue;
       }
+      const auto item = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      execute(item);
+      lock.lock();
     }
   }
 
