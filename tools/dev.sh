@@ -50,9 +50,11 @@ case "${1:-}" in
     install_missing
     cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DLOOM_BUILD_TESTS=OFF -DLOOM_BUILD_BENCHMARKS=OFF >/dev/null
-    cmake --build build/release -j "$jobs" --target common_characters
-    echo "common_characters Pear Earth (the embedded defaults):"
-    ./build/release/examples/common_characters
+    cmake --build build/release -j "$jobs" --target count_characters
+    # The seed's example: start_wf(s1="Pear", s2="Earth") through the dynamic workflow
+    # count_characters, run by name from the command line on its embedded defaults.
+    echo "count_characters run start_wf   (defaults: --s1 Pear --s2 Earth)"
+    ./build/release/examples/count_characters run start_wf
     ;;
   test)
     install_missing
