@@ -114,10 +114,6 @@ template <class E>
 const graph& graph_of();
 
 template <>
-struct node_kind_of<task_kind> {
-  static constexpr node_kind value = node_kind::task;
-};
-template <>
 struct node_kind_of<workflow_kind> {
   static constexpr node_kind value = node_kind::workflow;
 };

@@ -9,6 +9,7 @@
 #include <loom/error.hpp>
 #include <loom/promise.hpp>
 #include <loom/registry.hpp>
+#include <loom/task.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -16,6 +17,11 @@
 #include <utility>
 
 namespace loom::detail {
+
+template <>
+struct node_kind_of<task_kind> {
+  static constexpr node_kind value = node_kind::task;
+};
 
 /// Runs a task node: takes its inputs, calls the function, stores its outputs.
 template <class E>
