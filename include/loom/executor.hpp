@@ -332,17 +332,8 @@ class executor {
 
   template <class E>
   static detail::graph single_node_graph(const E& e) {
-    detail::graph g;
-    g.name = std::string(E::name);
-    g.input_count = E::arity;
-    workflow_builder b(g);
-    const auto result = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return b(e, detail::promise_access::make<detail::type_at_t<I, typename E::inputs>>(
-                      {detail::source_kind::input, 0, static_cast<std::uint32_t>(I)})...);
-    }(std::make_index_sequence<E::arity>{});
-    detail::collect_outputs(result,
-                            [&](detail::promise_ref ref) { g.outputs.push_back({ref.kind, ref.node, ref.index, 0}); });
-    g.finalize();
+    detail::graph g = single_node_graph(detail::registered(e));
+    g.nodes[0].entity = &e;  // this very object (the registry holds the first of its type)
     return g;
   }
 
