@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -110,7 +111,11 @@ class futures_writer {
       for (std::uint32_t k = 0; k < n.input_count; ++k) {
         inputs[info.interface.inputs[k].name] = binding_of(g, g.input_of(n, k), literal_prefix, inputs_of_graph);
       }
-      nodes.push_back(json{{"id", node_id(g, i)}, {"entity", info.name}, {"inputs", std::move(inputs)}});
+      json node = json::object();
+      node["id"] = node_id(g, i);
+      node["entity"] = info.name;
+      node["inputs"] = std::move(inputs);
+      nodes.push_back(std::move(node));
     }
     return nodes;
   }
@@ -133,7 +138,7 @@ class futures_writer {
       case source_kind::literal: return literal_of(g.literals[b.index], literal_prefix, b.index);
       case source_kind::node_output: {
         const graph_node& producer = g.nodes[b.node];
-        return json{{"ref", node_id(g, b.node) + "." + producer.info->interface.outputs[b.index].name}};
+        return single("ref", node_id(g, b.node) + "." + producer.info->interface.outputs[b.index].name);
       }
       case source_kind::input:
         return json{{"input", inputs_of_graph != nullptr && b.index < inputs_of_graph->size()
@@ -170,7 +175,14 @@ class futures_writer {
         return json{{"stored", key}};
       }
     }
-    return json{{"literal", std::move(literal)}};
+    return single("literal", std::move(literal));
+  }
+
+  /// {"key": value}, built without nlohmann's initializer-list copies (hot: per binding).
+  static json single(const char* key, json value) {
+    json out = json::object();
+    out[key] = std::move(value);
+    return out;
   }
 
   /// A workflow name as one key segment: itself when it is one, else a stable hash
@@ -319,14 +331,20 @@ class futures_reader {
   void read_nodes(const json& nodes, graph& g) {
     // First pass: ids and entities, so that references may point anywhere.
     std::vector<const entity_info*> infos(nodes.size(), nullptr);
+    canonical_.assign(nodes.size(), false);
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       const json& node = nodes[i];
       if (!node.is_object() || !node.contains("id") || !node["id"].is_string()) {
         problems_.push_back("node #" + std::to_string(i) + ": needs a string \"id\"");
         continue;
       }
-      const auto id = node["id"].get<std::string>();
-      if (!ids_.emplace(id, static_cast<std::uint32_t>(i)).second) {
+      const auto& id = node["id"].get_ref<const std::string&>();
+      // The writer's ids are dn<i> for node i: those resolve arithmetically; only other
+      // ids go into the table (a 200,000-entry hash table is a quarter of a read).
+      const auto canonical = canonical_index(id);
+      if (canonical && *canonical == i) {
+        canonical_[i] = true;
+      } else if (!ids_.emplace(id, static_cast<std::uint32_t>(i)).second) {
         problems_.push_back("node " + id + ": duplicate id");
       }
       const auto entity = string_field(node, "entity");
@@ -338,6 +356,13 @@ class futures_reader {
         continue;
       }
       infos[i] = it->second;
+    }
+    // A non-canonical id that spells a canonical one ("dn3" at position 5) is a duplicate.
+    for (const auto& [id, i] : ids_) {
+      const auto canonical = canonical_index(id);
+      if (canonical && *canonical < canonical_.size() && canonical_[*canonical]) {
+        problems_.push_back("node " + id + ": duplicate id");
+      }
     }
     g.nodes.resize(nodes.size());
     for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -359,7 +384,7 @@ class futures_reader {
       const entity_info* info = infos[i];
       if (info == nullptr) continue;
       const json& node = nodes[i];
-      const std::string id = node["id"].get<std::string>();
+      const std::string& id = node["id"].get_ref<const std::string&>();
       graph_node& n = g.nodes[i];
       n.first_input = static_cast<std::uint32_t>(g.bindings.size());
       const json empty = json::object();
@@ -378,7 +403,7 @@ class futures_reader {
           continue;
         }
         g.bindings.push_back(
-            read_binding(*it, p.type, info->input_codecs[k], g, "node " + id + " input '" + p.name + "'", p.name));
+            read_binding(*it, p.type, info->input_codecs[k], g, binding_site{id, p.name, {}}, p.name));
       }
       for (auto entry = inputs.begin(); entry != inputs.end(); ++entry) {
         const std::string& name = entry.key();
@@ -398,7 +423,7 @@ class futures_reader {
         g.outputs.push_back({});
         continue;
       }
-      g.outputs.push_back(read_binding(*it, p.type, expected.output_codecs[o], g, "output '" + p.name + "'", p.name));
+      g.outputs.push_back(read_binding(*it, p.type, expected.output_codecs[o], g, binding_site{{}, p.name, {}}, p.name));
     }
     for (auto entry = outputs.begin(); entry != outputs.end(); ++entry) {
       const std::string& name = entry.key();
@@ -409,10 +434,22 @@ class futures_reader {
   }
 
   /// One binding of the given type; `item` reads an element of a collection.
+  /// Where a binding is, for messages: built only when there is a problem to report.
+  struct binding_site {
+    std::string_view node_id;  // empty for an output of the file
+    std::string_view port;
+    std::string suffix;  // "[2]" or "[\"key\"]" for an item of a collection
+    [[nodiscard]] std::string str() const {
+      return (node_id.empty() ? "output '" + std::string(port) + "'"
+                              : "node " + std::string(node_id) + " input '" + std::string(port) + "'") +
+             suffix;
+    }
+  };
+
   binding read_binding(const json& b, const type_descriptor& type, const port_codec& codec, graph& g,
-                       const std::string& where, std::string_view port_name, bool item = false) {
+                       const binding_site& site, std::string_view port_name, bool item = false) {
     if (!b.is_object() || b.size() != 1) {
-      problems_.push_back(where + ": not a binding (expected one of literal, ref, list, map, stored): " + clip(b));
+      problems_.push_back(site.str() + ": not a binding (expected one of literal, ref, list, map, stored): " + clip(b));
       return {};
     }
     const auto first = b.begin();
@@ -424,33 +461,33 @@ class futures_reader {
       json loaded;
       if (kind == "stored") {
         if (!value.is_string()) {
-          problems_.push_back(where + ": \"stored\" needs an object store key");
+          problems_.push_back(site.str() + ": \"stored\" needs an object store key");
           return {};
         }
         if (options_.store == nullptr) {
-          problems_.push_back(where + ": refers to stored object '" + value.get<std::string>() + "' but no object store is given");
+          problems_.push_back(site.str() + ": refers to stored object '" + value.get<std::string>() + "' but no object store is given");
           return {};
         }
         const auto& key = value.get_ref<const std::string&>();
         if (!options_.stored_prefix.empty() && key.rfind(options_.stored_prefix + "/", 0) != 0) {
-          problems_.push_back(where + ": stored object '" + key + "' is outside this node's keys (" +
+          problems_.push_back(site.str() + ": stored object '" + key + "' is outside this node's keys (" +
                               options_.stored_prefix + "/...)");
           return {};
         }
         try {
           const auto bytes = options_.store->get(key);
           if (!bytes) {
-            problems_.push_back(where + ": stored object '" + value.get<std::string>() + "' does not exist");
+            problems_.push_back(site.str() + ": stored object '" + value.get<std::string>() + "' does not exist");
             return {};
           }
           if (bytes->size() > options_.max_bytes) {
-            problems_.push_back(where + ": stored object '" + key + "' is oversized: " + std::to_string(bytes->size()) +
+            problems_.push_back(site.str() + ": stored object '" + key + "' is oversized: " + std::to_string(bytes->size()) +
                                 " bytes, over the limit of " + std::to_string(options_.max_bytes));
             return {};
           }
           loaded = json::parse(*bytes);
         } catch (const std::exception& e) {
-          problems_.push_back(where + ": stored object '" + value.get<std::string>() + "': " + e.what());
+          problems_.push_back(site.str() + ": stored object '" + value.get<std::string>() + "': " + e.what());
           return {};
         }
         literal = &loaded;
@@ -460,53 +497,53 @@ class futures_reader {
         g.literals.push_back(decode(*literal, port_name));
         return {source_kind::literal, 0, index, 0};
       } catch (const literal_error& e) {
-        problems_.push_back(where + ": literal does not match " + type.to_string() + ": " + e.what());
+        problems_.push_back(site.str() + ": literal does not match " + type.to_string() + ": " + e.what());
         return {};
       }
     }
     if (kind == "ref") {
       if (!value.is_string()) {
-        problems_.push_back(where + ": \"ref\" must be \"<node id>.<output>\"");
+        problems_.push_back(site.str() + ": \"ref\" must be \"<node id>.<output>\"");
         return {};
       }
       const auto& text = value.get_ref<const std::string&>();
       const auto dot = text.rfind('.');
       if (dot == std::string::npos) {
-        problems_.push_back(where + ": \"ref\" must be \"<node id>.<output>\", got \"" + text + "\"");
+        problems_.push_back(site.str() + ": \"ref\" must be \"<node id>.<output>\", got \"" + text + "\"");
         return {};
       }
       const auto node = text.substr(0, dot);
       const auto output = text.substr(dot + 1);
-      const auto it = ids_.find(node);
-      if (it == ids_.end()) {
-        problems_.push_back(where + ": dangling reference to node " + node + " (no such node)");
+      const auto producer_index = find_node(node);
+      if (!producer_index) {
+        problems_.push_back(site.str() + ": dangling reference to node " + node + " (no such node)");
         return {};
       }
-      const entity_info* producer = node_infos_[it->second];
+      const entity_info* producer = node_infos_[*producer_index];
       if (producer == nullptr) return {};  // already reported
       const auto& outs = producer->interface.outputs;
       const auto o = std::find_if(outs.begin(), outs.end(), [&](const port& p) { return p.name == output; });
       if (o == outs.end()) {
-        problems_.push_back(where + ": dangling reference: node " + node + " (" + producer->name + ") has no output '" + output + "'");
+        problems_.push_back(site.str() + ": dangling reference: node " + node + " (" + producer->name + ") has no output '" + output + "'");
         return {};
       }
       const type_descriptor& wanted = item ? type.elements().at(0) : type;
       if (o->type != wanted) {
-        problems_.push_back(where + ": type mismatch: expected " + wanted.to_string() + ", found " +
+        problems_.push_back(site.str() + ": type mismatch: expected " + wanted.to_string() + ", found " +
                             o->type.to_string() + " (output " + output + " of node " + node + ", " +
                             producer->name + ")");
         return {};
       }
-      return {source_kind::node_output, it->second, static_cast<std::uint32_t>(o - outs.begin()), 0};
+      return {source_kind::node_output, *producer_index, static_cast<std::uint32_t>(o - outs.begin()), 0};
     }
     if ((kind == "list" || kind == "map") && !item) {
       const bool is_map = kind == "map";
       if (codec.decode_item == nullptr || codec.is_map != is_map) {
-        problems_.push_back(where + ": a " + kind + " of bindings cannot feed " + type.to_string());
+        problems_.push_back(site.str() + ": a " + kind + " of bindings cannot feed " + type.to_string());
         return {};
       }
       if (is_map ? !value.is_object() : !value.is_array()) {
-        problems_.push_back(where + ": \"" + kind + "\" must hold " + (is_map ? "an object" : "a list") + " of bindings");
+        problems_.push_back(site.str() + ": \"" + kind + "\" must hold " + (is_map ? "an object" : "a list") + " of bindings");
         return {};
       }
       collection c;
@@ -516,8 +553,9 @@ class futures_reader {
       std::vector<std::string> keys;
       std::size_t k = 0;
       for (const auto& [key, entry] : value.items()) {
-        const std::string item_where = where + (is_map ? "[\"" + key + "\"]" : "[" + std::to_string(k) + "]");
-        items.push_back(read_binding(entry, type, codec, g, item_where, port_name, true));
+        const binding_site item_site{site.node_id, site.port,
+                                     site.suffix + (is_map ? "[\"" + key + "\"]" : "[" + std::to_string(k) + "]")};
+        items.push_back(read_binding(entry, type, codec, g, item_site, port_name, true));
         if (is_map) keys.push_back(key);
         ++k;
       }
@@ -530,7 +568,7 @@ class futures_reader {
       g.collections.push_back(c);
       return {source_kind::collection, 0, index, 0};
     }
-    problems_.push_back(where + ": not a binding here: \"" + kind + "\"");
+    problems_.push_back(site.str() + ": not a binding here: \"" + kind + "\"");
     return {};
   }
 
@@ -579,7 +617,29 @@ class futures_reader {
                         " nodes wait on each other, among them " + members);
   }
 
+  /// i for "dn<i>" written canonically (no leading zeros), else nothing.
+  static std::optional<std::size_t> canonical_index(std::string_view id) {
+    if (id.size() < 3 || id.size() > 12 || id[0] != 'd' || id[1] != 'n') return std::nullopt;
+    if (id[2] == '0' && id.size() > 3) return std::nullopt;
+    std::size_t value = 0;
+    for (std::size_t k = 2; k < id.size(); ++k) {
+      if (id[k] < '0' || id[k] > '9') return std::nullopt;
+      value = value * 10 + static_cast<std::size_t>(id[k] - '0');
+    }
+    return value;
+  }
+
+  [[nodiscard]] std::optional<std::uint32_t> find_node(std::string_view id) const {
+    if (const auto canonical = canonical_index(id); canonical && *canonical < canonical_.size() && canonical_[*canonical]) {
+      return static_cast<std::uint32_t>(*canonical);
+    }
+    const auto it = ids_.find(std::string(id));
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+
   std::string id_of(std::uint32_t index) const {
+    if (index < canonical_.size() && canonical_[index]) return "dn" + std::to_string(index);
     for (const auto& [id, i] : ids_) {
       if (i == index) return id;
     }
@@ -596,7 +656,8 @@ class futures_reader {
   std::string where_;
   std::vector<std::string> problems_;
   std::unordered_map<std::string, const entity_info*> entities_;
-  std::unordered_map<std::string, std::uint32_t> ids_;
+  std::unordered_map<std::string, std::uint32_t> ids_;  // ids other than dn<i> at position i
+  std::vector<bool> canonical_;                          // node i's id is dn<i>
   std::vector<const entity_info*> node_infos_;
 };
 
