@@ -295,16 +295,26 @@ consteval auto make_plan() {
   }
   std::size_t o = 0;
   collect_outputs(result, [&](promise_ref ref) { p.outputs[o++] = {ref.kind, ref.node, ref.index}; });
-  // Kahn's algorithm: a node is placed once all its producers are.
+  // Kahn's algorithm over the edges grouped by producer (linear: the compiler pays
+  // for every step of a constant evaluation).
   std::array<std::uint32_t, sizes.nodes> waiting{};
-  for (const auto& edge : p.edges) ++waiting[edge.to_node];
+  std::array<std::uint32_t, sizes.nodes + 1> first_out{};
+  std::array<std::uint32_t, sizes.edges> consumers{};
+  for (const auto& edge : p.edges) {
+    ++waiting[edge.to_node];
+    ++first_out[edge.from_node + 1];
+  }
+  for (std::size_t n = 0; n < sizes.nodes; ++n) first_out[n + 1] += first_out[n];
+  std::array<std::uint32_t, sizes.nodes + 1> fill = first_out;
+  for (const auto& edge : p.edges) consumers[fill[edge.from_node]++] = edge.to_node;
   std::size_t placed = 0;
   for (std::uint32_t n = 0; n < sizes.nodes; ++n) {
     if (waiting[n] == 0) p.order[placed++] = n;
   }
   for (std::size_t next = 0; next < placed; ++next) {
-    for (const auto& edge : p.edges) {
-      if (edge.from_node == p.order[next] && --waiting[edge.to_node] == 0) p.order[placed++] = edge.to_node;
+    const auto n = p.order[next];
+    for (auto k = first_out[n]; k < first_out[n + 1]; ++k) {
+      if (--waiting[consumers[k]] == 0) p.order[placed++] = consumers[k];
     }
   }
   return p;
