@@ -11,7 +11,8 @@ through a structured binding. The shape is pseudo-random but deterministic (seed
 N), so the same N always gives the same file.
 
 The file static_asserts `loom::plan_of(wf).size() == N` and its main() runs the
-workflow once and prints its two outputs.
+workflow once and prints its two outputs. N = 0 writes the baseline: the same header
+and tasks, no workflow, and a main() that calls one task.
 """
 
 import random
@@ -87,6 +88,13 @@ int main() {
   const auto [number, text] = big_wf(std::int64_t{7}, std::string("seed"), int_list{1, 2, 3});
   std::cout << number << ' ' << text << '\n';
 }
+"""
+
+
+BASELINE = r"""
+}  // namespace
+
+int main() { std::cout << add(std::int64_t{1}, std::int64_t{2}) << '\n'; }
 """
 
 
@@ -207,8 +215,14 @@ def main():
     if len(sys.argv) != 3:
         sys.exit("usage: gen_workflow.py N OUT.cpp")
     n = int(sys.argv[1])
-    if n < 1:
-        sys.exit("N must be at least 1")
+    if n < 0:
+        sys.exit("N must be at least 0")
+    if n == 0:
+        text = PRELUDE.replace("@N@", "0")
+        text = text[: text.index("using loom::promise;")] + BASELINE.lstrip("\n")
+        with open(sys.argv[2], "w", encoding="utf-8") as f:
+            f.write(text.replace("a static workflow of 0 nodes", "the baseline, no workflow"))
+        return
     body = Body(n, random.Random(n))
     out_int, out_str = body.build()
     text = PRELUDE.replace("@N@", str(n))

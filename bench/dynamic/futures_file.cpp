@@ -1,0 +1,179 @@
+// The futures file of the seed's count_characters on two random 50,000-letter strings:
+// a sub-DAG of 200,001 nodes written as JSON, then parsed and validated into an
+// executable graph, as another process would.
+//
+//   bench_dynamic_futures_file [--length N] [--reps R (default 7)] [--stored-length M]
+//
+// The sub-DAG is the one a run executes: taken from a run's trace (run_options::trace)
+// of start_wf(s1, s2). On a small input (--stored-length letters, default 500) the file
+// written here is checked to be byte for byte the one a stored run
+// (run_options::store) keeps as <execution>/n0/futures.json.
+//
+// Timed separately: write (write_futures_file(...).dump()), and parse + validate
+// (read_futures_file(text, ...)); then their parts: building, dumping and destroying the
+// nlohmann::json document, json::parse(text) and destroying what it parsed (the rest of
+// read_futures_file is the validation and the graph; derived from the medians). Then whole runs with and without
+// run_options::verify_futures (the executor writing and reading the file in the run).
+#include "../../examples/count_characters.hpp"
+
+#include "bench_util.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string random_letters(std::size_t n, std::uint64_t seed) {
+  static constexpr char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> pick(0, 51);
+  std::string s(n, ' ');
+  for (auto& c : s) c = letters[pick(rng)];
+  return s;
+}
+
+/// The sub-DAG of count_characters(s1, s2), as the executor ran it.
+std::shared_ptr<const loom::detail::graph> sub_dag(const std::string& s1, const std::string& s2) {
+  loom::executor ex({.threads = 1});
+  loom::run_trace trace;
+  loom::run_options options;
+  options.trace = &trace;
+  (void)ex.run(options, start_wf, s1, s2);
+  for (const auto& frame : trace.frames()) {
+    if (frame.path == "n0") return frame.graph;
+  }
+  std::fprintf(stderr, "no frame n0 in the trace\n");
+  std::exit(1);
+}
+
+// One line: wall-clock median, min, max; CPU-time median; wall µs per node.
+void row(const char* what, const bench::samples& s, double nodes) {
+  std::printf("%-46s %9.2f %9.2f %9.2f %9.2f %8.3f\n", what, s.median(), s.min(), s.max(), s.cpu_median(),
+              1000.0 * s.median() / nodes);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto length = static_cast<std::size_t>(bench::int_arg(argc, argv, "--length", 50'000));
+  const int reps = bench::int_arg(argc, argv, "--reps", 7);
+  const auto stored_length = static_cast<std::size_t>(bench::int_arg(argc, argv, "--stored-length", 500));
+  const std::string s1 = random_letters(length, 1);
+  const std::string s2 = random_letters(length, 2);
+  bench::print_machine("bench_dynamic_futures_file");
+
+  loom::register_entities(start_wf, count_characters, return_index, update_list, derive_count);
+  const loom::detail::entity_info* counting = loom::detail::registry::global().find("count_characters");
+  if (counting == nullptr) {
+    std::fprintf(stderr, "count_characters is not registered\n");
+    return 1;
+  }
+
+  // The trace's sub-DAG gives the same file as a stored run (checked on a small input).
+  {
+    const std::string a = random_letters(stored_length, 3), b = random_letters(stored_length, 4);
+    const auto dir = std::filesystem::temp_directory_path() / ("loom-bench-futures-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::string stored;
+    {
+      loom::object_store store(dir);
+      loom::executor ex({.threads = 1});
+      loom::run_options options;
+      options.store = &store;
+      options.execution_id = "bench";
+      const auto start = bench::clock::now();
+      (void)ex.run(options, start_wf, a, b);
+      const double ms = bench::ms_since(start);
+      stored = store.get("bench/n0/futures.json").value_or("");
+      std::printf("# stored run of %zu + %zu letters (%zu nodes, one outputs.json per node): %.1f ms, %zu objects\n",
+                  a.size(), b.size(), 4 * stored_length + 1, ms, store.list().size());
+    }
+    std::filesystem::remove_all(dir);
+    const std::string traced = loom::write_futures_file(*sub_dag(a, b), "count_characters").dump();
+    if (stored.empty() || stored != traced) {
+      std::fprintf(stderr, "the traced sub-DAG's file differs from the stored run's futures.json\n");
+      return 1;
+    }
+    std::printf("# the trace's sub-DAG writes the stored run's futures.json byte for byte (%zu bytes)\n",
+                stored.size());
+  }
+
+  const auto g = sub_dag(s1, s2);
+  const double nodes = static_cast<double>(g->nodes.size());
+  std::printf("# two random strings of %zu letters: %zu nodes; median of %d runs (1 warm-up)\n", length,
+              g->nodes.size(), reps);
+
+  // The operations as the executor does them (each destroys its temporaries)...
+  std::string text;
+  const auto write = bench::time_reps(reps, 1, [&] { text = loom::write_futures_file(*g, "count_characters").dump(); });
+  // The graphs read are kept until the end: freeing one is not part of reading it.
+  std::vector<std::unique_ptr<loom::detail::graph>> graphs_read;
+  const auto read = bench::time_reps(reps, 1, [&] {
+    graphs_read.push_back(loom::read_futures_file(text, "bench.json", {}, counting));
+  });
+  const auto& back = graphs_read.back();
+  // ... and their parts: the JSON document (nlohmann::json) built, dumped, destroyed;
+  // the text parsed into a document, destroyed.
+  bench::samples build, dump, destroy_written, parse, destroy_parsed;
+  for (int i = 0; i < reps + 1; ++i) {
+    const bool keep = i > 0;  // the first round is a warm-up
+    std::unique_ptr<loom::json> doc, parsed;
+    std::string dumped;
+    auto step = [&](bench::samples& into, auto&& fn) {
+      const double cpu = bench::process_cpu_ms();
+      const auto start = bench::clock::now();
+      fn();
+      if (keep) {
+        into.ms.push_back(bench::ms_since(start));
+        into.cpu_ms.push_back(bench::process_cpu_ms() - cpu);
+      }
+    };
+    step(build, [&] { doc = std::make_unique<loom::json>(loom::write_futures_file(*g, "count_characters")); });
+    step(dump, [&] { dumped = doc->dump(); });
+    step(destroy_written, [&] { doc.reset(); });
+    step(parse, [&] { parsed = std::make_unique<loom::json>(loom::json::parse(dumped)); });
+    step(destroy_parsed, [&] { parsed.reset(); });
+  }
+
+  // What was read is what was written.
+  if (back->nodes.size() != g->nodes.size() || loom::write_futures_file(*back, "count_characters").dump() != text) {
+    std::fprintf(stderr, "the graph read back does not write the same file\n");
+    return 1;
+  }
+
+  loom::executor ex({.threads = 1});
+  loom::run_options plain_run;
+  loom::run_options verified;
+  verified.verify_futures = true;
+  const auto run_plain = bench::time_reps(reps, 1, [&] { (void)ex.run(plain_run, start_wf, s1, s2); });
+  const auto run_verified = bench::time_reps(reps, 1, [&] { (void)ex.run(verified, start_wf, s1, s2); });
+
+  std::printf("# futures file: %zu bytes, %.1f bytes per node\n", text.size(), static_cast<double>(text.size()) / nodes);
+  std::printf("\n%-46s %9s %9s %9s %9s %8s\n", "step", "median ms", "min ms", "max ms", "cpu ms", "us/node");
+  row("write: write_futures_file(...).dump()", write, nodes);
+  row("parse + validate: read_futures_file(text)", read, nodes);
+  bench::samples sum;
+  sum.ms = {write.median() + read.median()};
+  sum.cpu_ms = {write.cpu_median() + read.cpu_median()};
+  row("write + parse + validate (sum of medians)", sum, nodes);
+  std::printf("\n# parts (nlohmann::json document)\n");
+  row("write: build the document", build, nodes);
+  row("write: dump() it to text", dump, nodes);
+  row("write: destroy the document", destroy_written, nodes);
+  row("read: json::parse(text) into a document", parse, nodes);
+  row("read: destroy the parsed document", destroy_parsed, nodes);
+  bench::samples rest;
+  rest.ms = {read.median() - parse.median() - destroy_parsed.median()};
+  rest.cpu_ms = {read.cpu_median() - parse.cpu_median() - destroy_parsed.cpu_median()};
+  row("read: the rest (validate, build the graph)", rest, nodes);
+  std::printf("\n# whole runs of start_wf(s1, s2), executor threads=1\n");
+  row("run, in memory", run_plain, nodes);
+  row("run, verify_futures = true", run_verified, nodes);
+  std::printf("# load average at end: %s\n", bench::load_average().c_str());
+  return 0;
+}
