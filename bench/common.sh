@@ -1,4 +1,6 @@
-# Shell helpers shared by the benchmark scripts (sourced, not run).
+# shellcheck shell=bash disable=SC2034
+# Shell helpers shared by the benchmark scripts (sourced, not run). They set variables
+# the sourcing script reads (busy_note, m_wall, m_cpu, m_kb).
 
 # The machine may be shared (other builds): before each measurement, wait_quiet waits
 # up to WAIT_QUIET seconds (default 300) until the CPUs were less than 25% busy over

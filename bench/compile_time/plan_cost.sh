@@ -9,7 +9,7 @@
 #   2. front-end time and peak memory of evaluating the plan of chains of growing
 #      length with the limits lifted (median of REPEATS runs).
 #
-#   bench/compile_time/plan_cost.sh                   # chains of 250 500 1000 2000
+#   bench/compile_time/plan_cost.sh                   # chains of 1000 2000 4000 8000
 #   bench/compile_time/plan_cost.sh 500 1000          # other lengths for table 2
 #   TABLES=1 bench/compile_time/plan_cost.sh          # only table 1
 #
@@ -20,7 +20,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-# shellcheck source=../common.sh
+# shellcheck source-path=SCRIPTDIR source=../common.sh
 source "$here/../common.sh"
 REPEATS="${REPEATS:-3}"
 COMPILERS="${COMPILERS:-g++ clang++}"
@@ -28,7 +28,7 @@ LOOM_INCLUDE="${LOOM_INCLUDE:-$root/include}"
 OUT_DIR="${OUT_DIR:-$root/build/bench_compile_time}"
 TABLES="${TABLES:-1 2}"
 lengths=("$@")
-[ ${#lengths[@]} -gt 0 ] || lengths=(250 500 1000 2000)
+[ ${#lengths[@]} -gt 0 ] || lengths=(1000 2000 4000 8000)
 
 require_time
 mkdir -p "$OUT_DIR"
@@ -64,8 +64,8 @@ if [[ " $TABLES " == *" 1 "* ]]; then
       clang*) limit="-fconstexpr-steps=1048576" ;;
       *) limit="-fconstexpr-ops-limit=33554432" ;;
     esac
-    chain="$(largest "$cxx" CHAIN 16 8192)"
-    tree="$(largest "$cxx" TREE 8 4096)"
+    chain="$(largest "$cxx" CHAIN 16 32768)"
+    tree="$(largest "$cxx" TREE 8 16384)"
     echo "| $(basename "$cxx") | $limit | $chain | $tree |"
   done
   echo

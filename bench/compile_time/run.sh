@@ -25,7 +25,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-# shellcheck source=../common.sh
+# shellcheck source-path=SCRIPTDIR source=../common.sh
 source "$here/../common.sh"
 REPEATS="${REPEATS:-3}"
 COMPILERS="${COMPILERS:-g++ clang++}"
