@@ -23,20 +23,20 @@ inline constexpr auto return_index = loom::task<"return_index">([](std::string c
   if (c >= 'a' && c <= 'z') return c - 'a';
   if (c >= 'A' && c <= 'Z') return c - 'A';
   throw std::invalid_argument("return_index: '" + character + "' is not a letter A-Z or a-z");
-}).with_inputs("character");
+});
 
 // Counts one more occurrence of the character at list_index.
 inline constexpr auto update_list = loom::task<"update_list">([](freq_list_t freq_list, std::int64_t list_index) {
   freq_list.at(static_cast<std::size_t>(list_index)) += 1;
   return freq_list;
-}).with_inputs("freq_list", "list_index");
+});
 
 // The number of common characters, given the two frequency lists.
 inline constexpr auto derive_count = loom::task<"derive_count">([](freq_list_t freq1, freq_list_t freq2) {
   std::int64_t count = 0;
   for (std::size_t i = 0; i < 26; ++i) count += std::min(freq1.at(i), freq2.at(i));
   return count;
-}).with_inputs("freq1", "freq2");
+});
 
 inline constexpr auto count_characters = loom::dynamic<"count_characters">(
     [](loom::dynamic_builder& wf, std::string s1, std::string s2) -> loom::promise<std::int64_t> {
@@ -52,14 +52,13 @@ inline constexpr auto count_characters = loom::dynamic<"count_characters">(
         freq2 = wf(update_list, freq2, index);
       }
       return wf(derive_count, freq1, freq2);
-    }).with_inputs("s1", "s2");
+    });
 
 // A static workflow that triggers the dynamic one: one node in its plan.
 inline constexpr auto start_wf =
     loom::workflow<"start_wf">([](auto& wf, loom::promise<std::string> s1, loom::promise<std::string> s2) {
       return wf(count_characters, s1, s2);
     })
-        .with_inputs("s1", "s2")
         .with_default<0>("Pear")
         .with_default<1>("Earth");
 

@@ -21,5 +21,5 @@ int main(int argc, char** argv) {
     }
   }
   //   merge_sort run merge_sort --numbers '[5,3,1,4,2]' --threshold 2   → {"o0":[1,2,3,4,5]}
-  return loom::main(argc, argv, merge_sort, merge_sort_remotely, split, merge, sort_locally);
+  return loom::main(argc, argv);  // the entities are registered by the generated code
 }

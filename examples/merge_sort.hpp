@@ -21,7 +21,7 @@ inline constexpr auto split = loom::task<"split">([](numbers_t numbers) {
   const auto half = static_cast<std::ptrdiff_t>(numbers.size() / 2);
   return std::tuple{numbers_t(numbers.begin(), numbers.begin() + half),
                     numbers_t(numbers.begin() + half, numbers.end())};
-}).with_inputs("numbers");
+});
 
 // Linear time: one pass over both sorted lists (the seed's pop(0) is quadratic).
 inline constexpr auto merge = loom::task<"merge">([](numbers_t sorted_list1, numbers_t sorted_list2) {
@@ -30,12 +30,12 @@ inline constexpr auto merge = loom::task<"merge">([](numbers_t sorted_list1, num
   std::merge(sorted_list1.begin(), sorted_list1.end(), sorted_list2.begin(), sorted_list2.end(),
              std::back_inserter(result));
   return result;
-}).with_inputs("sorted_list1", "sorted_list2");
+});
 
 inline constexpr auto sort_locally = loom::task<"sort_locally">([](numbers_t numbers) {
   std::sort(numbers.begin(), numbers.end());
   return numbers;
-}).with_inputs("numbers");
+});
 
 // Mutual recursion: the bodies are functions declared before either entity exists.
 loom::promise<numbers_t> merge_sort_body(loom::dynamic_builder& wf, numbers_t numbers, std::int64_t threshold);
@@ -43,10 +43,8 @@ loom::promise<numbers_t> merge_sort_remotely_body(loom::dynamic_builder& wf, num
                                                   std::int64_t threshold);
 
 inline constexpr auto merge_sort_remotely =
-    loom::dynamic<"merge_sort_remotely">(&merge_sort_remotely_body).with_inputs("numbers", "threshold");
-inline constexpr auto merge_sort = loom::dynamic<"merge_sort">(&merge_sort_body)
-                                       .with_inputs("numbers", "threshold")
-                                       .with_default<1>(5);
+    loom::dynamic<"merge_sort_remotely">(&merge_sort_remotely_body);
+inline constexpr auto merge_sort = loom::dynamic<"merge_sort">(&merge_sort_body).with_default<1>(5);
 
 loom::promise<numbers_t> merge_sort_remotely_body(loom::dynamic_builder& wf, numbers_t numbers,
                                                   std::int64_t threshold) {

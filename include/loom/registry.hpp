@@ -125,6 +125,13 @@ struct entity_info {
 template <class E>
 inline constexpr char entity_type_tag = 0;
 
+/// What loom-codegen read from an entity's source: the names of its inputs (its
+/// parameter names) and their defaults (its default arguments).
+struct generated_interface {
+  std::vector<std::string> input_names;
+  std::vector<default_fn> defaults;  // per input; null when it has none
+};
+
 template <class E>
 const graph& graph_of();
 template <class E>
@@ -145,6 +152,7 @@ class registry {
   const entity_info& add(const E& e) {
     auto info = std::make_unique<entity_info>(describe_entity(e));
     std::lock_guard lock(mutex_);
+    if (const auto g = generated_.find(info->type_tag); g != generated_.end()) apply(*info, g->second);
     auto [it, inserted] = entities_.try_emplace(info->name, nullptr);
     if (inserted) {
       it->second = std::move(info);
@@ -156,6 +164,17 @@ class registry {
                   " and " + std::string(kind_name(info->kind)) + " " + info->interface.to_json().dump() + ")");
     }
     return *it->second;
+  }
+
+  /// Records the generated interface of the entity type `type_tag` (and applies it if
+  /// that entity is already registered). Names and defaults given in the code
+  /// (`.with_inputs`, `.with_default`) take precedence.
+  void set_generated(const void* type_tag, generated_interface facts) {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, info] : entities_) {
+      if (info->type_tag == type_tag) apply(*info, facts);
+    }
+    generated_[type_tag] = std::move(facts);
   }
 
   [[nodiscard]] const entity_info* find(std::string_view name) const {
@@ -176,7 +195,20 @@ class registry {
   template <class E>
   static entity_info describe_entity(const E& e);
 
+  static void apply(entity_info& info, const generated_interface& facts) {
+    for (std::size_t i = 0; i < info.interface.inputs.size(); ++i) {
+      if (i < facts.input_names.size() && !facts.input_names[i].empty() &&
+          info.interface.inputs[i].name == "i" + std::to_string(i)) {
+        info.interface.inputs[i].name = facts.input_names[i];
+      }
+      if (i < facts.defaults.size() && facts.defaults[i] != nullptr && info.defaults[i] == nullptr) {
+        info.defaults[i] = facts.defaults[i];
+      }
+    }
+  }
+
   mutable std::mutex mutex_;
+  std::map<const void*, generated_interface> generated_;
   std::map<std::string, std::unique_ptr<entity_info>, std::less<>> entities_;
 };
 

@@ -23,7 +23,7 @@
 
 namespace loom {
 
-enum class type_kind : std::uint8_t { boolean, integer, floating, string, list, map, optional, tuple, record };
+enum class type_kind : std::uint8_t { boolean, integer, floating, string, list, map, optional, tuple, record, enumeration };
 
 /// The schema of a task value. Two values have compatible encodings exactly when their
 /// descriptors compare equal.
@@ -40,15 +40,25 @@ class type_descriptor {
         field_names_(std::move(field_names)),
         elements_(std::move(field_types)) {}
 
+  /// An enum, encoded as the names of its enumerators.
+  static type_descriptor enumeration(std::string enum_name, std::vector<std::string> enumerators) {
+    type_descriptor d(type_kind::enumeration);
+    d.record_name_ = std::move(enum_name);
+    d.field_names_ = std::move(enumerators);
+    return d;
+  }
+
   [[nodiscard]] type_kind kind() const { return kind_; }
   /// list, map, optional: one element (the item / mapped / contained type);
   /// tuple: one per member; record: one per field, in declaration order.
   [[nodiscard]] const std::vector<type_descriptor>& elements() const { return elements_; }
+  /// record and enumeration: the type's name (without namespaces).
   [[nodiscard]] const std::string& record_name() const { return record_name_; }
+  /// record: the field names; enumeration: the enumerators' names.
   [[nodiscard]] const std::vector<std::string>& field_names() const { return field_names_; }
 
   /// `integer`, `list<integer>`, `map<string, optional<float>>`,
-  /// `tuple<integer, string>`, `Point{x: float, y: float}`.
+  /// `tuple<integer, string>`, `Point{x: float, y: float}`, `enum Color{red, green}`.
   [[nodiscard]] std::string to_string() const {
     std::string out;
     append_to(out);
@@ -59,7 +69,8 @@ class type_descriptor {
 
   /// The descriptor as JSON (as futures files hold it): "integer", {"list": T},
   /// {"map": T}, {"optional": T}, {"tuple": [T, ...]},
-  /// {"record": "point", "fields": [{"name": "x", "type": T}, ...]}.
+  /// {"record": "point", "fields": [{"name": "x", "type": T}, ...]},
+  /// {"enum": "color", "values": ["red", "green"]}.
   [[nodiscard]] nlohmann::json to_json() const {
     using nlohmann::json;
     switch (kind_) {
@@ -82,6 +93,7 @@ class type_descriptor {
         }
         return json{{"record", record_name_}, {"fields", std::move(fields)}};
       }
+      case type_kind::enumeration: return json{{"enum", record_name_}, {"values", field_names_}};
     }
     return nullptr;
   }
@@ -109,6 +121,15 @@ class type_descriptor {
         for (const auto& item : value) items.push_back(from_json(item));
         return type_descriptor(type_kind::tuple, std::move(items));
       }
+    }
+    if (j.size() == 2 && j.contains("enum") && j["enum"].is_string() && j.contains("values") &&
+        j["values"].is_array() && !j["values"].empty()) {
+      std::vector<std::string> values;
+      for (const auto& v : j["values"]) {
+        if (!v.is_string()) throw error("an enum's values must be names, got " + v.dump());
+        values.push_back(v.get<std::string>());
+      }
+      return enumeration(j["enum"].get<std::string>(), std::move(values));
     }
     if (j.size() == 2 && j.contains("record") && j["record"].is_string() && j.contains("fields") &&
         j["fields"].is_array()) {
@@ -156,6 +177,16 @@ class type_descriptor {
         }
         out += '}';
         return;
+      case type_kind::enumeration:
+        out += "enum ";
+        out += record_name_;
+        out += '{';
+        for (std::size_t i = 0; i < field_names_.size(); ++i) {
+          if (i != 0) out += ", ";
+          out += field_names_[i];
+        }
+        out += '}';
+        return;
     }
   }
 
@@ -181,6 +212,11 @@ inline std::string unqualified(std::string_view name) {
 
 template <class T>
 type_descriptor make_descriptor();
+
+/// The descriptor of a plain struct or an enum: defined for each such type by
+/// loom-codegen's output (see loom/generated.hpp).
+template <class T>
+type_descriptor generated_descriptor();
 
 template <class T>
 type_descriptor make_record_descriptor() {
@@ -215,8 +251,10 @@ type_descriptor make_descriptor() {
     return []<class... E>(std::tuple<E...>*) {
       return type_descriptor(type_kind::tuple, {make_descriptor<E>()...});
     }(static_cast<T*>(nullptr));
-  } else {
+  } else if constexpr (is_record_v<T>) {
     return make_record_descriptor<T>();
+  } else {
+    return generated_descriptor<T>();
   }
 }
 

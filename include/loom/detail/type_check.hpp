@@ -28,6 +28,7 @@ enum class type_problem {
   character,      // `char` is ambiguous; a character is a std::string of size 1
   not_copyable,   // a value may feed several nodes, so it must be copyable
   unknown_class,  // no literal encoding known: describe the struct with Boost.Hana
+  needs_codegen,  // a plain struct or an enum: its encoding is generated (loom_generate)
   map_key,        // map keys are strings in the literal encoding (JSON objects)
   other,          // arrays, functions, void, unions, enums without an encoding
 };
@@ -63,6 +64,21 @@ inline constexpr bool is_integer_v = std::is_integral_v<T> && !std::is_same_v<T,
 
 template <class T>
 inline constexpr bool is_record_v = boost::hana::Struct<T>::value;
+
+/// Whether this translation unit gets generated code: loom_generate() defines
+/// LOOM_GENERATED for its target, and loom-codegen parses with LOOM_CODEGEN. Only then
+/// are plain structs and enums task values (their encodings come from loom-codegen).
+#if defined(LOOM_GENERATED) || defined(LOOM_CODEGEN)
+inline constexpr bool generated_codecs_available = true;
+#else
+inline constexpr bool generated_codecs_available = false;
+#endif
+
+/// A type whose literal encoding and descriptor come from loom-codegen: an enum, or a
+/// plain aggregate struct that is not a Boost.Hana record.
+template <class T>
+inline constexpr bool is_generated_v =
+    std::is_enum_v<T> || (std::is_class_v<T> && std::is_aggregate_v<T> && !is_record_v<T>);
 
 /// The result of checking a type: `problem` is none when T is a task value;
 /// otherwise `offending` is the innermost type that is not.
@@ -121,11 +137,26 @@ struct check_type {
     } else if constexpr (is_std_tuple<T>::value) {
       return []<class... E>(std::tuple<E...>*) { return typename first_problem<E...>::type{}; }(
           static_cast<T*>(nullptr));
+    } else if constexpr (std::is_enum_v<T>) {
+      // The enumerators' names are the encoding: only loom-codegen can see them.
+      if constexpr (generated_codecs_available) {
+        return type_ok{};
+      } else {
+        return type_verdict<T, type_problem::needs_codegen>{};
+      }
     } else if constexpr (std::is_class_v<T> && !std::is_union_v<T>) {
       if constexpr (!std::is_copy_constructible_v<T>) {
         return type_verdict<T, type_problem::not_copyable>{};
       } else if constexpr (is_record_v<T>) {
         return typename record_member_types<T>::type{};
+      } else if constexpr (std::is_aggregate_v<T>) {
+        // Its fields are checked by loom-codegen, which reports a field it cannot
+        // serialize with the field's file:line:col.
+        if constexpr (generated_codecs_available) {
+          return type_ok{};
+        } else {
+          return type_verdict<T, type_problem::needs_codegen>{};
+        }
       } else {
         return type_verdict<T, type_problem::unknown_class>{};
       }
