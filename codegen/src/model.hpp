@@ -27,7 +27,7 @@ struct type_ref {
 struct field {
   std::string name;
   type_ref type;
-  bool has_default = false;  // a default member initializer: the field may be absent
+  bool has_default = false;  // an initializer or a class type: the field may be absent
 };
 
 /// A plain aggregate struct (generated) or a Boost.Hana record (described by the

@@ -303,7 +303,13 @@ class model_builder {
       }
       return r;
     }
-    if (const auto* et = t->getAs<EnumType>()) return classify_enum(et->getDecl(), r, loc, reject);
+    // Records and enums are named from the global namespace (the generated code is in
+    // namespace loom::detail); an anonymous namespace is transparent to that lookup.
+    auto globally = [](std::string name) { return name.rfind("::", 0) == 0 ? name : "::" + name; };
+    if (const auto* et = t->getAs<EnumType>()) {
+      r.cpp = globally(r.cpp);
+      return classify_enum(et->getDecl(), r, loc, reject);
+    }
     const CXXRecordDecl* record = t->getAsCXXRecordDecl();
     if (record == nullptr) return reject("arrays, functions and unions have no literal encoding");
     if (const auto* spec = dyn_cast<ClassTemplateSpecializationDecl>(record); spec != nullptr && spec->isInStdNamespace()) {
@@ -349,6 +355,7 @@ class model_builder {
       return reject("std::" + name + " is not a task value type (use bool, integers, double, std::string, "
                     "std::vector, std::map<std::string, T>, std::optional, std::tuple, or a plain struct)");
     }
+    r.cpp = globally(r.cpp);
     return classify_record(record, r, loc, reject);
   }
 
@@ -426,7 +433,11 @@ class model_builder {
         ok = false;
         continue;
       }
-      rec.fields.push_back({f->getName().str(), std::move(*ft), f->hasInClassInitializer()});
+      // A field may be absent from a literal when it has a default: an initializer, or a
+      // class type (a string, a container, a struct: default-constructed). A scalar or
+      // an enum without an initializer has no meaningful default, so it is required.
+      const bool has_default = f->hasInClassInitializer() || f->getType()->isRecordType();
+      rec.fields.push_back({f->getName().str(), std::move(*ft), has_default});
     }
     in_progress_.erase(r.key);
     if (!ok) return std::nullopt;

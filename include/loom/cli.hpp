@@ -54,7 +54,9 @@ inline any_value parse_input_value(const entity_info& info, std::size_t i, const
   } catch (const json::parse_error&) {
     parsed = false;
   }
-  if (p.type.kind() == type_kind::string && (!parsed || !value.is_string())) value = text;
+  // A string, or an enumerator's name, may be given as plain text.
+  const bool text_value = p.type.kind() == type_kind::string || p.type.kind() == type_kind::enumeration;
+  if (text_value && (!parsed || !value.is_string())) value = text;
   else if (!parsed) {
     throw usage_error("--" + p.name + ": '" + text + "' is not valid JSON for " + p.type.to_string());
   }
