@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """loom-codegen's time per translation unit against `clang++ -fsyntax-only` on the same file.
 
-    python3 bench/codegen/run.py BUILD_DIR [RUNS]
+    python3 bench/codegen/run.py BUILD_DIR [RUNS [SUBSTRING...]]
 
 BUILD_DIR is a configured and built Loom build tree (its compile_commands.json lists the
 wrappers loom_generate compiles, <target>/<source>.loom.cpp). For each wrapper, both
 commands parse the same file with the same flags (and -DLOOM_CODEGEN, so the generated
 code being produced is not included); each runs RUNS times (default 5), one after the
-other, and the median wall time is reported. Bar (issue 4): codegen at most 1.5x.
+other, and the median wall time is reported. SUBSTRINGs keep only the wrappers whose path
+contains one of them. Bar (issue 4): codegen at most 1.5x.
 """
 import json
 import os
@@ -53,6 +54,8 @@ def main():
     codegen = os.path.join(build, "codegen", "loom-codegen")
     with open(os.path.join(build, "compile_commands.json")) as f:
         entries = [e for e in json.load(f) if e["file"].endswith(".loom.cpp")]
+    if len(sys.argv) > 3:
+        entries = [e for e in entries if any(s in e["file"] for s in sys.argv[3:])]
     if not entries:
         sys.exit("no loom_generate wrappers in " + build + "/compile_commands.json")
     print(f"{'translation unit':58} {'codegen s':>9} {'clang++ s':>9} {'ratio':>6}")
