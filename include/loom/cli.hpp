@@ -2,12 +2,17 @@
 //
 //   BINARY run NAME [--INPUT VALUE]... [--store DIR] [--threads N] [--execution-id ID]
 //                   [--max-depth N] [--max-dynamic-nodes N] [--verify-futures]
+//                   [--backend thread|process]
 //   BINARY graph NAME [--INPUT VALUE]... [same options]   # the executed DAG, as DOT
 //   BINARY list                                            # the entities it knows
 //
 // `run` prints the outputs as one JSON object on stdout ({"o0": 3}) and nothing else
 // there. Values are JSON; a plain string is a string. Exit codes: 0 success, 1 the run
 // failed, 2 bad command line (unknown name, missing or malformed input).
+//
+// `--backend process` runs every task node (and every dynamic node's body) in a fresh
+// process of this binary, through the hidden verb `BINARY exec-node NAME ...` (see
+// loom/process_backend.hpp); at most --threads of them at a time.
 #pragma once
 
 #include <loom/dot.hpp>
@@ -133,6 +138,14 @@ inline parsed_command parse_command(int argc, char** argv) {
       cmd.options.limits.max_depth = parse_count(flag, *value);
     } else if (flag == "max-dynamic-nodes") {
       cmd.options.limits.max_dynamic_nodes = parse_count(flag, *value);
+    } else if (flag == "backend") {
+      if (*value == "thread") {
+        cmd.options.backend = execution_backend::thread;
+      } else if (*value == "process") {
+        cmd.options.backend = execution_backend::process;
+      } else {
+        throw usage_error("--backend: expected 'thread' or 'process', got '" + *value + "'");
+      }
     } else {
       std::string inputs;
       for (const auto& p : info.interface.inputs) inputs += (inputs.empty() ? "--" : ", --") + p.name;
@@ -166,6 +179,8 @@ inline void print_help(std::ostream& out, std::string_view binary) {
       << "  --max-depth N           nesting depth limit (default 100)\n"
       << "  --max-dynamic-nodes N   nodes per dynamic workflow (default 1000000)\n"
       << "  --verify-futures        run every dynamic sub-DAG through its futures file\n"
+      << "  --backend thread|process  run nodes on the thread pool (default), or each task node and\n"
+      << "                          dynamic body in a process of its own (--threads of them at a time)\n"
       << "exit codes: 0 success, 1 the run failed, 2 bad command line\n";
 }
 
@@ -174,6 +189,8 @@ inline void print_help(std::ostream& out, std::string_view binary) {
 /// The command line of a workflow binary, on the given streams (testable).
 inline int run_command_line(int argc, char** argv, std::ostream& out, std::ostream& err) {
   const std::string binary = argc > 0 ? argv[0] : "loom";
+  // A node process of the process backend (hidden verb: the executor starts it).
+  if (is_node_process(argc, argv)) return run_node_process(argc, argv, err);
   if (argc >= 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "help" ||
                     std::string_view(argv[1]) == "-h")) {
     detail::print_help(out, binary);

@@ -2,6 +2,9 @@
 // starts as soon as its inputs exist. Nested workflows run as child frames in the same
 // pool. A failing node fails the run: nodes already running finish, nothing new
 // starts, and the caller gets loom::task_failed naming the node path and the task.
+// With run_options::backend = execution_backend::process, each task node (and each
+// dynamic node's body) runs in a process of its own instead (loom/process_backend.hpp);
+// the pool's threads then start and wait for those processes.
 #pragma once
 
 #include <loom/detail/graph.hpp>
@@ -10,6 +13,7 @@
 #include <loom/dynamic.hpp>
 #include <loom/futures_file.hpp>
 #include <loom/object_store.hpp>
+#include <loom/process_backend.hpp>
 #include <loom/workflow.hpp>
 
 #include <atomic>
@@ -93,6 +97,14 @@ struct run_options {
   std::size_t inline_literal_bytes = 64 * 1024;
   /// Records the executed DAG: every frame's graph, dynamic sub-DAGs included.
   run_trace* trace = nullptr;
+  /// Where nodes run: on the executor's threads (default), or each task node and each
+  /// dynamic node's body in a fresh process (`--backend process`; at most as many at a
+  /// time as the executor has threads). Values go by reference through the object
+  /// store: `store` if given, else a private temporary one, removed after the run.
+  execution_backend backend = execution_backend::thread;
+  /// The program a node process runs as `PROGRAM exec-node NAME ...`; empty for this
+  /// program (/proc/self/exe). It must know (register) the same entities.
+  std::string node_program;
 };
 
 struct executor_options {
@@ -156,6 +168,9 @@ struct run_state {
   std::mutex mutex;
   std::exception_ptr failure;
   std::unordered_set<frame*> children;
+  // The process backend: what node processes run, and their argv[0].
+  std::string node_program;
+  std::string node_argv0;
 
   ~run_state() {
     for (frame* f : children) delete f;
@@ -288,10 +303,20 @@ class executor {
   template <class Fill, class Read>
   void run_graph(const detail::graph& g, const run_options& options, Fill&& fill, Read&& read) {
     run_options effective = options;
+    // The process backend passes values through a store: a private one when none is given.
+    std::optional<detail::temporary_store> scratch;
+    if (effective.backend == execution_backend::process && effective.store == nullptr) {
+      scratch.emplace();
+      effective.store = &scratch->store();
+    }
     if (effective.store != nullptr && effective.execution_id.empty()) effective.execution_id = new_execution_id();
     detail::run_state state;
     state.limits = effective.limits;
     state.options = &effective;
+    if (effective.backend == execution_backend::process) {
+      state.node_program = effective.node_program.empty() ? "/proc/self/exe" : effective.node_program;
+      state.node_argv0 = effective.node_program.empty() ? detail::self_program_name() : effective.node_program;
+    }
     detail::frame root(g, state, nullptr, 0);
     fill(root.slots.get());
     if (effective.trace != nullptr) effective.trace->record("", g, nullptr);
@@ -309,26 +334,7 @@ class executor {
   }
 
   /// A graph of one node that calls a registered entity on the graph's inputs.
-  static detail::graph single_node_graph(const detail::entity_info& info) {
-    detail::graph g;
-    g.name = info.name;
-    g.input_count = static_cast<std::uint32_t>(info.interface.inputs.size());
-    detail::graph_node n;
-    n.kind = info.kind;
-    n.name = info.name;
-    n.entity = info.entity;
-    n.info = &info;
-    n.run = info.run;
-    n.subgraph = info.subgraph;
-    n.expand = info.expand;
-    n.input_count = g.input_count;
-    n.output_count = static_cast<std::uint32_t>(info.interface.outputs.size());
-    for (std::uint32_t i = 0; i < n.input_count; ++i) g.bindings.push_back({detail::source_kind::input, 0, i, 0});
-    for (std::uint32_t o = 0; o < n.output_count; ++o) g.outputs.push_back({detail::source_kind::node_output, 0, o, 0});
-    g.nodes.push_back(n);
-    g.finalize();
-    return g;
-  }
+  static detail::graph single_node_graph(const detail::entity_info& info) { return detail::single_node_graph(info); }
 
   template <class E>
   static detail::graph single_node_graph(const E& e) {
@@ -433,6 +439,10 @@ class executor {
     try {
       switch (n.kind) {
         case detail::node_kind::task: {
+          if (f.run->options->backend == execution_backend::process) {
+            run_task_process(f, item.node);  // its process stores the outputs
+            break;
+          }
           detail::node_io io(*f.g, n, f.slots.get());
           n.run(n.entity, io);
           if (f.run->options->store != nullptr) store_outputs(f, item.node);
@@ -444,6 +454,12 @@ class executor {
           return;  // the node completes when its child frame does
         case detail::node_kind::dynamic: {
           if (!check_depth(f, item.node)) return;
+          if (f.run->options->backend == execution_backend::process) {
+            std::unique_ptr<detail::graph> sub = expand_process(f, item.node);
+            const detail::graph& g = *sub;
+            start_child(f, item.node, g, std::move(sub), ready);
+            return;
+          }
           detail::node_io io(*f.g, n, f.slots.get());
           std::unique_ptr<detail::graph> sub = n.expand(n.entity, io);
           const auto limit = f.run->limits.max_dynamic_nodes;
@@ -489,6 +505,116 @@ class executor {
     read.store = options.store;
     read.stored_prefix = prefix;
     return read_futures_file(text, key, read, f.g->nodes[node].info);
+  }
+
+  // ---- The process backend: one process per task node and per dynamic body. ----
+
+  static detail::node_keys keys_of(const detail::frame& f, std::uint32_t node) {
+    return {f.run->options->execution_id + "/" + f.path_of(node)};
+  }
+
+  /// The value a binding refers to, as a literal (no copy of slot values).
+  static json binding_json(const detail::graph& g, const detail::binding& b, detail::any_value* slots) {
+    switch (b.from) {
+      case detail::source_kind::literal: return g.literals[b.index].to_json();
+      case detail::source_kind::collection: return detail::copy_binding(g, b, slots).to_json();
+      default: return slots[b.slot].to_json();
+    }
+  }
+
+  /// Writes the node's inputs, runs its process, and fails with what went wrong: the
+  /// task's own message (its error object), or how the process ended and its last
+  /// lines of output. `result_key` is what it must write (outputs or futures file).
+  static detail::process_exit spawn_node(detail::frame& f, std::uint32_t node, const std::string& result_key) {
+    const run_options& options = *f.run->options;
+    const object_store& store = *options.store;
+    const detail::graph_node& n = f.g->nodes[node];
+    const detail::entity_info& info = *n.info;
+    const detail::node_keys keys = keys_of(f, node);
+    detail::remove_object(store, result_key);
+    detail::remove_object(store, keys.error());
+    json inputs = json::object();
+    for (std::uint32_t k = 0; k < n.input_count; ++k) {
+      inputs[info.interface.inputs[k].name] = binding_json(*f.g, f.g->input_of(n, k), f.slots.get());
+    }
+    store.put(keys.inputs(), json{{"entity", info.name}, {"inputs", std::move(inputs)}}.dump());
+    detail::node_request request;
+    request.entity = info.name;
+    request.store_root = store.root().string();
+    request.inputs_key = keys.inputs();
+    request.outputs_key = result_key;
+    request.error_key = keys.error();
+    request.node_path = f.path_of(node);
+    request.max_dynamic_nodes = f.run->limits.max_dynamic_nodes;
+    request.inline_literal_bytes = options.inline_literal_bytes;
+    const detail::process_exit exit = detail::spawn_and_wait(f.run->node_program, request.arguments(f.run->node_argv0));
+    const std::string who = "its process (pid " + std::to_string(exit.pid) + ")";
+    if (!exit.exited_zero()) {
+      // A task that threw: its process stored the message, as the thread backend reports it.
+      if (exit.known && WIFEXITED(exit.status)) {
+        std::optional<json> stored;
+        try {
+          stored = detail::read_json_object(store, keys.error());
+        } catch (const std::exception&) {
+        }
+        if (stored && stored->is_object() && stored->contains("message") && (*stored)["message"].is_string()) {
+          throw error((*stored)["message"].get<std::string>());
+        }
+      }
+      const std::string lines = exit.last_lines();
+      throw error(who + " " + exit.describe() + (lines.empty() ? "; it printed nothing" : "; the end of its output:" + lines));
+    }
+    if (!store.contains(result_key)) {
+      const std::string lines = exit.last_lines();
+      throw error(who + " exited with status 0 but wrote no " +
+                  (n.kind == detail::node_kind::dynamic ? "futures file" : "outputs") + " (" + result_key +
+                  " is missing; does the program's main() hand 'exec-node' to loom::main or "
+                  "loom::run_node_process?)" +
+                  (lines.empty() ? std::string() : "; the end of its output:" + lines));
+    }
+    return exit;
+  }
+
+  /// A task node in a process of its own: its outputs come back through the store.
+  static void run_task_process(detail::frame& f, std::uint32_t node) {
+    const detail::graph_node& n = f.g->nodes[node];
+    const detail::entity_info& info = *n.info;
+    const std::string key = keys_of(f, node).outputs();
+    const detail::process_exit exit = spawn_node(f, node, key);
+    const object_store& store = *f.run->options->store;
+    try {
+      const auto outputs = detail::read_json_object(store, key);
+      if (!outputs || !outputs->is_object()) throw error("expected a JSON object of outputs");
+      for (std::uint32_t o = 0; o < n.output_count; ++o) {
+        const port& p = info.interface.outputs[o];
+        const auto it = outputs->find(p.name);
+        if (it == outputs->end()) throw error(key + ": no output '" + p.name + "'");
+        try {
+          f.slots[n.first_slot + o] = info.output_codecs[o].decode(*it, p.name);
+        } catch (const literal_error& e) {
+          throw error(key + ": " + e.what());
+        }
+      }
+    } catch (const std::exception& e) {
+      throw error("its process (pid " + std::to_string(exit.pid) +
+                  ") exited with status 0 but wrote unreadable outputs: " + e.what());
+    }
+  }
+
+  /// A dynamic node's body in a process of its own: it writes the futures file, read
+  /// and validated here as any futures file is.
+  static std::unique_ptr<detail::graph> expand_process(detail::frame& f, std::uint32_t node) {
+    const detail::node_keys keys = keys_of(f, node);
+    const std::string key = keys.futures();
+    spawn_node(f, node, key);
+    const run_options& options = *f.run->options;
+    const auto text = options.store->get(key);
+    if (!text) throw error("its futures file " + key + " disappeared");
+    futures_read_options read;
+    read.max_nodes = f.run->limits.max_dynamic_nodes;
+    read.store = options.store;
+    read.stored_prefix = keys.prefix;
+    return read_futures_file(*text, key, read, f.g->nodes[node].info);
   }
 
   static json outputs_json(const detail::frame& f, std::uint32_t node) {

@@ -10,6 +10,7 @@
 #include <loom/executor.hpp>
 #include <loom/futures_file.hpp>
 #include <loom/object_store.hpp>
+#include <loom/process_backend.hpp>
 #include <loom/registry.hpp>
 #include <loom/fixed_string.hpp>
 #include <loom/literal.hpp>

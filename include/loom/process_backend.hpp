@@ -1,0 +1,515 @@
+// loom/process_backend.hpp — one process per node. With `run_options::backend =
+// loom::execution_backend::process` (`--backend process` on the command line) the
+// executor runs every task node, and the body of every dynamic node, in a fresh process
+// of a program that knows the same entities (by default this very program,
+// /proc/self/exe), through a hidden verb of the command line:
+//
+//   PROGRAM exec-node NAME --store DIR --inputs KEY --outputs KEY --error KEY [--node PATH]
+//                          [--max-dynamic-nodes N] [--inline-literal-bytes N]
+//
+// Everything goes by reference through the object store, under the node's own keys
+// (`<execution>/<node path>/`):
+//   inputs.json   written by the parent: {"entity": NAME, "inputs": {INPUT: literal, ...}}
+//   outputs.json  written by a task's process: {OUTPUT: literal, ...} (what a stored
+//                 in-process run writes there too)
+//   futures.json  written by a dynamic node's process: its futures file, which the
+//                 parent reads, validates and schedules as it does its own
+//   error.json    written by the process when the task throws: {"message": what()}
+// The process exits 0 when it wrote its outputs, 1 when the task failed (error.json), 2
+// on a bad command line. The parent fails the node, naming the node path and the task,
+// when the process throws, crashes, is killed, exits non-zero, or exits 0 without
+// writing readable outputs; the last lines of the process's stderr come with it.
+//
+// A program with its own main() (not loom::main) hands the verb over first:
+//
+//   if (loom::is_node_process(argc, argv)) return loom::run_node_process(argc, argv);
+//
+// after registering its entities (loom::register_entities): a node process finds the
+// entity it runs, and the parent the entities a futures file names, in the registry.
+#pragma once
+
+#include <loom/detail/any_value.hpp>
+#include <loom/detail/graph.hpp>
+#include <loom/error.hpp>
+#include <loom/futures_file.hpp>
+#include <loom/literal.hpp>
+#include <loom/object_store.hpp>
+#include <loom/registry.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern "C" {
+extern char** environ;  // NOLINT: POSIX
+}
+
+namespace loom {
+
+/// Where the nodes of a run execute.
+enum class execution_backend : std::uint8_t {
+  /// On the executor's threads, in this process (the default).
+  thread,
+  /// Each task node, and each dynamic node's body, in a fresh process of the node
+  /// program (see run_options::node_program); at most as many at a time as the
+  /// executor has threads. Static workflow nodes are structure only: they stay here.
+  process,
+};
+
+inline std::string_view backend_name(execution_backend b) {
+  return b == execution_backend::process ? "process" : "thread";
+}
+
+namespace detail {
+
+/// A graph of one node that calls a registered entity on the graph's inputs.
+inline graph single_node_graph(const entity_info& info) {
+  graph g;
+  g.name = info.name;
+  g.input_count = static_cast<std::uint32_t>(info.interface.inputs.size());
+  graph_node n;
+  n.kind = info.kind;
+  n.name = info.name;
+  n.entity = info.entity;
+  n.info = &info;
+  n.run = info.run;
+  n.subgraph = info.subgraph;
+  n.expand = info.expand;
+  n.input_count = g.input_count;
+  n.output_count = static_cast<std::uint32_t>(info.interface.outputs.size());
+  for (std::uint32_t i = 0; i < n.input_count; ++i) g.bindings.push_back({source_kind::input, 0, i, 0});
+  for (std::uint32_t o = 0; o < n.output_count; ++o) g.outputs.push_back({source_kind::node_output, 0, o, 0});
+  g.nodes.push_back(n);
+  g.finalize();
+  return g;
+}
+
+/// The keys of one node in the object store, under `<execution>/<node path>`.
+struct node_keys {
+  std::string prefix;
+  [[nodiscard]] std::string inputs() const { return prefix + "/inputs.json"; }
+  [[nodiscard]] std::string outputs() const { return prefix + "/outputs.json"; }
+  [[nodiscard]] std::string futures() const { return prefix + "/futures.json"; }
+  [[nodiscard]] std::string error() const { return prefix + "/error.json"; }
+};
+
+/// Removes an object (a stale one from an earlier run under the same execution id),
+/// so that a node process that writes nothing is never mistaken for one that did.
+inline void remove_object(const object_store& store, const std::string& key) {
+  object_store::check_key(key);
+  std::error_code ec;
+  std::filesystem::remove(store.root() / key, ec);
+}
+
+/// "SIGSEGV" for SIGSEGV: the name a person looks up.
+inline std::string signal_name(int sig) {
+  switch (sig) {
+    case SIGABRT: return "SIGABRT";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGHUP: return "SIGHUP";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGSYS: return "SIGSYS";
+    case SIGXCPU: return "SIGXCPU";
+    case SIGXFSZ: return "SIGXFSZ";
+    case SIGALRM: return "SIGALRM";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    default: return "signal " + std::to_string(sig);
+  }
+}
+
+/// How a node process ended.
+struct process_exit {
+  pid_t pid = -1;
+  bool known = false;  // false when its status could not be collected (SIGCHLD ignored)
+  int status = 0;      // as waitpid reports it
+  std::string stderr_tail;  // the last bytes of its stdout and stderr
+
+  [[nodiscard]] bool exited_zero() const { return known && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+  /// "exited with status 3", "was killed by signal SIGKILL".
+  [[nodiscard]] std::string describe() const {
+    if (!known) return "ended with an unknown status (it could not be waited for)";
+    if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) {
+      const int sig = WTERMSIG(status);
+      const char* what = ::strsignal(sig);
+      return "was killed by signal " + signal_name(sig) + (what != nullptr ? std::string(" (") + what + ")" : "") +
+             (WCOREDUMP(status) ? ", core dumped" : "");
+    }
+    return "ended with wait status " + std::to_string(status);
+  }
+
+  /// The last few non-empty lines of its output, each on its own line, indented: for
+  /// an error message. Empty when it printed nothing.
+  [[nodiscard]] std::string last_lines(std::size_t max_lines = 8) const {
+    std::vector<std::string_view> lines;
+    std::string_view text = stderr_tail;
+    while (!text.empty()) {
+      const auto end = text.rfind('\n', text.size() - 1);
+      const auto start = end == std::string_view::npos ? 0 : end + 1;
+      std::string_view line = text.substr(start);
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+      if (!line.empty()) lines.push_back(line);
+      if (lines.size() == max_lines || end == std::string_view::npos) break;
+      text = text.substr(0, end);
+    }
+    std::string out;
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+      std::string_view line = *it;
+      if (line.size() > 300) line = line.substr(0, 300);
+      out += "\n  | ";
+      out += line;
+    }
+    return out;
+  }
+};
+
+/// Starts `program` with `args` (args[0] is its argv[0]), stdin from /dev/null, stdout
+/// and stderr into a pipe that is copied to this process's stderr (logs stay logs: the
+/// command line's stdout holds only results) and whose last bytes are kept; waits for
+/// it to end. Never leaves a zombie. Throws loom::error when it cannot be started.
+inline process_exit spawn_and_wait(const std::string& program, const std::vector<std::string>& args,
+                                   bool forward_output = true) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    throw error(std::string("cannot create a pipe for a node process: ") + std::strerror(errno));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawnattr_init(&attributes);
+  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  ::posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  ::posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 34)
+  // Descriptors this process opened without O_CLOEXEC are not the node's business.
+  ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+#endif
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  ::posix_spawnattr_setsigmask(&attributes, &none);
+  ::posix_spawnattr_setsigdefault(&attributes, &defaults);
+  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::posix_spawnattr_destroy(&attributes);
+  ::close(pipe_fds[1]);
+  if (rc != 0) {
+    ::close(pipe_fds[0]);
+    throw error("cannot start node process " + program + ": " + std::strerror(rc));
+  }
+
+  process_exit result;
+  result.pid = pid;
+  constexpr std::size_t keep = 8192;
+  char buffer[4096];
+  auto take = [&](const char* data, std::size_t n) {
+    if (forward_output) {
+      std::size_t done = 0;
+      while (done < n) {
+        const auto w = ::write(2, data + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += static_cast<std::size_t>(w);
+      }
+    }
+    result.stderr_tail.append(data, n);
+    if (result.stderr_tail.size() > 2 * keep) result.stderr_tail.erase(0, result.stderr_tail.size() - keep);
+  };
+  bool reaped = false;
+  int status = 0;
+  while (true) {
+    pollfd p{pipe_fds[0], POLLIN, 0};
+    const int ready = ::poll(&p, 1, 250);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (ready == 0) {
+      // Quiet for a while: has it ended while something it started holds the pipe?
+      const pid_t w = ::waitpid(pid, &status, WNOHANG);
+      if (w == pid) {
+        reaped = true;
+        ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+        for (std::size_t drained = 0; drained < (std::size_t{1} << 20);) {
+          const auto n = ::read(pipe_fds[0], buffer, sizeof buffer);
+          if (n <= 0) break;
+          take(buffer, static_cast<std::size_t>(n));
+          drained += static_cast<std::size_t>(n);
+        }
+        break;
+      }
+      if (w < 0 && errno != EINTR) break;  // not ours to wait for (SIGCHLD ignored)
+      continue;
+    }
+    const auto n = ::read(pipe_fds[0], buffer, sizeof buffer);
+    if (n > 0) {
+      take(buffer, static_cast<std::size_t>(n));
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      break;  // end of output: it has ended (or closed its output)
+    }
+  }
+  ::close(pipe_fds[0]);
+  if (!reaped) {
+    pid_t w;
+    do {
+      w = ::waitpid(pid, &status, 0);
+    } while (w < 0 && errno == EINTR);
+    reaped = w == pid;
+  }
+  result.known = reaped;
+  result.status = status;
+  if (result.stderr_tail.size() > keep) result.stderr_tail.erase(0, result.stderr_tail.size() - keep);
+  return result;
+}
+
+/// The path of this program, for the argv[0] of its node processes.
+inline std::string self_program_name() {
+  std::array<char, 4096> buffer{};
+  const auto n = ::readlink("/proc/self/exe", buffer.data(), buffer.size() - 1);
+  if (n <= 0) return "/proc/self/exe";
+  return std::string(buffer.data(), static_cast<std::size_t>(n));
+}
+
+/// A private object store in a new temporary directory, removed with everything in it
+/// when this object goes.
+class temporary_store {
+ public:
+  temporary_store() {
+    std::error_code ec;
+    auto base = std::filesystem::temp_directory_path(ec);
+    if (ec) base = "/tmp";
+    std::string pattern = (base / "loom-run-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw error("cannot create a temporary object store under " + base.string() + ": " + std::strerror(errno));
+    }
+    path_ = pattern;
+    store_.emplace(path_);
+  }
+  temporary_store(const temporary_store&) = delete;
+  temporary_store& operator=(const temporary_store&) = delete;
+  ~temporary_store() {
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  [[nodiscard]] const object_store& store() const { return *store_; }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  std::optional<object_store> store_;
+};
+
+/// The JSON of a stored object, or nothing when there is none; throws loom::error
+/// naming the key when it is not JSON.
+inline std::optional<json> read_json_object(const object_store& store, const std::string& key) {
+  const auto text = store.get(key);
+  if (!text) return std::nullopt;
+  try {
+    return json::parse(*text);
+  } catch (const json::exception& e) {
+    throw error(key + " is not valid JSON (" + std::to_string(text->size()) + " bytes): " + e.what());
+  }
+}
+
+/// What a node process was asked to do (the verb's arguments).
+struct node_request {
+  std::string entity;
+  std::string store_root;
+  std::string inputs_key;
+  std::string outputs_key;
+  std::string error_key;
+  std::string node_path;
+  std::size_t max_dynamic_nodes = 1'000'000;
+  std::size_t inline_literal_bytes = 64 * 1024;
+
+  /// The command line that asks for it (argv[0] first).
+  [[nodiscard]] std::vector<std::string> arguments(std::string argv0) const {
+    return {std::move(argv0), "exec-node", entity,
+            "--store", store_root,
+            "--inputs", inputs_key,
+            "--outputs", outputs_key,
+            "--error", error_key,
+            "--node", node_path,
+            "--max-dynamic-nodes", std::to_string(max_dynamic_nodes),
+            "--inline-literal-bytes", std::to_string(inline_literal_bytes)};
+  }
+
+  static node_request parse(int argc, char** argv) {
+    node_request r;
+    if (argc < 3 || std::string_view(argv[1]) != "exec-node") throw error("usage: exec-node NAME --store DIR ...");
+    r.entity = argv[2];
+    auto count = [](const std::string& flag, const std::string& text) {
+      std::size_t used = 0;
+      unsigned long long value = 0;
+      try {
+        value = std::stoull(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (text.empty() || used != text.size() || text[0] == '-') {
+        throw error("--" + flag + ": expected a non-negative integer, got '" + text + "'");
+      }
+      return static_cast<std::size_t>(value);
+    };
+    for (int a = 3; a < argc; ++a) {
+      const std::string_view arg = argv[a];
+      if (arg.size() <= 2 || arg.substr(0, 2) != "--" || a + 1 >= argc) {
+        throw error("exec-node: unexpected argument '" + std::string(arg) + "'");
+      }
+      const std::string flag(arg.substr(2));
+      const std::string value = argv[++a];
+      if (flag == "store") r.store_root = value;
+      else if (flag == "inputs") r.inputs_key = value;
+      else if (flag == "outputs") r.outputs_key = value;
+      else if (flag == "error") r.error_key = value;
+      else if (flag == "node") r.node_path = value;
+      else if (flag == "max-dynamic-nodes") r.max_dynamic_nodes = count(flag, value);
+      else if (flag == "inline-literal-bytes") r.inline_literal_bytes = count(flag, value);
+      else throw error("exec-node: unknown option --" + flag);
+    }
+    if (r.store_root.empty() || r.inputs_key.empty() || r.outputs_key.empty() || r.error_key.empty()) {
+      throw error("exec-node: --store, --inputs, --outputs and --error are required");
+    }
+    for (const auto* key : {&r.inputs_key, &r.outputs_key, &r.error_key}) object_store::check_key(*key);
+    return r;
+  }
+};
+
+/// The prefix of a key ("a/b/futures.json" → "a/b").
+inline std::string key_directory(const std::string& key) {
+  const auto slash = key.rfind('/');
+  return slash == std::string::npos ? std::string() : key.substr(0, slash);
+}
+
+/// The node process itself: decode the inputs, run the task (or the dynamic body),
+/// write the outputs (or the futures file). Throws what the task throws.
+inline void execute_node_request(const node_request& r, const object_store& store) {
+  const entity_info* info = registry::global().find(r.entity);
+  if (info == nullptr) {
+    throw error("'" + r.entity +
+                "' is not known to this program (a node process finds its task in the registry: "
+                "register it with loom::main or loom::register_entities)");
+  }
+  if (info->kind == node_kind::workflow) {
+    throw error("'" + r.entity + "' is a static workflow: its nodes run one by one, not in one process");
+  }
+  const auto doc = read_json_object(store, r.inputs_key);
+  if (!doc) throw error("no inputs: " + r.inputs_key + " does not exist");
+  const auto inputs_it = doc->find("inputs");
+  if (!doc->is_object() || inputs_it == doc->end() || !inputs_it->is_object()) {
+    throw error(r.inputs_key + ": expected {\"entity\": ..., \"inputs\": {...}}");
+  }
+  graph g = single_node_graph(*info);
+  std::unique_ptr<any_value[]> slots(new any_value[g.slot_count]);
+  for (std::size_t i = 0; i < info->interface.inputs.size(); ++i) {
+    const port& p = info->interface.inputs[i];
+    const auto it = inputs_it->find(p.name);
+    if (it == inputs_it->end()) throw error(r.inputs_key + ": no value for input '" + p.name + "'");
+    slots[i] = info->input_codecs[i].decode(*it, p.name);
+  }
+  node_io io(g, g.nodes[0], slots.get());
+  if (info->kind == node_kind::task) {
+    info->run(info->entity, io);
+    json out = json::object();
+    for (std::size_t o = 0; o < info->interface.outputs.size(); ++o) {
+      out[info->interface.outputs[o].name] = slots[g.nodes[0].first_slot + o].to_json();
+    }
+    store.put(r.outputs_key, out.dump());
+    return;
+  }
+  std::unique_ptr<graph> sub = info->expand(info->entity, io);
+  if (sub->nodes.size() > r.max_dynamic_nodes) {
+    throw error("dynamic workflow produced " + std::to_string(sub->nodes.size()) + " nodes, over the limit of " +
+                std::to_string(r.max_dynamic_nodes) + " nodes per futures file");
+  }
+  futures_write_options write;
+  write.store = &store;
+  write.store_prefix = key_directory(r.outputs_key);
+  write.inline_literal_bytes = r.inline_literal_bytes;
+  store.put(r.outputs_key, write_futures_file(*sub, info->name, write).dump());
+}
+
+}  // namespace detail
+
+/// True when this process was started as a node process (`PROGRAM exec-node ...`).
+inline bool is_node_process(int argc, char** argv) {
+  return argc >= 2 && argv[1] != nullptr && std::string_view(argv[1]) == "exec-node";
+}
+
+/// The entry point of a node process: runs `PROGRAM exec-node NAME ...` and returns
+/// its exit code (0 outputs written, 1 the task failed: its message is in the error
+/// object, 2 a bad request). Messages that cannot go to the store go to `err`.
+inline int run_node_process(int argc, char** argv, std::ostream& err = std::cerr) {
+  const std::string program = argc > 0 && argv[0] != nullptr ? argv[0] : "loom";
+  detail::node_request request;
+  std::optional<object_store> store;
+  try {
+    request = detail::node_request::parse(argc, argv);
+    store.emplace(request.store_root);
+  } catch (const std::exception& e) {
+    err << program << ": " << e.what() << '\n';
+    return 2;
+  }
+  std::string message;
+  try {
+    detail::execute_node_request(request, *store);
+    return 0;
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+    message = "unknown exception (not derived from std::exception)";
+  }
+  try {
+    store->put(request.error_key, json{{"message", message}, {"entity", request.entity}}.dump());
+  } catch (const std::exception& e) {
+    err << program << ": node " << request.node_path << " (task '" << request.entity << "') failed: " << message
+        << "\n" << program << ": and its error could not be stored: " << e.what() << '\n';
+  }
+  return 1;
+}
+
+}  // namespace loom
