@@ -1,0 +1,347 @@
+// The process backend through the C++ API (run_options::backend): the same results as
+// the thread backend on every workflow shape, clear errors when a node process
+// misbehaves, no zombies, the private store removed, at most --threads processes alive.
+// The node processes are this very program (/proc/self/exe) started as
+// `loom_process_tests exec-node NAME ...`: main() (below) registers the entities and
+// hands that verb to loom::run_node_process before Catch2 sees the command line. (It is
+// here, not in a file of its own, because examples/merge_sort.hpp, which defines
+// functions, may be included by one translation unit only.)
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include "process_tasks.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace loom_process_test;
+namespace fs = std::filesystem;
+
+loom::run_options thread_backend() { return {}; }
+
+loom::run_options process_backend() {
+  loom::run_options o;
+  o.backend = loom::execution_backend::process;
+  return o;
+}
+
+/// A fresh directory, removed at the end of the test.
+struct scratch_dir {
+  fs::path path;
+  explicit scratch_dir(const std::string& name) {
+    path = fs::temp_directory_path() / ("loom-pb-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+/// No child process of this one is left, running or zombie.
+bool no_children_left() {
+  int status = 0;
+  return ::waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
+}
+
+/// The failure of running `e(args...)` with the process backend.
+template <class E, class... Args>
+loom::task_failed failure_of(loom::executor& ex, const E& e, Args&&... args) {
+  try {
+    ex.run(process_backend(), e, std::forward<Args>(args)...);
+  } catch (const loom::task_failed& failed) {
+    return failed;
+  }
+  FAIL("the run should have failed");
+  throw std::logic_error("unreachable");
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+struct interval {
+  long pid;
+  std::int64_t start;
+  std::int64_t end;
+};
+
+std::vector<interval> read_holds(const fs::path& dir) {
+  std::vector<interval> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::ifstream in(entry.path());
+    interval i{};
+    if (in >> i.pid >> i.start >> i.end) out.push_back(i);
+  }
+  return out;
+}
+
+/// The most intervals that overlap at one instant.
+std::size_t peak_overlap(const std::vector<interval>& intervals) {
+  std::vector<std::pair<std::int64_t, int>> events;
+  for (const auto& i : intervals) {
+    events.emplace_back(i.start, +1);
+    events.emplace_back(i.end, -1);
+  }
+  std::sort(events.begin(), events.end());  // an end sorts before a start at the same instant
+  int live = 0;
+  int peak = 0;
+  for (const auto& [t, d] : events) peak = std::max(peak, live += d);
+  return static_cast<std::size_t>(peak);
+}
+
+}  // namespace
+
+/// Runs `e(args...)` on both backends; checks that the results are equal, returns the
+/// process backend's.
+template <class E, class... Args>
+auto both(const E& e, Args... args) {
+  loom::executor ex({.threads = 2});
+  const auto in_threads = ex.run(thread_backend(), e, args...);
+  const auto in_processes = ex.run(process_backend(), e, args...);
+  CHECK(in_processes == in_threads);
+  CHECK(no_children_left());
+  return in_processes;
+}
+
+// Every process of the process backend starts this test program, which takes about 5 ms
+// here (and 100 ms under AddressSanitizer): the workflows are small and the checks are
+// spread over several test cases, which CTest runs in parallel.
+
+TEST_CASE("the process backend gives the thread backend's results: count_characters", "[process]") {
+  CHECK(both(start_wf, std::string("ab"), std::string("B")) == 1);
+  CHECK(both(count_characters, std::string("ab"), std::string("ba")) == 2);
+}
+
+TEST_CASE("the process backend gives the thread backend's results: merge_sort", "[process]") {
+  CHECK(both(merge_sort, numbers_t{31, 4, 15, 9, 26, 5, 35, 8}, std::int64_t{4}) ==
+        numbers_t{4, 5, 8, 9, 15, 26, 31, 35});
+  std::mt19937 rng(5);
+  numbers_t numbers(6);
+  for (auto& x : numbers) x = static_cast<std::int64_t>(rng() % 100) - 50;
+  both(merge_sort, numbers, std::int64_t{4});
+}
+
+TEST_CASE("the process backend gives the thread backend's results: static workflows and values", "[process]") {
+  CHECK(both(arithmetic, std::int64_t{6}, std::int64_t{4}, int_list{1, 2, 3, 4, 5}) ==
+        std::tuple<std::int64_t, std::int64_t, std::int64_t, std::string>{26, 3, 12, "6\"quoted\"\n\u00e9"});
+  CHECK(both(add, std::int64_t{2}, std::int64_t{3}) == 5);  // a task as the root: node n0
+  const auto v = both(values, std::int64_t{3});
+  CHECK(std::get<0>(v) == int_list{11, 4, -3});
+  CHECK(std::get<1>(v) == 12);
+  CHECK(std::get<2>(v) == 1.0 / 3.0);  // doubles survive the trip through JSON exactly
+  CHECK(std::get<3>(v) == std::nullopt);
+  CHECK(std::get<4>(v) == 2);
+}
+
+TEST_CASE("the process backend gives the thread backend's results: collections of promises", "[process]") {
+  CHECK(both(squares, std::int64_t{3}) == int_list{0, 1, 4});
+  CHECK(both(squares, std::int64_t{0}).empty());
+  CHECK(both(labelled, std::int64_t{7}) == "7,static,49");
+  const auto [by_key, weighted] = both(keyed, std::vector<std::string>{"a", "bb"});
+  CHECK(by_key == std::map<std::string, std::int64_t>{{"a", 1}, {"bb", 4}});
+  CHECK(weighted == 1 * 1 + 4 * 2);
+}
+
+TEST_CASE("the process backend gives the thread backend's results: nesting and recursion", "[process]") {
+  CHECK(both(no_nodes, std::int64_t{21}) == 42);
+  CHECK(both(outer_static, std::int64_t{2}) == 2);
+  CHECK(both(countdown, std::int64_t{2}) == 2);
+}
+
+TEST_CASE("large values go to node processes by reference through the store", "[process]") {
+  loom::executor ex({.threads = 2});
+  scratch_dir dir("large");
+  loom::object_store store(dir.path);
+  loom::run_options o = process_backend();
+  o.store = &store;
+  o.execution_id = "big";
+  o.inline_literal_bytes = 100;  // the dynamic body's literal list goes to the store
+  const auto v = ex.run(o, values, std::int64_t{20000});
+  CHECK(std::get<0>(v).size() == 20000);
+  CHECK(std::get<0>(v).front() == 19999 * 7 - 3);
+  CHECK(std::get<1>(v) == std::get<1>(ex.run(values, std::int64_t{20000})));
+  const auto keys = store.list("big/n0");
+  CHECK(std::count_if(keys.begin(), keys.end(), [](const std::string& k) { return contains(k, "literals"); }) == 1);
+  CHECK(store.contains("big/n0/futures.json"));   // written by the dynamic node's process
+  CHECK(store.contains("big/n0/inputs.json"));    // written by this one
+  CHECK(store.contains("big/n0/dn0/outputs.json"));
+  CHECK(!store.contains("big/n0/dn0/error.json"));
+}
+
+TEST_CASE("a task that throws in its process fails as it does in a thread", "[process]") {
+  loom::executor ex({.threads = 2});
+  const auto e = failure_of(ex, fail_with, std::string("task exploded"));
+  CHECK(e.node_path() == "n0");
+  CHECK(e.task_name() == "fail_with");
+  CHECK(e.original_message() == "task exploded");
+  const auto seed = failure_of(ex, start_wf, std::string("P1"), std::string("E"));
+  CHECK(seed.node_path() == "n0/dn2");
+  CHECK(seed.task_name() == "return_index");
+  CHECK(seed.original_message() == "return_index: '1' is not a letter A-Z or a-z");
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a node process that crashes or is killed fails its node clearly", "[process]") {
+  loom::executor ex({.threads = 2});
+  const auto aborted = failure_of(ex, abort_in_workflow, std::int64_t{1});
+  CHECK(aborted.node_path() == "n1");
+  CHECK(aborted.task_name() == "crash_abort");
+  CHECK(contains(aborted.what(), "node n1 (task 'crash_abort') failed: its process (pid "));
+  CHECK(contains(aborted.what(), "was killed by signal SIGABRT"));
+  CHECK(contains(aborted.what(), "crash_abort: about to abort"));  // its stderr comes along
+
+  const auto segv = failure_of(ex, crash_segv, std::int64_t{1});
+  CHECK(segv.node_path() == "n0");
+  CHECK(segv.task_name() == "crash_segv");
+  // Killed by SIGSEGV; under AddressSanitizer, which catches it, "exited with status 1"
+  // and the end of the sanitizer's report ("SEGV on unknown address").
+  CHECK(contains(segv.what(), "SEGV"));
+
+  const auto killed = failure_of(ex, crash_kill, std::int64_t{1});
+  CHECK(killed.node_path() == "n0");
+  CHECK(contains(killed.what(), "node n0 (task 'crash_kill') failed: its process (pid "));
+  CHECK(contains(killed.what(), "was killed by signal SIGKILL"));
+  CHECK(contains(killed.what(), "; it printed nothing"));
+  CHECK(no_children_left());
+  CHECK(ex.run(process_backend(), add, std::int64_t{1}, std::int64_t{2}) == 3);  // still usable
+}
+
+TEST_CASE("a node process that exits without its outputs fails its node clearly", "[process]") {
+  loom::executor ex({.threads = 2});
+  const auto three = failure_of(ex, exit_three, std::int64_t{1});
+  CHECK(contains(three.what(), "node n0 (task 'exit_three') failed: its process (pid "));
+  CHECK(contains(three.what(), "exited with status 3"));
+  CHECK(contains(three.what(), "exit_three: the disk is on fire, giving up"));
+
+  const auto silent = failure_of(ex, exit_silently, std::int64_t{1});
+  CHECK(contains(silent.what(), "node n0 (task 'exit_silently') failed: its process (pid "));
+  CHECK(contains(silent.what(), "exited with status 0 but wrote no outputs"));
+
+  const auto garbage = failure_of(ex, write_garbage, std::int64_t{1});
+  CHECK(contains(garbage.what(), "node n0 (task 'write_garbage') failed: its process (pid "));
+  CHECK(contains(garbage.what(), "exited with status 0 but wrote unreadable outputs: "));
+  CHECK(contains(garbage.what(), "/n0/outputs.json is not valid JSON"));
+
+  const auto wrong = failure_of(ex, write_wrong_type, std::int64_t{1});
+  CHECK(contains(wrong.what(), "wrote unreadable outputs: "));
+  CHECK(contains(wrong.what(), "/n0/outputs.json: o0: expected integer, got string"));
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a dynamic node whose process dies fails its node clearly", "[process]") {
+  loom::executor ex({.threads = 2});
+  const auto root = failure_of(ex, dies_in_body, std::int64_t{1});
+  CHECK(root.node_path() == "n0");
+  CHECK(root.task_name() == "dies_in_body");
+  CHECK(contains(root.what(), "node n0 (task 'dies_in_body') failed: its process (pid "));
+  CHECK(contains(root.what(), "was killed by signal SIGABRT"));
+  CHECK(contains(root.what(), "dies_in_body: the body aborts"));
+  const auto nested = failure_of(ex, body_dies_in_workflow, std::int64_t{1});
+  CHECK(nested.node_path() == "n0");
+  CHECK(nested.task_name() == "dies_in_body");
+  CHECK(ex.run(process_backend(), body_dies_in_workflow, std::int64_t{0}) == 2);  // a body that lives
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a failure waits for the node processes in flight, and leaves none behind", "[process]") {
+  loom::executor ex({.threads = 3});
+  scratch_dir dir("inflight");
+  const auto started = loom_process_test::monotonic_ns();
+  const auto e = failure_of(ex, killed_among_slow, dir.path.string(), std::int64_t{300});
+  const auto returned = loom_process_test::monotonic_ns();
+  CHECK(e.node_path() == "n0/dn1");
+  CHECK(e.task_name() == "crash_kill");
+  CHECK(contains(e.what(), "SIGKILL"));
+  // Both slow nodes had started with the killed one (3 threads) and were waited for.
+  const auto holds = read_holds(dir.path);
+  CHECK(holds.size() == 2);
+  for (const auto& h : holds) {
+    CHECK(h.start >= started);
+    CHECK(h.end <= returned);
+  }
+  CHECK(no_children_left());
+}
+
+TEST_CASE("at most --threads node processes are alive at a time", "[process]") {
+  for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+    loom::executor ex({.threads = threads});
+    scratch_dir dir("bound" + std::to_string(threads));
+    const auto ids = ex.run(process_backend(), holds, dir.path.string(), std::int64_t{4}, std::int64_t{200});
+    CHECK(ids == int_list{0, 1, 2, 3});
+    const auto intervals = read_holds(dir.path);
+    REQUIRE(intervals.size() == 4);
+    std::vector<long> pids;
+    for (const auto& i : intervals) pids.push_back(i.pid);
+    std::sort(pids.begin(), pids.end());
+    CHECK(std::unique(pids.begin(), pids.end()) == pids.end());  // one process per node
+    CHECK(std::find(pids.begin(), pids.end(), static_cast<long>(::getpid())) == pids.end());
+    CHECK(peak_overlap(intervals) <= threads);
+    if (threads == 2) CHECK(peak_overlap(intervals) == 2);  // and they do run in parallel
+  }
+}
+
+TEST_CASE("without a store the process backend uses a private one and removes it", "[process]") {
+  scratch_dir tmp("tmpdir");
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old != nullptr ? old : "";
+  ::setenv("TMPDIR", tmp.path.c_str(), 1);
+  loom::executor ex({.threads = 2});
+  CHECK(ex.run(process_backend(), squares, std::int64_t{3}) == int_list{0, 1, 4});
+  CHECK_THROWS(ex.run(process_backend(), crash_kill, std::int64_t{1}));
+  if (old != nullptr) ::setenv("TMPDIR", saved.c_str(), 1); else ::unsetenv("TMPDIR");
+  CHECK(fs::is_empty(tmp.path));
+}
+
+TEST_CASE("a stored process run keeps the thread backend's keys, and a rerun replaces them", "[process]") {
+  loom::executor ex({.threads = 2});
+  scratch_dir dir("store");
+  loom::object_store store(dir.path);
+  loom::run_options o = process_backend();
+  o.store = &store;
+  o.execution_id = "same";
+  CHECK(ex.run(o, start_wf, std::string("ab"), std::string("b")) == 1);
+  CHECK(store.contains("same/n0/futures.json"));
+  CHECK(loom::json::parse(*store.get("same/n0/dn0/outputs.json")) == loom::json{{"o0", 0}});
+  CHECK(loom::json::parse(*store.get("same/outputs.json")) == loom::json{{"o0", 1}});
+  // The same execution id again: a failing node leaves its error, not the old outputs.
+  CHECK_THROWS_WITH(ex.run(o, start_wf, std::string("1b"), std::string("b")), Catch::Contains("'1' is not a letter"));
+  CHECK(!store.contains("same/n0/dn0/outputs.json"));
+  CHECK(store.contains("same/n0/dn0/error.json"));
+}
+
+TEST_CASE("the node program can be another binary that knows the entities", "[process]") {
+  loom::executor ex({.threads = 2});
+  loom::run_options o = process_backend();
+  o.node_program = LOOM_PROCESS_TASKS_BINARY;
+  CHECK(ex.run(o, start_wf, std::string("Pear"), std::string("Earth")) == 3);
+  o.node_program = "/bin/true";  // knows nothing, writes nothing
+  try {
+    ex.run(o, add, std::int64_t{1}, std::int64_t{2});
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK(contains(e.what(), "node n0 (task 'add') failed: its process (pid "));
+    CHECK(contains(e.what(), "exited with status 0 but wrote no outputs"));
+    CHECK(contains(e.what(), "does the program's main() hand 'exec-node' to loom::main or loom::run_node_process?"));
+  }
+  o.node_program = "/nonexistent/program";
+  CHECK_THROWS_WITH(ex.run(o, add, std::int64_t{1}, std::int64_t{2}),
+                    Catch::Contains("cannot start node process /nonexistent/program"));
+  CHECK(no_children_left());
+}
+
+int main(int argc, char** argv) {
+  loom_process_test::register_all();
+  if (loom::is_node_process(argc, argv)) return loom::run_node_process(argc, argv);
+  return Catch::Session().run(argc, argv);
+}

@@ -1,0 +1,139 @@
+// The process backend from the command line (`--backend process`), on the workflow
+// binary loom_process_tasks: the same stdout as the thread backend, exit code 1 and one
+// clear message when a node process misbehaves, exit code 2 for a bad --backend.
+#include <catch2/catch.hpp>
+
+#include <loom/process_backend.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct result {
+  int code = -1;
+  std::string out;
+  std::string err;
+  double seconds = 0;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// Runs loom_process_tasks with `args`; its stdout and stderr, its exit code.
+result tasks_binary(std::vector<std::string> args) {
+  static int counter = 0;
+  const auto dir = fs::temp_directory_path() / ("loom-pb-cli-" + std::to_string(::getpid()) + "-" +
+                                                std::to_string(counter++));
+  fs::create_directories(dir);
+  const auto out = (dir / "out").string();
+  const auto err = (dir / "err").string();
+  args.insert(args.begin(), LOOM_PROCESS_TASKS_BINARY);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const auto start = std::chrono::steady_clock::now();
+  pid_t pid = -1;
+  result r;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.out = slurp(out);
+  r.err = slurp(err);
+  fs::remove_all(dir);
+  return r;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("the command line prints the same with --backend process as with --backend thread", "[process][cli]") {
+  const std::vector<std::vector<std::string>> runs{
+      {"run", "p_labelled", "--i0", "7"},
+      {"run", "p_keyed", "--keys", "[\"a\", \"bb\"]"},
+      {"run", "p_square", "--x", "12"},
+  };
+  for (const auto& args : runs) {
+    auto with = args;
+    with.insert(with.end(), {"--backend", "process", "--threads", "2"});
+    const auto thread = tasks_binary(args);
+    const auto process = tasks_binary(with);
+    INFO(args[1]);
+    CHECK(thread.code == 0);
+    CHECK(process.code == 0);
+    CHECK(!thread.out.empty());
+    CHECK(process.out == thread.out);
+    CHECK(process.err == thread.err);
+  }
+}
+
+TEST_CASE("a misbehaving node process fails the run with exit code 1 and one message", "[process][cli]") {
+  const auto r = tasks_binary({"run", "abort_in_workflow", "--i0", "1", "--backend", "process", "--threads", "2"});
+  CHECK(r.code == 1);
+  CHECK(r.out.empty());
+  CHECK(contains(r.err, "node n1 (task 'crash_abort') failed: its process (pid "));
+  CHECK(contains(r.err, "was killed by signal SIGABRT"));
+  CHECK(r.seconds < 30);
+  const auto killed = tasks_binary({"run", "crash_kill", "--i0", "1", "--backend", "process"});
+  CHECK(killed.code == 1);
+  CHECK(contains(killed.err, "node n0 (task 'crash_kill') failed: its process (pid "));
+  CHECK(contains(killed.err, "was killed by signal SIGKILL (Killed)"));
+  const auto body = tasks_binary({"run", "body_dies_in_workflow", "--i0", "1", "--backend", "process"});
+  CHECK(body.code == 1);
+  CHECK(contains(body.err, "node n0 (task 'dies_in_body') failed: its process (pid "));
+  const auto thrown = tasks_binary({"run", "fail_with", "--i0", "task exploded", "--backend", "process"});
+  CHECK(thrown.code == 1);
+  CHECK(thrown.err == std::string(LOOM_PROCESS_TASKS_BINARY) + ": node n0 (task 'fail_with') failed: task exploded\n");
+}
+
+TEST_CASE("the option --backend takes thread or process", "[process][cli]") {
+  const auto r = tasks_binary({"run", "p_square", "--x", "1", "--backend", "fork"});
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "--backend: expected 'thread' or 'process', got 'fork'"));
+  CHECK(tasks_binary({"--help"}).out.find("--backend thread|process") != std::string::npos);
+}
+
+TEST_CASE("the command line with --backend process --store keeps every node's inputs and outputs", "[process][cli]") {
+  const auto dir = fs::temp_directory_path() / ("loom-pb-cli-store-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto r = tasks_binary({"run", "p_squares", "--n", "2", "--backend", "process", "--store", dir.string(),
+                               "--execution-id", "kept"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "{\"o0\":[0,1]}\n");
+  CHECK(r.err == "execution kept\n");
+  loom::object_store store(dir);
+  CHECK(store.list("kept") == std::vector<std::string>{"kept/inputs.json", "kept/n0/dn0/inputs.json",
+                                                        "kept/n0/dn0/outputs.json", "kept/n0/dn1/inputs.json",
+                                                        "kept/n0/dn1/outputs.json", "kept/n0/futures.json",
+                                                        "kept/n0/inputs.json", "kept/n0/outputs.json",
+                                                        "kept/outputs.json"});
+  CHECK(loom::json::parse(*store.get("kept/n0/dn1/inputs.json")) ==
+        loom::json{{"entity", "p_square"}, {"inputs", {{"x", 1}}}});
+  fs::remove_all(dir);
+}
