@@ -25,19 +25,42 @@ namespace loom::detail {
 template <class T>
 struct generated_codec;
 
+/// Whether the generated code of this translation unit has T's codec. (Checked where the
+/// function templates below are instantiated: at the end of the translation unit, after
+/// the generated code.)
+template <class T>
+concept has_generated_codec = requires { sizeof(generated_codec<T>); };
+
+template <class T>
+constexpr void check_generated_codec() {
+  static_assert(has_generated_codec<T>,
+                "loom: no generated serializer for T (see 'T = ...' below) in this translation unit: "
+                "loom-codegen writes one for each plain struct or enum reachable from the signature of a task or "
+                "workflow this translation unit defines or includes; use the type in one of them");
+}
+
 template <class T>
 json generated_encode(const T& value) {
-  return generated_codec<T>::encode(value);
+  check_generated_codec<T>();
+  if constexpr (has_generated_codec<T>) return generated_codec<T>::encode(value);
+  return {};
 }
 
 template <class T>
 T generated_decode(const json& j, const value_path& path) {
-  return generated_codec<T>::decode(j, path);
+  check_generated_codec<T>();
+  if constexpr (has_generated_codec<T>) {
+    return generated_codec<T>::decode(j, path);
+  } else {
+    return T{};
+  }
 }
 
 template <class T>
 type_descriptor generated_descriptor() {
-  return generated_codec<T>::descriptor();
+  check_generated_codec<T>();
+  if constexpr (has_generated_codec<T>) return generated_codec<T>::descriptor();
+  return {};
 }
 
 /// One field of a generated record encoder.
