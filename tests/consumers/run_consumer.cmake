@@ -149,5 +149,19 @@ foreach(object IN LISTS objects)
   endif()
 endforeach()
 
+# loom_generate's dependencies (Ninja prints what it runs): an unchanged tree rebuilds
+# nothing; touching a header the source includes regenerates that source's code.
+if(GENERATOR MATCHES "Ninja")
+  run("rebuild consumer, unchanged" "${CMAKE_COMMAND}" --build "${consumer_build}" ${build_config})
+  if(NOT run_output MATCHES "no work to do")
+    message(FATAL_ERROR "[${MODE}] an unchanged consumer rebuilt something:\n${run_output}")
+  endif()
+  file(TOUCH "${CONSUMERS_SOURCE_DIR}/consumer_types.hpp")
+  run("rebuild consumer, header touched" "${CMAKE_COMMAND}" --build "${consumer_build}" ${build_config})
+  if(NOT run_output MATCHES "loom-codegen consumer: __/consumer_main.cpp")
+    message(FATAL_ERROR "[${MODE}] touching consumer_types.hpp did not regenerate:\n${run_output}")
+  endif()
+endif()
+
 run("run consumer" "${CTEST_COMMAND}" --test-dir "${consumer_build}" --verbose ${ctest_config})
 message(STATUS "[${MODE}] consumer built and ran:\n${run_output}")
