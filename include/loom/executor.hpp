@@ -168,9 +168,11 @@ struct run_state {
   std::mutex mutex;
   std::exception_ptr failure;
   std::unordered_set<frame*> children;
-  // The process backend: what node processes run, and their argv[0].
+  // The process backend: what node processes run, and their argv[0]; whether what they
+  // write must reach the disk (not in the run's private store).
   std::string node_program;
   std::string node_argv0;
+  bool node_sync = true;
 
   ~run_state() {
     for (frame* f : children) delete f;
@@ -316,6 +318,7 @@ class executor {
     if (effective.backend == execution_backend::process) {
       state.node_program = effective.node_program.empty() ? "/proc/self/exe" : effective.node_program;
       state.node_argv0 = effective.node_program.empty() ? detail::self_program_name() : effective.node_program;
+      state.node_sync = !scratch.has_value();
     }
     detail::frame root(g, state, nullptr, 0);
     fill(root.slots.get());
@@ -537,7 +540,8 @@ class executor {
     for (std::uint32_t k = 0; k < n.input_count; ++k) {
       inputs[info.interface.inputs[k].name] = binding_json(*f.g, f.g->input_of(n, k), f.slots.get());
     }
-    store.put(keys.inputs(), json{{"entity", info.name}, {"inputs", std::move(inputs)}}.dump());
+    // Read right away by the node process: no need to wait for the disk.
+    detail::put_object(store, keys.inputs(), json{{"entity", info.name}, {"inputs", std::move(inputs)}}.dump(), false);
     detail::node_request request;
     request.entity = info.name;
     request.store_root = store.root().string();
@@ -547,6 +551,7 @@ class executor {
     request.node_path = f.path_of(node);
     request.max_dynamic_nodes = f.run->limits.max_dynamic_nodes;
     request.inline_literal_bytes = options.inline_literal_bytes;
+    request.sync = f.run->node_sync;
     const detail::process_exit exit = detail::spawn_and_wait(f.run->node_program, request.arguments(f.run->node_argv0));
     const std::string who = "its process (pid " + std::to_string(exit.pid) + ")";
     if (!exit.exited_zero()) {

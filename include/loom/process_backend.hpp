@@ -5,7 +5,7 @@
 // /proc/self/exe), through a hidden verb of the command line:
 //
 //   PROGRAM exec-node NAME --store DIR --inputs KEY --outputs KEY --error KEY [--node PATH]
-//                          [--max-dynamic-nodes N] [--inline-literal-bytes N]
+//                          [--max-dynamic-nodes N] [--inline-literal-bytes N] [--sync 0|1]
 //
 // Everything goes by reference through the object store, under the node's own keys
 // (`<execution>/<node path>/`):
@@ -38,8 +38,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -112,6 +114,44 @@ struct node_keys {
   [[nodiscard]] std::string futures() const { return prefix + "/futures.json"; }
   [[nodiscard]] std::string error() const { return prefix + "/error.json"; }
 };
+
+/// Stores `bytes` under `key` as object_store::put does (atomically: a temporary file,
+/// then a rename), but without waiting for the disk (no fsync) unless `sync`: what a
+/// node process reads right away, or writes into a private store that goes with the run,
+/// needs no durability, and an fsync costs about a millisecond here.
+inline void put_object(const object_store& store, const std::string& key, std::string_view bytes, bool sync) {
+  if (sync) {
+    store.put(key, bytes);
+    return;
+  }
+  object_store::check_key(key);
+  const auto path = store.root() / key;
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) throw error("object store: cannot create " + path.parent_path().string() + ": " + ec.message());
+  static std::atomic<unsigned long> counter{0};
+  const std::string temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-n" +
+                                std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw error("object store: cannot write " + temporary + ": " + std::strerror(errno));
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    const auto n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      throw error("object store: cannot write " + temporary + ": " + why);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0 || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(temporary.c_str());
+    throw error("object store: cannot write " + path.string() + ": " + why);
+  }
+}
 
 /// Removes an object (a stale one from an earlier run under the same execution id),
 /// so that a node process that writes nothing is never mistaken for one that did.
@@ -365,6 +405,9 @@ struct node_request {
   std::string node_path;
   std::size_t max_dynamic_nodes = 1'000'000;
   std::size_t inline_literal_bytes = 64 * 1024;
+  /// Whether what the process writes must reach the disk before it exits (a store the
+  /// user keeps: yes; the run's private store: no).
+  bool sync = true;
 
   /// The command line that asks for it (argv[0] first).
   [[nodiscard]] std::vector<std::string> arguments(std::string argv0) const {
@@ -375,7 +418,8 @@ struct node_request {
             "--error", error_key,
             "--node", node_path,
             "--max-dynamic-nodes", std::to_string(max_dynamic_nodes),
-            "--inline-literal-bytes", std::to_string(inline_literal_bytes)};
+            "--inline-literal-bytes", std::to_string(inline_literal_bytes),
+            "--sync", sync ? "1" : "0"};
   }
 
   static node_request parse(int argc, char** argv) {
@@ -409,6 +453,7 @@ struct node_request {
       else if (flag == "node") r.node_path = value;
       else if (flag == "max-dynamic-nodes") r.max_dynamic_nodes = count(flag, value);
       else if (flag == "inline-literal-bytes") r.inline_literal_bytes = count(flag, value);
+      else if (flag == "sync") r.sync = count(flag, value) != 0;
       else throw error("exec-node: unknown option --" + flag);
     }
     if (r.store_root.empty() || r.inputs_key.empty() || r.outputs_key.empty() || r.error_key.empty()) {
@@ -458,7 +503,7 @@ inline void execute_node_request(const node_request& r, const object_store& stor
     for (std::size_t o = 0; o < info->interface.outputs.size(); ++o) {
       out[info->interface.outputs[o].name] = slots[g.nodes[0].first_slot + o].to_json();
     }
-    store.put(r.outputs_key, out.dump());
+    put_object(store, r.outputs_key, out.dump(), r.sync);
     return;
   }
   std::unique_ptr<graph> sub = info->expand(info->entity, io);
@@ -470,7 +515,7 @@ inline void execute_node_request(const node_request& r, const object_store& stor
   write.store = &store;
   write.store_prefix = key_directory(r.outputs_key);
   write.inline_literal_bytes = r.inline_literal_bytes;
-  store.put(r.outputs_key, write_futures_file(*sub, info->name, write).dump());
+  put_object(store, r.outputs_key, write_futures_file(*sub, info->name, write).dump(), r.sync);
 }
 
 }  // namespace detail
@@ -504,7 +549,8 @@ inline int run_node_process(int argc, char** argv, std::ostream& err = std::cerr
     message = "unknown exception (not derived from std::exception)";
   }
   try {
-    store->put(request.error_key, json{{"message", message}, {"entity", request.entity}}.dump());
+    detail::put_object(*store, request.error_key, json{{"message", message}, {"entity", request.entity}}.dump(),
+                       request.sync);
   } catch (const std::exception& e) {
     err << program << ": node " << request.node_path << " (task '" << request.entity << "') failed: " << message
         << "\n" << program << ": and its error could not be stored: " << e.what() << '\n';
