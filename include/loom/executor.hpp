@@ -168,11 +168,11 @@ struct run_state {
   std::mutex mutex;
   std::exception_ptr failure;
   std::unordered_set<frame*> children;
-  // The process backend: what node processes run, and their argv[0]; whether what they
-  // write must reach the disk (not in the run's private store).
+  // The process backend: what node processes run, and their argv[0]; whether the store
+  // is the run's own temporary one (nothing stale in it, nothing to keep).
   std::string node_program;
   std::string node_argv0;
-  bool node_sync = true;
+  bool private_store = false;
 
   ~run_state() {
     for (frame* f : children) delete f;
@@ -318,7 +318,7 @@ class executor {
     if (effective.backend == execution_backend::process) {
       state.node_program = effective.node_program.empty() ? "/proc/self/exe" : effective.node_program;
       state.node_argv0 = effective.node_program.empty() ? detail::self_program_name() : effective.node_program;
-      state.node_sync = !scratch.has_value();
+      state.private_store = scratch.has_value();
     }
     detail::frame root(g, state, nullptr, 0);
     fill(root.slots.get());
@@ -534,8 +534,10 @@ class executor {
     const detail::graph_node& n = f.g->nodes[node];
     const detail::entity_info& info = *n.info;
     const detail::node_keys keys = keys_of(f, node);
-    detail::remove_object(store, result_key);
-    detail::remove_object(store, keys.error());
+    if (!f.run->private_store) {  // a kept store may hold an earlier run's objects under this id
+      detail::remove_object(store, result_key);
+      detail::remove_object(store, keys.error());
+    }
     json inputs = json::object();
     for (std::uint32_t k = 0; k < n.input_count; ++k) {
       inputs[info.interface.inputs[k].name] = binding_json(*f.g, f.g->input_of(n, k), f.slots.get());
@@ -551,7 +553,7 @@ class executor {
     request.node_path = f.path_of(node);
     request.max_dynamic_nodes = f.run->limits.max_dynamic_nodes;
     request.inline_literal_bytes = options.inline_literal_bytes;
-    request.sync = f.run->node_sync;
+    request.sync = !f.run->private_store;
     const detail::process_exit exit = detail::spawn_and_wait(f.run->node_program, request.arguments(f.run->node_argv0));
     const std::string who = "its process (pid " + std::to_string(exit.pid) + ")";
     if (!exit.exited_zero()) {
