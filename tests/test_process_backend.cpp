@@ -159,6 +159,29 @@ TEST_CASE("the process backend gives the thread backend's results: nesting and r
   CHECK(both(countdown, std::int64_t{2}) == 2);
 }
 
+TEST_CASE("the process backend enforces the run's limits with the thread backend's messages", "[process]") {
+  loom::executor ex({.threads = 2});
+  loom::run_options o = process_backend();
+  o.limits.max_dynamic_nodes = 2;
+  try {
+    ex.run(o, squares, std::int64_t{3});  // the body's process refuses its 3 nodes
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK(e.node_path() == "n0");
+    CHECK(e.original_message() ==
+          "dynamic workflow produced 3 nodes, over the limit of 2 nodes per futures file");
+  }
+  o.limits = {.max_depth = 2};
+  try {
+    ex.run(o, countdown, std::int64_t{3});  // the third nested frame is refused by this process
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK(e.node_path() == "n0/dn0/dn0");
+    CHECK(e.original_message() == "nesting depth limit exceeded: this node would run at depth 3 (limit 2)");
+  }
+  CHECK(no_children_left());
+}
+
 TEST_CASE("large values go to node processes by reference through the store", "[process]") {
   loom::executor ex({.threads = 2});
   scratch_dir dir("large");
