@@ -49,6 +49,21 @@ class task_failed : public error {
   std::string message_;
 };
 
+/// A stored object whose bytes are not what was written: truncated, or not matching the
+/// checksum stored with them. Never used: what(): "object store: ex-1/n0/outputs.json is
+/// damaged (…/ex-1/n0/outputs.json: checksum mismatch)".
+class object_corrupt : public error {
+ public:
+  object_corrupt(std::string key, std::string problem)
+      : error("object store: " + key + " is damaged (" + problem + ")"), key_(std::move(key)), problem_(std::move(problem)) {}
+  [[nodiscard]] const std::string& key() const { return key_; }
+  [[nodiscard]] const std::string& problem() const { return problem_; }
+
+ private:
+  std::string key_;
+  std::string problem_;
+};
+
 }  // namespace loom
 
 namespace loom {

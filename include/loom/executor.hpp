@@ -535,15 +535,15 @@ class executor {
     const detail::entity_info& info = *n.info;
     const detail::node_keys keys = keys_of(f, node);
     if (!f.run->private_store) {  // a kept store may hold an earlier run's objects under this id
-      detail::remove_object(store, result_key);
-      detail::remove_object(store, keys.error());
+      store.remove(result_key);
+      store.remove(keys.error());
     }
     json inputs = json::object();
     for (std::uint32_t k = 0; k < n.input_count; ++k) {
       inputs[info.interface.inputs[k].name] = binding_json(*f.g, f.g->input_of(n, k), f.slots.get());
     }
     // Read right away by the node process: no need to wait for the disk.
-    detail::put_object(store, keys.inputs(), json{{"entity", info.name}, {"inputs", std::move(inputs)}}.dump(), false);
+    store.put(keys.inputs(), json{{"entity", info.name}, {"inputs", std::move(inputs)}}.dump(), false);
     detail::node_request request;
     request.entity = info.name;
     request.store_root = store.root().string();

@@ -117,52 +117,6 @@ struct node_keys {
   [[nodiscard]] std::string error() const { return prefix + "/error.json"; }
 };
 
-/// Stores `bytes` under `key` as object_store::put does (atomically: a temporary file,
-/// then a rename), but without waiting for the disk (no fsync) unless `sync`: what a
-/// node process reads right away, or writes into a private store that goes with the run,
-/// needs no durability, and an fsync costs about a millisecond here.
-inline void put_object(const object_store& store, const std::string& key, std::string_view bytes, bool sync) {
-  if (sync) {
-    store.put(key, bytes);
-    return;
-  }
-  object_store::check_key(key);
-  const auto path = store.root() / key;
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) throw error("object store: cannot create " + path.parent_path().string() + ": " + ec.message());
-  static std::atomic<unsigned long> counter{0};
-  const std::string temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-n" +
-                                std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw error("object store: cannot write " + temporary + ": " + std::strerror(errno));
-  std::size_t written = 0;
-  while (written < bytes.size()) {
-    const auto n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      throw error("object store: cannot write " + temporary + ": " + why);
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0 || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(temporary.c_str());
-    throw error("object store: cannot write " + path.string() + ": " + why);
-  }
-}
-
-/// Removes an object (a stale one from an earlier run under the same execution id),
-/// so that a node process that writes nothing is never mistaken for one that did.
-inline void remove_object(const object_store& store, const std::string& key) {
-  object_store::check_key(key);
-  std::error_code ec;
-  std::filesystem::remove(store.root() / key, ec);
-}
-
 /// "SIGSEGV" for SIGSEGV: the name a person looks up.
 inline std::string signal_name(int sig) {
   switch (sig) {
@@ -519,7 +473,7 @@ inline void execute_node_request(const node_request& r, const object_store& stor
     for (std::size_t o = 0; o < info->interface.outputs.size(); ++o) {
       out[info->interface.outputs[o].name] = slots[g.nodes[0].first_slot + o].to_json();
     }
-    put_object(store, r.outputs_key, out.dump(), r.sync);
+    store.put(r.outputs_key, out.dump(), r.sync);
     return;
   }
   std::unique_ptr<graph> sub = info->expand(info->entity, io);
@@ -531,7 +485,7 @@ inline void execute_node_request(const node_request& r, const object_store& stor
   write.store = &store;
   write.store_prefix = key_directory(r.outputs_key);
   write.inline_literal_bytes = r.inline_literal_bytes;
-  put_object(store, r.outputs_key, write_futures_file(*sub, info->name, write).dump(), r.sync);
+  store.put(r.outputs_key, write_futures_file(*sub, info->name, write).dump(), r.sync);
 }
 
 }  // namespace detail
@@ -565,7 +519,7 @@ inline int run_node_process(int argc, char** argv, std::ostream& err = std::cerr
     message = "unknown exception (not derived from std::exception)";
   }
   try {
-    detail::put_object(*store, request.error_key, json{{"message", message}, {"entity", request.entity}}.dump(),
+    store->put(request.error_key, json{{"message", message}, {"entity", request.entity}}.dump(),
                        request.sync);
   } catch (const std::exception& e) {
     err << program << ": node " << request.node_path << " (task '" << request.entity << "') failed: " << message

@@ -17,6 +17,7 @@ Exit code 77 (CTest's SKIP_RETURN_CODE) when the jsonschema module is missing.
 
 import argparse
 import copy
+import hashlib
 import json
 import os
 import shutil
@@ -56,6 +57,22 @@ def errors_of(validator, doc):
     return lines
 
 
+def load_object(path):
+    """The JSON document in a file: a stored object (a "loom-object 1 size=N sha256=H"
+    header line, checked, then the bytes; see loom/object_store.hpp) or plain JSON."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data.startswith(b"loom-object 1 "):
+        header, _, body = data.partition(b"\n")
+        fields = dict(part.split(b"=", 1) for part in header.split(b" ")[2:])
+        if int(fields[b"size"]) != len(body):
+            raise ValueError(f"{path}: truncated object ({len(body)} of {int(fields[b'size'])} bytes)")
+        if hashlib.sha256(body).hexdigest().encode() != fields[b"sha256"]:
+            raise ValueError(f"{path}: checksum mismatch")
+        data = body
+    return json.loads(data.decode("utf-8"))
+
+
 def futures_files(paths):
     found = []
     for path in paths:
@@ -71,8 +88,7 @@ def validate_files(validator, files):
     """Validates each file; returns the number that failed."""
     failed = 0
     for path in files:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+        doc = load_object(path)
         problems = errors_of(validator, doc)
         if problems:
             failed += 1
@@ -233,8 +249,7 @@ def scenario(args, validator):
     # schema would go untested.
     bindings, types = set(), set()
     for path in all_files:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+        doc = load_object(path)
         for problem in check_layout(store, path, doc):
             print(f"LAYOUT  {path}: {problem}")
             failed += 1
@@ -255,8 +270,7 @@ def scenario(args, validator):
             failed += 1
 
     print("\ndocuments that must NOT validate (one change each to a real futures file):")
-    with open(all_files[0], encoding="utf-8") as f:
-        base = json.load(f)
+    base = load_object(all_files[0])
     for mutate in MUTATIONS:
         doc = copy.deepcopy(base)
         mutate(doc)

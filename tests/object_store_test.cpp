@@ -1,0 +1,177 @@
+// The object store's checksums and packs: a damaged object is reported with its key
+// and never used; packed objects are found by key; a pack cut short by a crash loses
+// only its unfinished record.
+#include <loom/object_store.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct scratch_dir {
+  fs::path path;
+  scratch_dir() {
+    std::random_device random;
+    path = fs::temp_directory_path() / ("loom-object-store-test-" + std::to_string(random()));
+    fs::create_directories(path);
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void spit(const fs::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+fs::path only_pack(const fs::path& dir) {
+  for (const auto& e : fs::directory_iterator(dir)) return e.path();
+  FAIL("no pack in " << dir);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("object store: a file object carries its size and checksum, and reads back") {
+  scratch_dir dir;
+  loom::object_store store(dir.path);
+  store.put("ex-1/n0/outputs.json", "{\"o0\": 3}");
+  const std::string raw = slurp(dir.path / "ex-1/n0/outputs.json");
+  CHECK(raw.rfind("loom-object 1 size=9 sha256=", 0) == 0);
+  CHECK(raw.substr(raw.find('\n') + 1) == "{\"o0\": 3}");
+  CHECK(store.get("ex-1/n0/outputs.json") == std::optional<std::string>("{\"o0\": 3}"));
+  CHECK(loom::object_store::verified_object("k", raw) == "{\"o0\": 3}");
+  CHECK_FALSE(store.get("ex-1/n1/outputs.json").has_value());
+  store.put("ex-1/empty", "", /*sync=*/false);
+  CHECK(store.get("ex-1/empty") == std::optional<std::string>(""));
+}
+
+TEST_CASE("object store: a damaged file object is reported with its key, never returned") {
+  scratch_dir dir;
+  loom::object_store store(dir.path);
+  const std::string key = "ex-1/n0/dn3/outputs.json";
+  store.put(key, "{\"o0\": [1, 2, 3]}");
+  const auto file = dir.path / key;
+  const std::string good = slurp(file);
+
+  SECTION("a changed byte") {
+    std::string bad = good;
+    bad[bad.size() - 3] = '7';
+    spit(file, bad);
+    CHECK_THROWS_MATCHES(store.get(key), loom::object_corrupt,
+                         Catch::Matchers::Message("object store: " + key + " is damaged (checksum mismatch)"));
+  }
+  SECTION("cut short") {
+    spit(file, good.substr(0, good.size() - 4));
+    CHECK_THROWS_WITH(store.get(key), Catch::Contains(key) && Catch::Contains("truncated: 13 of 17 bytes"));
+  }
+  SECTION("cut inside its header") {
+    spit(file, good.substr(0, 20));
+    CHECK_THROWS_WITH(store.get(key), Catch::Contains(key) && Catch::Contains("no header line"));
+  }
+  SECTION("bytes appended") {
+    spit(file, good + "xx");
+    CHECK_THROWS_WITH(store.get(key), Catch::Contains("2 bytes more than its header says"));
+  }
+  SECTION("a plain file put there by hand") {
+    spit(file, "{\"o0\": [1, 2, 3]}");
+    CHECK_THROWS_WITH(store.get(key), Catch::Contains(key) && Catch::Contains("not a Loom object"));
+  }
+  SECTION("empty") {
+    spit(file, "");
+    CHECK_THROWS_AS(store.get(key), loom::object_corrupt);
+  }
+}
+
+TEST_CASE("object store: packed objects are found by key, listed, and survive a new store object") {
+  scratch_dir dir;
+  loom::object_store store(dir.path);
+  loom::pack_writer pack(store, "ex-2");
+  pack.append("ex-2/n0/dn0/outputs.json", "{\"o0\": 1}");
+  pack.append("ex-2/n0/dn1/outputs.json", "{\"o0\": 2}");
+  CHECK(pack.pending() == 2);
+  CHECK_FALSE(store.get("ex-2/n0/dn0/outputs.json").has_value());  // not written before flush()
+  pack.flush();
+  CHECK(pack.pending() == 0);
+  CHECK(store.get("ex-2/n0/dn0/outputs.json") == std::optional<std::string>("{\"o0\": 1}"));
+  pack.append("ex-2/n0/dn2/outputs.json", std::string(100000, 'x'));
+  pack.flush(/*sync=*/false);
+  CHECK(store.get("ex-2/n0/dn2/outputs.json")->size() == 100000);  // appended after the first scan
+  CHECK(store.contains("ex-2/n0/dn1/outputs.json"));
+  store.put("ex-2/n0/futures.json", "{}");
+  CHECK(store.list("ex-2") == std::vector<std::string>{"ex-2/n0/dn0/outputs.json", "ex-2/n0/dn1/outputs.json",
+                                                       "ex-2/n0/dn2/outputs.json", "ex-2/n0/futures.json"});
+  CHECK(store.list("ex-2/n0/dn1") == std::vector<std::string>{"ex-2/n0/dn1/outputs.json"});
+  loom::object_store again(dir.path);  // another process: reads the packs from scratch
+  CHECK(again.get("ex-2/n0/dn1/outputs.json") == std::optional<std::string>("{\"o0\": 2}"));
+  CHECK_THROWS_WITH(pack.append("ex-3/n0/outputs.json", "{}"), Catch::Contains("not under execution ex-2"));
+  again.remove_prefix("ex-2");
+  CHECK_FALSE(again.get("ex-2/n0/dn1/outputs.json").has_value());
+  CHECK(again.list().empty());
+}
+
+TEST_CASE("object store: a pack cut short by a crash loses only its unfinished record") {
+  scratch_dir dir;
+  loom::object_store store(dir.path);
+  {
+    loom::pack_writer pack(store, "ex-3");
+    pack.append("ex-3/n0/outputs.json", "{\"o0\": 1}");
+    pack.append("ex-3/n1/outputs.json", "{\"o0\": 22}");
+    pack.flush();
+  }
+  const auto file = only_pack(dir.path / "ex-3/packs");
+  const std::string whole = slurp(file);
+  for (const std::size_t cut : {whole.size() - 1, whole.size() - 5, whole.size() - 12, whole.find("key=ex-3/n1")}) {
+    spit(file, whole.substr(0, cut));
+    loom::object_store fresh(dir.path);
+    INFO("cut at " << cut << " of " << whole.size());
+    CHECK(fresh.get("ex-3/n0/outputs.json") == std::optional<std::string>("{\"o0\": 1}"));
+    CHECK_FALSE(fresh.get("ex-3/n1/outputs.json").has_value());
+  }
+}
+
+TEST_CASE("object store: a damaged record in a pack is reported with its key") {
+  scratch_dir dir;
+  loom::object_store store(dir.path);
+  {
+    loom::pack_writer pack(store, "ex-4");
+    pack.append("ex-4/n0/outputs.json", "{\"o0\": 1}");
+    pack.append("ex-4/n1/outputs.json", "{\"o0\": 22}");
+    pack.flush();
+  }
+  const auto file = only_pack(dir.path / "ex-4/packs");
+  std::string bytes = slurp(file);
+  bytes[bytes.find("22")] = '3';
+  spit(file, bytes);
+  loom::object_store fresh(dir.path);
+  CHECK(fresh.get("ex-4/n0/outputs.json") == std::optional<std::string>("{\"o0\": 1}"));
+  CHECK_THROWS_MATCHES(fresh.get("ex-4/n1/outputs.json"), loom::object_corrupt,
+                       Catch::Matchers::Predicate<loom::object_corrupt>(
+                           [](const loom::object_corrupt& e) {
+                             return e.key() == "ex-4/n1/outputs.json" &&
+                                    e.problem().find("checksum mismatch") != std::string::npos;
+                           },
+                           "names the key and the checksum"));
+  CHECK(fresh.contains("ex-4/n1/outputs.json"));  // there, but damaged
+
+  SECTION("a later whole copy (a rerun) is used") {
+    loom::pack_writer again(fresh, "ex-4");
+    again.append("ex-4/n1/outputs.json", "{\"o0\": 22}");
+    again.flush();
+    loom::object_store other(dir.path);
+    CHECK(other.get("ex-4/n1/outputs.json") == std::optional<std::string>("{\"o0\": 22}"));
+  }
+}
