@@ -326,7 +326,7 @@ TEST_CASE("without a store the process backend uses a private one and removes it
   CHECK(fs::is_empty(tmp.path));
 }
 
-TEST_CASE("a stored process run keeps the thread backend's keys, and a rerun replaces them", "[process]") {
+TEST_CASE("a stored process run keeps the thread backend's keys; an execution id is used once", "[process]") {
   loom::executor ex({.threads = 2});
   scratch_dir dir("store");
   loom::object_store store(dir.path);
@@ -337,10 +337,17 @@ TEST_CASE("a stored process run keeps the thread backend's keys, and a rerun rep
   CHECK(store.contains("same/n0/futures.json"));
   CHECK(loom::json::parse(*store.get("same/n0/dn0/outputs.json")) == loom::json{{"o0", 0}});
   CHECK(loom::json::parse(*store.get("same/outputs.json")) == loom::json{{"o0", 1}});
-  // The same execution id again: a failing node leaves its error, not the old outputs.
+  // The same execution id again is refused: an execution is recorded once (resume it).
+  CHECK_THROWS_WITH(ex.run(o, start_wf, std::string("1b"), std::string("b")),
+                    Catch::Contains("execution same already exists"));
+  // A failing node leaves its error, and no outputs.
+  o.execution_id = "fails";
   CHECK_THROWS_WITH(ex.run(o, start_wf, std::string("1b"), std::string("b")), Catch::Contains("'1' is not a letter"));
-  CHECK(!store.contains("same/n0/dn0/outputs.json"));
-  CHECK(store.contains("same/n0/dn0/error.json"));
+  CHECK(!store.contains("fails/n0/dn0/outputs.json"));
+  CHECK(store.contains("fails/n0/dn0/error.json"));
+  loom::state_store states(loom::state_store::default_path(store.root()));
+  CHECK(states.execution("same")->status == "succeeded");
+  CHECK(states.execution("fails")->status == "failed");
 }
 
 TEST_CASE("the node program can be another binary that knows the entities", "[process]") {

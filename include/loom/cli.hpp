@@ -4,6 +4,8 @@
 //                   [--max-depth N] [--max-dynamic-nodes N] [--verify-futures]
 //                   [--backend thread|process]
 //   BINARY graph NAME [--INPUT VALUE]... [same options]   # the executed DAG, as DOT
+//   BINARY resume ID --store DIR [--threads N] [--backend thread|process] [limits]
+//                                                          # continue a recorded execution
 //   BINARY list                                            # the entities it knows
 //
 // `run` prints the outputs as one JSON object on stdout ({"o0": 3}) and nothing else
@@ -87,12 +89,96 @@ inline std::string known_names() {
   return names.empty() ? "none" : names;
 }
 
+/// An option shared by run, graph and resume; false if `flag` is none of them.
+inline bool parse_run_option(parsed_command& cmd, const std::string& flag, const std::string& value) {
+  if (flag == "store") {
+    cmd.store_root = value;
+  } else if (flag == "threads") {
+    cmd.threads = parse_count(flag, value);
+  } else if (flag == "max-depth") {
+    cmd.options.limits.max_depth = parse_count(flag, value);
+  } else if (flag == "max-dynamic-nodes") {
+    cmd.options.limits.max_dynamic_nodes = parse_count(flag, value);
+  } else if (flag == "backend") {
+    if (value == "thread") {
+      cmd.options.backend = execution_backend::thread;
+    } else if (value == "process") {
+      cmd.options.backend = execution_backend::process;
+    } else {
+      throw usage_error("--backend: expected 'thread' or 'process', got '" + value + "'");
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/// `resume ID --store DIR [options]`: the entity and its inputs come from the store.
+inline parsed_command parse_resume(const std::vector<std::string>& args) {
+  parsed_command cmd;
+  cmd.verb = "resume";
+  if (args.size() < 2 || args[1].rfind("--", 0) == 0) throw usage_error("resume: which execution? (resume ID --store DIR)");
+  object_store::check_key(args[1]);
+  cmd.options.execution_id = args[1];
+  cmd.options.resume = true;
+  for (std::size_t a = 2; a < args.size(); ++a) {
+    const std::string& arg = args[a];
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2) throw usage_error("unexpected argument '" + arg + "'");
+    std::string flag = arg.substr(2);
+    std::optional<std::string> value;
+    if (const auto eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    }
+    if (!value) {
+      if (a + 1 >= args.size()) throw usage_error("--" + flag + " needs a value");
+      value = args[++a];
+    }
+    if (!parse_run_option(cmd, flag, *value)) {
+      throw usage_error("resume: unknown option --" + flag +
+                        " (resume takes --store, --threads, --backend, --max-depth, --max-dynamic-nodes; the inputs "
+                        "are the execution's)");
+    }
+  }
+  if (!cmd.store_root) throw usage_error("resume: --store DIR is required (the store the execution was recorded in)");
+  return cmd;
+}
+
+/// The entity and inputs of a recorded execution (`<ID>/inputs.json`).
+inline void load_execution_inputs(parsed_command& cmd, const object_store& store) {
+  const std::string& id = cmd.options.execution_id;
+  const std::string key = id + "/inputs.json";
+  const auto doc = read_json_object(store, key);
+  if (!doc) throw usage_error("no execution " + id + " in " + store.root().string() + " (" + key + " is missing)");
+  if (!doc->is_object() || !doc->contains("entity") || !(*doc)["entity"].is_string() || !doc->contains("inputs") ||
+      !(*doc)["inputs"].is_object()) {
+    throw error(key + ": expected {\"entity\": NAME, \"inputs\": {...}}");
+  }
+  const std::string name = (*doc)["entity"].get<std::string>();
+  cmd.entity = registry::global().find(name);
+  if (cmd.entity == nullptr) {
+    throw usage_error("execution " + id + " ran '" + name + "', which this program does not know (known: " +
+                      known_names() + ")");
+  }
+  const auto& inputs = (*doc)["inputs"];
+  for (std::size_t i = 0; i < cmd.entity->interface.inputs.size(); ++i) {
+    const std::string slot = "i" + std::to_string(i);
+    if (!inputs.contains(slot)) throw error(key + ": no input " + slot + " (" + cmd.entity->interface.inputs[i].name + ")");
+    try {
+      cmd.inputs.push_back(cmd.entity->input_codecs[i].decode(inputs[slot], cmd.entity->interface.inputs[i].name));
+    } catch (const literal_error& e) {
+      throw error(key + ": " + e.what());
+    }
+  }
+}
+
 inline parsed_command parse_command(int argc, char** argv) {
   parsed_command cmd;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) throw usage_error("no command (try 'run', 'graph' or 'list'; --help for help)");
   cmd.verb = args[0];
   if (cmd.verb == "list") return cmd;
+  if (cmd.verb == "resume") return parse_resume(args);
   if (cmd.verb != "run" && cmd.verb != "graph") throw usage_error("unknown command '" + cmd.verb + "'");
   if (args.size() < 2 || args[1].rfind("--", 0) == 0) throw usage_error(cmd.verb + ": which workflow or task?");
   cmd.entity = registry::global().find(args[1]);
@@ -127,25 +213,10 @@ inline parsed_command parse_command(int argc, char** argv) {
     if (const auto i = input_index(flag)) {
       if (given[*i]) throw usage_error("--" + flag + " given twice");
       given[*i] = parse_input_value(info, *i, *value);
-    } else if (flag == "store") {
-      cmd.store_root = *value;
-    } else if (flag == "threads") {
-      cmd.threads = parse_count(flag, *value);
+    } else if (parse_run_option(cmd, flag, *value)) {
     } else if (flag == "execution-id") {
       object_store::check_key(*value);
       cmd.options.execution_id = *value;
-    } else if (flag == "max-depth") {
-      cmd.options.limits.max_depth = parse_count(flag, *value);
-    } else if (flag == "max-dynamic-nodes") {
-      cmd.options.limits.max_dynamic_nodes = parse_count(flag, *value);
-    } else if (flag == "backend") {
-      if (*value == "thread") {
-        cmd.options.backend = execution_backend::thread;
-      } else if (*value == "process") {
-        cmd.options.backend = execution_backend::process;
-      } else {
-        throw usage_error("--backend: expected 'thread' or 'process', got '" + *value + "'");
-      }
     } else {
       std::string inputs;
       for (const auto& p : info.interface.inputs) inputs += (inputs.empty() ? "--" : ", --") + p.name;
@@ -171,9 +242,12 @@ inline void print_help(std::ostream& out, std::string_view binary) {
       << "  " << binary << " run NAME [--INPUT VALUE]... [options]    run a workflow, dynamic workflow or task;\n"
       << "      prints its outputs as one JSON object on stdout\n"
       << "  " << binary << " graph NAME [--INPUT VALUE]... [options]  run it and print the executed DAG (DOT)\n"
+      << "  " << binary << " resume ID --store DIR [options]          continue a recorded execution that was\n"
+      << "      interrupted: what finished is not run again; prints its outputs as run does\n"
       << "  " << binary << " list                                     the workflows and tasks it knows\n"
       << "values are JSON; a plain string is a string. options:\n"
-      << "  --store DIR             keep the run (inputs, outputs, futures files) in this object store\n"
+      << "  --store DIR             keep and record the run (an execution: inputs, outputs, futures files,\n"
+      << "                          node statuses in DIR/loom.db) in this store\n"
       << "  --execution-id ID       the run's key in the store (default: generated, printed on stderr)\n"
       << "  --threads N             size of the thread pool (default: the hardware concurrency)\n"
       << "  --max-depth N           nesting depth limit (default 100)\n"
@@ -216,7 +290,17 @@ inline int run_command_line(int argc, char** argv, std::ostream& out, std::ostre
       store.emplace(*cmd.store_root);
       cmd.options.store = &*store;
       if (cmd.options.execution_id.empty()) cmd.options.execution_id = executor::new_execution_id();
-      err << "execution " << cmd.options.execution_id << '\n';
+      if (cmd.verb == "resume") {
+        try {
+          detail::load_execution_inputs(cmd, *store);
+        } catch (const detail::usage_error& e) {
+          err << binary << ": " << e.what() << '\n';
+          return 2;
+        }
+        err << "resuming execution " << cmd.options.execution_id << '\n';
+      } else {
+        err << "execution " << cmd.options.execution_id << '\n';
+      }
     }
     if (cmd.verb == "graph") cmd.options.trace = &trace;
     executor ex({.threads = cmd.threads});

@@ -14,6 +14,8 @@
 #include <loom/futures_file.hpp>
 #include <loom/object_store.hpp>
 #include <loom/process_backend.hpp>
+#include <loom/recorder.hpp>
+#include <loom/state_store.hpp>
 #include <loom/workflow.hpp>
 
 #include <atomic>
@@ -25,6 +27,8 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -105,6 +109,18 @@ struct run_options {
   /// The program a node process runs as `PROGRAM exec-node NAME ...`; empty for this
   /// program (/proc/self/exe). It must know (register) the same entities.
   std::string node_program;
+  /// Where a stored run is recorded (the execution, every node's phase, attempts,
+  /// times, errors): this state store, or when null the store's own database
+  /// (`<store root>/loom.db`). A run without a store is not recorded.
+  state_store* state = nullptr;
+  /// Continue the recorded execution `execution_id` instead of starting a new one:
+  /// nodes whose outputs are stored are not run again (their outputs are read back),
+  /// a dynamic node whose futures file is stored runs that file instead of its body,
+  /// and everything else runs. Needs a store; the inputs must be the execution's.
+  bool resume = false;
+  /// Where warnings go (a damaged stored object that resume does not use); null:
+  /// standard error.
+  std::function<void(const std::string&)> warn;
 };
 
 struct executor_options {
@@ -173,6 +189,9 @@ struct run_state {
   std::string node_program;
   std::string node_argv0;
   bool private_store = false;
+  // A recorded run: where node events go; resume: reuse what is stored.
+  execution_recorder* recorder = nullptr;
+  bool resume = false;
 
   ~run_state() {
     for (frame* f : children) delete f;
@@ -320,20 +339,71 @@ class executor {
       state.node_argv0 = effective.node_program.empty() ? detail::self_program_name() : effective.node_program;
       state.private_store = scratch.has_value();
     }
+    if (effective.resume && (effective.store == nullptr || scratch.has_value())) {
+      throw error("resume needs the store the execution was recorded in (run_options::store)");
+    }
     detail::frame root(g, state, nullptr, 0);
     fill(root.slots.get());
     if (effective.trace != nullptr) effective.trace->record("", g, nullptr);
-    if (effective.store != nullptr) store_inputs(root, g.name, effective);
-    last_execution_id_ = effective.execution_id;
-    execute_to_end(root, state);
-    if (effective.store != nullptr) {
-      json outputs = json::object();
-      for (std::size_t o = 0; o < g.outputs.size(); ++o) {
-        outputs["o" + std::to_string(o)] = detail::copy_binding(g, g.outputs[o], root.slots.get()).to_json();
+    // A stored run is recorded: the execution, then every node's events, in batches.
+    std::optional<state_store> own_state;
+    std::optional<detail::execution_recorder> recorder;
+    state_store* states = nullptr;
+    if (effective.store != nullptr && !scratch) {
+      states = effective.state;
+      if (states == nullptr) states = &own_state.emplace(state_store::default_path(effective.store->root()));
+      if (effective.resume) {
+        states->claim_execution(effective.execution_id, state_store::this_owner());
+      } else {
+        execution_record e;
+        e.id = effective.execution_id;
+        e.workflow = g.name;
+        e.status = "running";
+        e.started_us = now_us();
+        e.owner = state_store::this_owner();
+        e.heartbeat_us = e.started_us;
+        e.backend = effective.backend == execution_backend::process ? "process" : "thread";
+        states->create_execution(e);
       }
-      effective.store->put(effective.execution_id + "/outputs.json", outputs.dump());
+      state.recorder = &recorder.emplace(*effective.store, *states, effective.execution_id);
+      state.recorder->added(static_cast<std::int64_t>(g.nodes.size()));
+      state.resume = effective.resume;
+    }
+    last_execution_id_ = effective.execution_id;
+    try {
+      if (effective.store != nullptr && !effective.resume) store_inputs(root, g.name, effective);
+      execute_to_end(root, state);
+      if (effective.store != nullptr) {
+        json outputs = json::object();
+        for (std::size_t o = 0; o < g.outputs.size(); ++o) {
+          outputs["o" + std::to_string(o)] = detail::copy_binding(g, g.outputs[o], root.slots.get()).to_json();
+        }
+        effective.store->put(effective.execution_id + "/outputs.json", outputs.dump());
+      }
+      if (recorder) {
+        recorder->close();
+        states->finish_execution(effective.execution_id, "succeeded", "");
+      }
+    } catch (const std::exception& e) {
+      if (recorder) {
+        try {
+          recorder->close();
+        } catch (const std::exception& also) {
+          warn(effective, std::string("recording the execution failed too: ") + also.what());
+        }
+        states->finish_execution(effective.execution_id, "failed", e.what());
+      }
+      throw;
     }
     read(root);
+  }
+
+  static void warn(const run_options& options, const std::string& message) {
+    if (options.warn) {
+      options.warn(message);
+    } else {
+      std::cerr << "loom: warning: " << message << '\n';
+    }
   }
 
   /// A graph of one node that calls a registered entity on the graph's inputs.
@@ -440,10 +510,20 @@ class executor {
     detail::frame& f = *item.f;
     const detail::graph_node& n = f.g->nodes[item.node];
     try {
+      if (detail::execution_recorder* recorder = f.run->recorder) {
+        if (f.run->resume && reuse_outputs(f, item.node)) {
+          complete_node(f, item.node, ready);
+          return;
+        }
+        recorder->started(f.path_of(item.node), n.name, static_cast<int>(n.kind));
+      }
       switch (n.kind) {
         case detail::node_kind::task: {
           if (f.run->options->backend == execution_backend::process) {
             run_task_process(f, item.node);  // its process stores the outputs
+            if (f.run->recorder != nullptr) {
+              f.run->recorder->succeeded(f.path_of(item.node), n.name, static_cast<int>(n.kind), std::nullopt);
+            }
             break;
           }
           detail::node_io io(*f.g, n, f.slots.get());
@@ -457,6 +537,13 @@ class executor {
           return;  // the node completes when its child frame does
         case detail::node_kind::dynamic: {
           if (!check_depth(f, item.node)) return;
+          if (f.run->resume) {  // a futures file written before: run it, not the body again
+            if (std::unique_ptr<detail::graph> sub = stored_futures(f, item.node)) {
+              const detail::graph& g = *sub;
+              start_child(f, item.node, g, std::move(sub), ready);
+              return;
+            }
+          }
           if (f.run->options->backend == execution_backend::process) {
             std::unique_ptr<detail::graph> sub = expand_process(f, item.node);
             const detail::graph& g = *sub;
@@ -634,9 +721,65 @@ class executor {
     return out;
   }
 
+  /// Keeps a node's outputs: in the execution's pack through the recorder (with the
+  /// node's row), or as a file of their own in a store that is not recorded.
   static void store_outputs(const detail::frame& f, std::uint32_t node) {
     const run_options& options = *f.run->options;
+    const detail::graph_node& n = f.g->nodes[node];
+    if (detail::execution_recorder* recorder = f.run->recorder) {
+      recorder->succeeded(f.path_of(node), n.name, static_cast<int>(n.kind), outputs_json(f, node).dump());
+      return;
+    }
     options.store->put(options.execution_id + "/" + f.path_of(node) + "/outputs.json", outputs_json(f, node).dump());
+  }
+
+  /// Resume: a node whose outputs are stored is done; they are read back into its
+  /// slots. A damaged or unreadable copy is reported and not used (the node runs again).
+  static bool reuse_outputs(detail::frame& f, std::uint32_t node) {
+    const run_options& options = *f.run->options;
+    const detail::graph_node& n = f.g->nodes[node];
+    const std::string path = f.path_of(node);
+    const std::string key = options.execution_id + "/" + path + "/outputs.json";
+    try {
+      const auto outputs = detail::read_json_object(*options.store, key);
+      if (!outputs) return false;
+      if (!outputs->is_object()) throw error(key + ": expected a JSON object of outputs");
+      for (std::uint32_t o = 0; o < n.output_count; ++o) {
+        const port& p = n.info->interface.outputs[o];
+        const auto it = outputs->find(p.name);
+        if (it == outputs->end()) throw error(key + ": no output '" + p.name + "'");
+        try {
+          f.slots[n.first_slot + o] = n.info->output_codecs[o].decode(*it, p.name);
+        } catch (const literal_error& e) {
+          throw error(key + ": " + e.what());
+        }
+      }
+    } catch (const std::exception& e) {
+      warn(options, std::string(e.what()) + "; node " + path + " runs again");
+      return false;
+    }
+    f.run->recorder->succeeded(path, n.name, static_cast<int>(n.kind), std::nullopt);
+    return true;
+  }
+
+  /// Resume: the futures file a dynamic node wrote before, read and validated as any
+  /// futures file is; null when there is none (or it is damaged: reported, not used).
+  static std::unique_ptr<detail::graph> stored_futures(detail::frame& f, std::uint32_t node) {
+    const run_options& options = *f.run->options;
+    const detail::node_keys keys = keys_of(f, node);
+    std::optional<std::string> text;
+    try {
+      text = options.store->get(keys.futures());
+    } catch (const std::exception& e) {
+      warn(options, std::string(e.what()) + "; the body of node " + f.path_of(node) + " runs again");
+      return nullptr;
+    }
+    if (!text) return nullptr;
+    futures_read_options read;
+    read.max_nodes = f.run->limits.max_dynamic_nodes;
+    read.store = options.store;
+    read.stored_prefix = keys.prefix;
+    return read_futures_file(*text, keys.futures(), read, f.g->nodes[node].info);
   }
 
   template <class Name>
@@ -663,6 +806,7 @@ class executor {
                    std::shared_ptr<const detail::graph> owned, std::vector<detail::work_item>& ready) {
     auto* child = new detail::frame(g, *parent.run, &parent, node);
     if (run_trace* trace = parent.run->options->trace) trace->record(parent.path_of(node), g, owned);
+    if (detail::execution_recorder* recorder = parent.run->recorder) recorder->added(static_cast<std::int64_t>(g.nodes.size()));
     child->owned = std::move(owned);
     {
       std::lock_guard lock(parent.run->mutex);
@@ -713,6 +857,10 @@ class executor {
   static void fail(detail::frame& f, std::uint32_t node, const std::string& message) {
     detail::run_state& state = *f.run;
     if (run_trace* trace = state.options->trace) trace->record_failure(f.path_of(node));
+    if (detail::execution_recorder* recorder = state.recorder) {
+      const detail::graph_node& n = f.g->nodes[node];
+      recorder->failed(f.path_of(node), n.name, static_cast<int>(n.kind), message);
+    }
     std::lock_guard lock(state.mutex);
     if (!state.failed.exchange(true)) {
       state.failure = std::make_exception_ptr(task_failed(f.path_of(node), std::string(f.g->nodes[node].name), message));

@@ -1,0 +1,230 @@
+// loom/recorder.hpp — how a stored run records itself: node events (started,
+// succeeded with its outputs, failed) go into a queue; a background thread takes them in
+// batches, appends the outputs to the execution's pack (loom/object_store.hpp), syncs the
+// pack once, then writes the batch's node rows in one transaction of the state store
+// (loom/state_store.hpp). The pack is on disk before the rows that say a node
+// succeeded, so a committed "succeeded" always has its outputs; a node whose row did not
+// make it (the executor died between the two) still has them, and resume finds them.
+//
+// The events of one node within a batch collapse into one row, so a fast node costs one
+// row, not two.
+#pragma once
+
+#include <loom/object_store.hpp>
+#include <loom/state_store.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace loom::detail {
+
+struct node_event {
+  std::string path;
+  std::string task;
+  int kind = 0;
+  node_phase phase = node_phase::running;
+  std::int64_t at_us = 0;
+  std::string error;
+  std::optional<std::string> outputs;  // bytes to pack under <execution>/<path>/outputs.json
+  std::string outputs_key;             // or: where they already are (not the node's own key)
+  bool counts_start = true;            // false: a node found done by resume, not started
+};
+
+class execution_recorder {
+ public:
+  /// Batches are written every `interval`, or sooner when `max_batch` events wait.
+  execution_recorder(const object_store& store, state_store& state, std::string execution_id,
+                     std::chrono::milliseconds interval = std::chrono::milliseconds(50), std::size_t max_batch = 16384)
+      : state_(&state),
+        execution_(std::move(execution_id)),
+        pack_(store, execution_),
+        interval_(interval),
+        max_batch_(max_batch),
+        thread_([this] { loop(); }) {}
+  execution_recorder(const execution_recorder&) = delete;
+  execution_recorder& operator=(const execution_recorder&) = delete;
+  ~execution_recorder() {
+    try {
+      close();
+    } catch (...) {  // a destructor must not throw; close() reports to callers that ask
+    }
+  }
+
+  void started(std::string path, std::string_view task, int kind) {
+    node_event e;
+    e.path = std::move(path);
+    e.task = std::string(task);
+    e.kind = kind;
+    e.at_us = now_us();
+    push(std::move(e));
+  }
+
+  /// A node that succeeded; `outputs` (its outputs as JSON) go to the pack.
+  void succeeded(std::string path, std::string_view task, int kind, std::optional<std::string> outputs,
+                 bool counts_start = false, std::string outputs_key = {}) {
+    node_event e;
+    e.path = std::move(path);
+    e.task = std::string(task);
+    e.kind = kind;
+    e.phase = node_phase::succeeded;
+    e.at_us = now_us();
+    e.outputs = std::move(outputs);
+    e.outputs_key = std::move(outputs_key);
+    e.counts_start = counts_start;
+    push(std::move(e));
+  }
+
+  void failed(std::string path, std::string_view task, int kind, std::string message,
+              node_phase phase = node_phase::failed) {
+    node_event e;
+    e.path = std::move(path);
+    e.task = std::string(task);
+    e.kind = kind;
+    e.phase = phase;
+    e.at_us = now_us();
+    e.error = std::move(message);
+    e.counts_start = false;
+    push(std::move(e));
+  }
+
+  /// Nodes that became known (a frame started).
+  void added(std::int64_t nodes) {
+    std::lock_guard lock(mutex_);
+    added_ += nodes;
+  }
+
+  /// Writes everything queued so far and waits until it is written; rethrows the
+  /// first error the writer met (a full disk, a damaged database).
+  void flush() {
+    std::unique_lock lock(mutex_);
+    const std::uint64_t target = ++flush_requests_;
+    wake_.notify_all();
+    written_.wait(lock, [&] { return flushed_ >= target || stopped_; });
+    if (error_) std::rethrow_exception(error_);
+  }
+
+  /// Flushes and stops the writer thread.
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_ && !thread_.joinable()) return;
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mutex_);
+    if (error_) std::rethrow_exception(error_);
+  }
+
+  [[nodiscard]] std::uintmax_t pack_bytes() const { return pack_.bytes_written(); }
+
+ private:
+  void push(node_event e) {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(e));
+    if (queue_.size() >= max_batch_) wake_.notify_all();
+  }
+
+  void loop() {
+    auto last_beat = std::chrono::steady_clock::now();
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait_for(lock, interval_, [&] {
+        return stopping_ || queue_.size() >= max_batch_ || flush_requests_ > flushed_;
+      });
+      std::vector<node_event> batch;
+      batch.swap(queue_);
+      const std::int64_t added = std::exchange(added_, 0);
+      const std::uint64_t requests = flush_requests_;
+      const bool stop = stopping_;
+      lock.unlock();
+      const auto now = std::chrono::steady_clock::now();
+      // An idle run still beats, so that another host sees its owner is alive.
+      if (!batch.empty() || added != 0 || now - last_beat > std::chrono::seconds(10)) {
+        try {
+          if (!error_) write(batch, added);
+        } catch (...) {
+          std::lock_guard g(mutex_);
+          if (!error_) error_ = std::current_exception();
+        }
+        last_beat = now;
+      }
+      lock.lock();
+      flushed_ = requests;
+      written_.notify_all();
+      if (stop && queue_.empty()) {
+        stopped_ = true;
+        written_.notify_all();
+        return;
+      }
+    }
+  }
+
+  void write(std::vector<node_event>& batch, std::int64_t added) {
+    std::unordered_map<std::string, node_record> rows;
+    rows.reserve(batch.size());
+    std::int64_t done = 0;
+    std::int64_t failed = 0;
+    for (auto& e : batch) {
+      auto [it, fresh] = rows.try_emplace(e.path);
+      node_record& r = it->second;
+      if (fresh) {
+        r.path = e.path;
+      }
+      r.task = std::move(e.task);
+      r.kind = e.kind;
+      r.phase = e.phase;
+      if (e.phase == node_phase::running) {
+        r.attempts += 1;
+        r.started_us = e.at_us;
+        r.ended_us = 0;
+        r.error.clear();
+      } else {
+        r.ended_us = e.at_us;
+        if (e.counts_start) {
+          r.attempts += 1;
+          if (r.started_us == 0) r.started_us = e.at_us;
+        }
+        r.error = std::move(e.error);
+        r.outputs = std::move(e.outputs_key);
+        if (e.phase == node_phase::succeeded || e.phase == node_phase::cached) ++done;
+        if (e.phase == node_phase::failed) ++failed;
+      }
+      if (e.outputs) pack_.append(execution_ + "/" + e.path + "/outputs.json", *e.outputs);
+    }
+    // The outputs are on the disk before any row says they are there.
+    pack_.flush(true);
+    std::vector<node_record> list;
+    list.reserve(rows.size());
+    for (auto& [path, row] : rows) list.push_back(std::move(row));
+    state_->write_nodes(execution_, list, done, failed, added);
+  }
+
+  state_store* state_;
+  std::string execution_;
+  pack_writer pack_;
+  std::chrono::milliseconds interval_;
+  std::size_t max_batch_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable written_;
+  std::vector<node_event> queue_;
+  std::int64_t added_ = 0;
+  std::uint64_t flush_requests_ = 0;
+  std::uint64_t flushed_ = 0;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts when everything above is ready
+};
+
+}  // namespace loom::detail
