@@ -352,17 +352,19 @@ class executor {
     if (effective.store != nullptr && !scratch) {
       states = effective.state;
       if (states == nullptr) states = &own_state.emplace(state_store::default_path(effective.store->root()));
+      execution_record e;
+      e.id = effective.execution_id;
+      e.workflow = g.name;
+      e.status = "running";
+      e.started_us = now_us();
+      e.owner = state_store::this_owner();
+      e.heartbeat_us = e.started_us;
+      e.backend = effective.backend == execution_backend::process ? "process" : "thread";
       if (effective.resume) {
-        states->claim_execution(effective.execution_id, state_store::this_owner());
+        states->claim_execution(e);
       } else {
-        execution_record e;
-        e.id = effective.execution_id;
-        e.workflow = g.name;
-        e.status = "running";
-        e.started_us = now_us();
-        e.owner = state_store::this_owner();
-        e.heartbeat_us = e.started_us;
-        e.backend = effective.backend == execution_backend::process ? "process" : "thread";
+        // The inputs first: an execution on record can always be resumed.
+        store_inputs(root, g.name, effective);
         states->create_execution(e);
       }
       state.recorder = &recorder.emplace(*effective.store, *states, effective.execution_id);
@@ -371,7 +373,7 @@ class executor {
     }
     last_execution_id_ = effective.execution_id;
     try {
-      if (effective.store != nullptr && !effective.resume) store_inputs(root, g.name, effective);
+      if (effective.store != nullptr && scratch) store_inputs(root, g.name, effective);
       execute_to_end(root, state);
       if (effective.store != nullptr) {
         json outputs = json::object();

@@ -170,13 +170,20 @@ class state_store {
   /// Takes over an execution to resume it: refused (with who holds it) while another
   /// live executor on this host runs it, or while one elsewhere wrote less than
   /// `stale_after` ago. Counts the run; sets the status back to running.
-  execution_record claim_execution(const std::string& id, const std::string& owner,
+  /// An execution whose row never made it (the executor died right after storing its
+  /// inputs) is recorded now, from `fresh`.
+  execution_record claim_execution(const execution_record& fresh,
                                    std::chrono::seconds stale_after = std::chrono::seconds(60)) {
     std::lock_guard lock(mutex_);
     execution_record result;
+    const std::string& id = fresh.id;
+    const std::string& owner = fresh.owner;
     transaction([&] {
       auto e = load_execution(id);
-      if (!e) throw state_store_error("no execution " + id + " in " + path_.string());
+      if (!e) {
+        create_execution(fresh);
+        e = load_execution(id);
+      }
       if (e->status == "running" && e->owner != owner && owner_alive(*e, stale_after)) {
         throw state_store_error("execution " + id + " is running (owner " + e->owner + ", last seen " +
                                 std::to_string((now_us() - e->heartbeat_us) / 1'000'000) + " s ago)");

@@ -1,0 +1,70 @@
+// Workflows for the resume tests: every task execution is logged (appended to the file
+// named by $LOOM_TEST_LOG, one line "<task> <id>"), so that a test can count how many
+// times each node ran across a killed run and its resumes.
+#pragma once
+
+#include <loom/loom.hpp>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace loom_resume_test {
+
+/// Appends "<what> <id>\n" to $LOOM_TEST_LOG (one write(2): whole lines even when the
+/// process is killed right after).
+inline void log_execution(const char* what, std::int64_t id) {
+  const char* path = std::getenv("LOOM_TEST_LOG");
+  if (path == nullptr) return;
+  const std::string line = std::string(what) + " " + std::to_string(id) + "\n";
+  const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) std::abort();
+  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) std::abort();
+  ::close(fd);
+}
+
+/// $LOOM_TEST_TASK_US: how long each link takes (microseconds; default 0), so that a
+/// test's kill lands among the nodes more often than in the start-up.
+inline void take_time() {
+  static const long us = [] {
+    const char* text = std::getenv("LOOM_TEST_TASK_US");
+    return text != nullptr ? std::atol(text) : 0L;
+  }();
+  if (us > 0) ::usleep(static_cast<useconds_t>(us));
+}
+
+/// One link of a chain: its id added to the chain's sum so far.
+inline constexpr auto link = loom::task<"link">([](std::int64_t id, std::int64_t previous) -> std::int64_t {
+                               take_time();
+                               log_execution("link", id);
+                               return previous + id;
+                             }).with_inputs("id", "previous");
+
+inline constexpr auto total = loom::task<"total">([](std::vector<std::int64_t> ends) -> std::int64_t {
+                                log_execution("total", 0);
+                                std::int64_t sum = 0;
+                                for (const auto e : ends) sum += e;
+                                return sum;
+                              }).with_inputs("ends");
+
+/// `count` chains of `length` links; the node of link k is dn<k> (ids 0 .. count*length-1
+/// in recording order), then one `total` node. The result: the sum of every id.
+inline constexpr auto chains = loom::dynamic<"chains">([](loom::dynamic_builder& wf, std::int64_t count,
+                                                          std::int64_t length) -> loom::promise<std::int64_t> {
+                                 log_execution("chains", count * length);
+                                 std::vector<loom::promise<std::int64_t>> ends;
+                                 for (std::int64_t c = 0; c < count; ++c) {
+                                   auto sum = wf.literal(std::int64_t{0});
+                                   for (std::int64_t i = 0; i < length; ++i) sum = wf(link, c * length + i, sum);
+                                   ends.push_back(sum);
+                                 }
+                                 return wf(total, ends);
+                               }).with_inputs("count", "length");
+
+inline void register_all() { loom::register_entities(chains, link, total); }
+
+}  // namespace loom_resume_test

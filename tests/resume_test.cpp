@@ -1,0 +1,224 @@
+// Resume after kill -9: a real workflow binary (loom_resume_tasks) runs a 10,000-node
+// dynamic workflow with --store; the test kills it at a random moment, then resumes the
+// execution (sometimes killing the resume too, and resuming again). Every resumed
+// execution must finish with the right result, printed as `run` prints it, and no node
+// the state store had recorded as succeeded may run again (each task execution is
+// logged, so the test counts them).
+#include <loom/object_store.hpp>
+#include <loom/state_store.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+struct scratch_dir {
+  fs::path path;
+  scratch_dir() {
+    std::random_device random;
+    path = fs::temp_directory_path() / ("loom-resume-test-" + std::to_string(random()));
+    fs::create_directories(path);
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// Starts the workflow binary with `args`, its stdout and stderr to files, and
+/// LOOM_TEST_LOG set.
+pid_t start(const std::vector<std::string>& args, const fs::path& log, const fs::path& out, const fs::path& err) {
+  std::vector<std::string> all = {LOOM_RESUME_TASKS_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind("LOOM_TEST_LOG=", 0) != 0) env_strings.emplace_back(*e);
+  }
+  env_strings.push_back("LOOM_TEST_LOG=" + log.string());
+  env_strings.push_back("LOOM_TEST_TASK_US=40");  // 10,000 links: 0.2 s on 2 threads
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(rc == 0);
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+/// Runs to the end, or kills it with SIGKILL after `kill_after` (if it is still
+/// running). Returns whether it was killed.
+bool run_or_kill(pid_t pid, std::optional<std::chrono::microseconds> kill_after, int& status) {
+  if (kill_after) {
+    const auto deadline = clock_type::now() + *kill_after;
+    while (clock_type::now() < deadline) {
+      const pid_t done = ::waitpid(pid, &status, WNOHANG);
+      if (done == pid) return false;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    ::kill(pid, SIGKILL);
+  }
+  status = wait_for(pid);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+/// How many times each "<task> <id>" was executed, from the log.
+std::map<std::string, int> executions(const fs::path& log) {
+  std::map<std::string, int> counts;
+  std::istringstream in(slurp(log));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) ++counts[line];
+  }
+  return counts;
+}
+
+/// The task node paths the state store records as succeeded, as log lines ("link 17").
+std::vector<std::string> recorded_done(const fs::path& store, const std::string& id, std::int64_t links) {
+  std::vector<std::string> done;
+  loom::state_store states(loom::state_store::default_path(store));
+  for (const auto& n : states.nodes(id)) {
+    if (n.phase != loom::node_phase::succeeded || n.path.rfind("n0/dn", 0) != 0) continue;
+    const std::int64_t k = std::stoll(n.path.substr(5));
+    done.push_back(k < links ? "link " + std::to_string(k) : "total 0");
+  }
+  return done;
+}
+
+}  // namespace
+
+TEST_CASE("resume: kill -9 at random moments of a 10,000-node run; every resume finishes right, nothing done runs again",
+          "[resume]") {
+  constexpr std::int64_t count = 100;
+  constexpr std::int64_t length = 100;
+  constexpr std::int64_t links = count * length;
+  const std::string expected = "{\"o0\":" + std::to_string(links * (links - 1) / 2) + "}\n";
+  scratch_dir dir;
+  const fs::path store = dir.path / "store";
+  const std::vector<std::string> workflow = {"run", "chains", "--count", std::to_string(count), "--length",
+                                             std::to_string(length), "--store", store.string(), "--threads", "2"};
+
+  // An uninterrupted run: the result, and how long a run takes here.
+  const auto t0 = clock_type::now();
+  {
+    auto args = workflow;
+    args.insert(args.end(), {"--execution-id", "whole"});
+    int status = 0;
+    run_or_kill(start(args, dir.path / "whole.log", dir.path / "whole.out", dir.path / "whole.err"), std::nullopt, status);
+    INFO(slurp(dir.path / "whole.err"));
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    REQUIRE(slurp(dir.path / "whole.out") == expected);
+  }
+  const auto whole = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t0);
+  const auto counts_whole = executions(dir.path / "whole.log");
+  CHECK(counts_whole.size() == static_cast<std::size_t>(links + 2));  // every link, total, the body
+
+  const auto seed = std::random_device{}();
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<std::int64_t> moment(0, whole.count() * 11 / 10);
+  INFO("seed " << seed << ", an uninterrupted run takes " << whole.count() << " us");
+  constexpr int trials = 20;
+  int killed_runs = 0;
+  int partial = 0;       // killed with some, not all, of the nodes recorded as done
+  int with_futures = 0;  // the dynamic node's futures file was written before the kill
+  for (int t = 0; t < trials; ++t) {
+    const std::string id = "trial-" + std::to_string(t);
+    const fs::path log = dir.path / (id + ".log");
+    const fs::path err = dir.path / (id + ".err");
+    auto args = workflow;
+    args.insert(args.end(), {"--execution-id", id});
+    int status = 0;
+    const auto kill_after = std::chrono::microseconds(moment(random));
+    const bool killed = run_or_kill(start(args, log, dir.path / (id + ".out"), err), kill_after, status);
+    killed_runs += killed ? 1 : 0;
+    INFO("trial " << t << ": killed after " << kill_after.count() << " us: " << killed << "\n" << slurp(err));
+    if (!loom::object_store(store).contains(id + "/inputs.json")) {
+      // Killed before the execution was recorded: there is nothing to resume, and
+      // nothing may have run.
+      CHECK(executions(log).empty());
+      continue;
+    }
+    // What the store says was done when the executor died must not run again.
+    const auto done = recorded_done(store, id, links);
+    const bool had_futures = loom::object_store(store).contains(id + "/n0/futures.json");
+    const auto before = executions(log);
+    for (const auto& line : done) REQUIRE(before.count(line) == 1);
+    if (killed && !done.empty() && done.size() < static_cast<std::size_t>(links + 1)) ++partial;
+    if (had_futures) ++with_futures;
+
+    // Odd trials: the first resume is killed too, then resumed again.
+    int resumes = 0;
+    std::string out;
+    while (true) {
+      const fs::path out_file = dir.path / (id + ".resume" + std::to_string(resumes) + ".out");
+      const pid_t pid = start({"resume", id, "--store", store.string(), "--threads", "2"}, log, out_file, err);
+      const bool kill_resume = t % 2 == 1 && resumes == 0;
+      const bool resume_killed =
+          run_or_kill(pid, kill_resume ? std::optional(std::chrono::microseconds(moment(random) / 2)) : std::nullopt, status);
+      ++resumes;
+      if (resume_killed) continue;
+      REQUIRE(WIFEXITED(status));
+      REQUIRE(WEXITSTATUS(status) == 0);
+      out = slurp(out_file);
+      break;
+    }
+    CHECK(out == expected);
+    const auto after = executions(log);
+    for (const auto& line : done) CHECK(after.at(line) == 1);  // not run again
+    CHECK(after.size() == static_cast<std::size_t>(links + 2));  // everything ran at least once
+    if (had_futures) CHECK(after.at("chains " + std::to_string(links)) == 1);  // the body was not run again
+    loom::state_store states(loom::state_store::default_path(store));
+    const auto e = states.execution(id);
+    REQUIRE(e.has_value());
+    CHECK(e->status == "succeeded");
+    CHECK(e->runs >= 2);  // each resume that got as far as taking the execution over counts
+    CHECK(e->runs <= 1 + resumes);
+  }
+  std::printf("resume: %d trials (seed %u, a whole run %lld us): %d killed, %d with part of the nodes done, %d with the "
+              "futures file written\n",
+              trials, seed, static_cast<long long>(whole.count()), killed_runs, partial, with_futures);
+  // Most trials must have interrupted something, or the test tested nothing.
+  CHECK(killed_runs >= trials / 2);
+  CHECK(partial >= trials / 4);
+}
