@@ -192,6 +192,7 @@ struct run_state {
   // A recorded run: where node events go; resume: reuse what is stored.
   execution_recorder* recorder = nullptr;
   bool resume = false;
+  std::unordered_set<std::string> stored_specs;  // static workflows whose graph is stored (under mutex)
 
   ~run_state() {
     for (frame* f : children) delete f;
@@ -365,6 +366,8 @@ class executor {
       } else {
         // The inputs first: an execution on record can always be resumed.
         store_inputs(root, g.name, effective);
+        // The root graph, in the futures-file format: what `loom graph` draws from.
+        effective.store->put(effective.execution_id + "/workflow.json", write_futures_file(g, g.name).dump(), false);
         states->create_execution(e);
       }
       state.recorder = &recorder.emplace(*effective.store, *states, effective.execution_id);
@@ -808,7 +811,10 @@ class executor {
                    std::shared_ptr<const detail::graph> owned, std::vector<detail::work_item>& ready) {
     auto* child = new detail::frame(g, *parent.run, &parent, node);
     if (run_trace* trace = parent.run->options->trace) trace->record(parent.path_of(node), g, owned);
-    if (detail::execution_recorder* recorder = parent.run->recorder) recorder->added(static_cast<std::int64_t>(g.nodes.size()));
+    if (detail::execution_recorder* recorder = parent.run->recorder) {
+      recorder->added(static_cast<std::int64_t>(g.nodes.size()));
+      if (!owned) store_spec(*parent.run, g);  // a static workflow's graph: once per execution
+    }
     child->owned = std::move(owned);
     {
       std::lock_guard lock(parent.run->mutex);
@@ -819,6 +825,21 @@ class executor {
       child->slots[i] = detail::copy_binding(*parent.g, parent.g->input_of(n, i), parent.slots.get());
     }
     if (!start_frame(*child, ready)) complete_frame(*child, ready);
+  }
+
+  /// A recorded run keeps the graph of every static workflow it enters, once, as
+  /// `<execution>/specs/<workflow>.json` (futures-file format), for `loom graph`.
+  static void store_spec(detail::run_state& state, const detail::graph& g) {
+    {
+      std::lock_guard lock(state.mutex);
+      if (!state.stored_specs.insert(g.name).second) return;
+    }
+    const run_options& options = *state.options;
+    try {
+      options.store->put(options.execution_id + "/specs/" + g.name + ".json", write_futures_file(g, g.name).dump(), false);
+    } catch (const std::exception& e) {
+      warn(options, std::string("cannot keep the graph of workflow ") + g.name + ": " + e.what());
+    }
   }
 
   /// Queues the frame's nodes that have no producers; false if the frame has no nodes.
