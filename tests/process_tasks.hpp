@@ -199,6 +199,34 @@ inline constexpr auto hold = loom::task<"hold">([](std::string dir, std::int64_t
   return id;
 }).with_inputs("dir", "ms", "id");
 
+// ---- Timeouts and retries across processes. ----
+
+/// Sleeps, writing its pid to DIR/sleeper-pid first; over its timeout it is killed.
+inline constexpr auto sleeper = loom::task<"sleeper">([](std::string dir, std::int64_t ms) {
+                                  std::ofstream(dir + "/sleeper-pid") << ::getpid() << '\n';
+                                  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                                  return ms;
+                                })
+                                    .with_inputs("dir", "ms")
+                                    .with_timeout(std::chrono::milliseconds(300));
+
+/// Fails (exit by exception) until DIR/attempts holds `failures` lines, one per attempt;
+/// each attempt runs in a process of its own, so the count lives in a file.
+inline constexpr auto flaky_process = loom::task<"flaky_process">([](std::string dir, std::int64_t failures) {
+                                        const std::string file = dir + "/attempts";
+                                        std::int64_t seen = 0;
+                                        {
+                                          std::ifstream in(file);
+                                          std::string line;
+                                          while (std::getline(in, line)) ++seen;
+                                        }
+                                        std::ofstream(file, std::ios::app) << ::getpid() << '\n';
+                                        if (seen < failures) throw std::runtime_error("attempt " + std::to_string(seen + 1) + " fails");
+                                        return seen + 1;
+                                      })
+                                          .with_inputs("dir", "failures")
+                                          .with_retries(3, {.initial = std::chrono::milliseconds(5)});
+
 inline constexpr auto holds = loom::dynamic<"holds">(
     [](loom::dynamic_builder& wf, std::string dir, std::int64_t n, std::int64_t ms) {
       std::vector<promise<std::int64_t>> ids;
@@ -226,7 +254,7 @@ inline void register_all() {
                           keyed, no_nodes, sum_of_squares, twice_sum, outer_static, countdown, values);
   loom::register_entities(crash_abort, crash_segv, crash_kill, exit_three, exit_silently, write_garbage,
                           write_wrong_type, dies_in_body, abort_in_workflow, body_dies_in_workflow, hold, holds,
-                          killed_among_slow);
+                          killed_among_slow, sleeper, flaky_process);
 }
 
 }  // namespace loom_process_test

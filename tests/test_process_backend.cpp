@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -348,6 +349,34 @@ TEST_CASE("a stored process run keeps the thread backend's keys; an execution id
   loom::state_store states(loom::state_store::default_path(store.root()));
   CHECK(states.execution("same")->status == "succeeded");
   CHECK(states.execution("fails")->status == "failed");
+}
+
+TEST_CASE("a node process over its timeout is killed; a failing one is retried in a new process", "[process]") {
+  loom::executor ex({.threads = 2});
+  scratch_dir dir("policy");
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    ex.run(process_backend(), sleeper, dir.path.string(), std::int64_t{5000});
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK(contains(e.what(), "node n0 (task 'sleeper') failed: its process (pid "));
+    CHECK(contains(e.what(), "was killed (SIGKILL) when it ran over its timeout of 300 ms"));
+  }
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(3000));
+  std::ifstream pid_file(dir.path / "sleeper-pid");
+  pid_t pid = 0;
+  pid_file >> pid;
+  REQUIRE(pid > 0);
+  CHECK(::kill(pid, 0) != 0);  // gone (and reaped: no zombie)
+  CHECK(no_children_left());
+  CHECK(ex.run(process_backend(), sleeper, dir.path.string(), std::int64_t{10}) == 10);
+
+  CHECK(ex.run(process_backend(), flaky_process, dir.path.string(), std::int64_t{2}) == 3);
+  std::ifstream attempts(dir.path / "attempts");
+  std::vector<std::string> pids;
+  for (std::string line; std::getline(attempts, line);) pids.push_back(line);
+  CHECK(pids.size() == 3);
+  CHECK(std::set<std::string>(pids.begin(), pids.end()).size() == 3);  // one process per attempt
 }
 
 TEST_CASE("the node program can be another binary that knows the entities", "[process]") {

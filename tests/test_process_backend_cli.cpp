@@ -132,7 +132,7 @@ TEST_CASE("the command line with --backend process --store keeps every node's in
                                                         "kept/n0/dn0/outputs.json", "kept/n0/dn1/inputs.json",
                                                         "kept/n0/dn1/outputs.json", "kept/n0/futures.json",
                                                         "kept/n0/inputs.json", "kept/n0/outputs.json",
-                                                        "kept/outputs.json"});
+                                                        "kept/outputs.json", "kept/workflow.json"});
   CHECK(loom::json::parse(*store.get("kept/n0/dn1/inputs.json")) ==
         loom::json{{"entity", "p_square"}, {"inputs", {{"x", 1}}}});
   fs::remove_all(dir);

@@ -95,6 +95,9 @@ inline bool parse_run_option(parsed_command& cmd, const std::string& flag, const
     cmd.store_root = value;
   } else if (flag == "threads") {
     cmd.threads = parse_count(flag, value);
+  } else if (flag == "overwrite-cache") {
+    if (value != "true" && value != "false") throw usage_error("--overwrite-cache: expected no value, 'true' or 'false'");
+    cmd.options.overwrite_cache = value == "true";
   } else if (flag == "max-depth") {
     cmd.options.limits.max_depth = parse_count(flag, value);
   } else if (flag == "max-dynamic-nodes") {
@@ -130,13 +133,15 @@ inline parsed_command parse_resume(const std::vector<std::string>& args) {
       value = flag.substr(eq + 1);
       flag.resize(eq);
     }
+    if (flag == "overwrite-cache" && !value) value = "true";
     if (!value) {
       if (a + 1 >= args.size()) throw usage_error("--" + flag + " needs a value");
       value = args[++a];
     }
     if (!parse_run_option(cmd, flag, *value)) {
       throw usage_error("resume: unknown option --" + flag +
-                        " (resume takes --store, --threads, --backend, --max-depth, --max-dynamic-nodes; the inputs "
+                        " (resume takes --store, --threads, --backend, --overwrite-cache, --max-depth,"
+                        " --max-dynamic-nodes; the inputs "
                         "are the execution's)");
     }
   }
@@ -206,6 +211,7 @@ inline parsed_command parse_command(int argc, char** argv) {
       cmd.options.verify_futures = true;
       continue;
     }
+    if (flag == "overwrite-cache" && !value && !input_index(flag)) value = "true";
     if (!value) {
       if (a + 1 >= args.size()) throw usage_error("--" + flag + " needs a value");
       value = args[++a];
@@ -253,6 +259,7 @@ inline void print_help(std::ostream& out, std::string_view binary) {
       << "  --max-depth N           nesting depth limit (default 100)\n"
       << "  --max-dynamic-nodes N   nodes per dynamic workflow (default 1000000)\n"
       << "  --verify-futures        run every dynamic sub-DAG through its futures file\n"
+      << "  --overwrite-cache       run cached tasks even when the store's cache has their outputs\n"
       << "  --backend thread|process  run nodes on the thread pool (default), or each task node and\n"
       << "                          dynamic body in a process of its own (--threads of them at a time)\n"
       << "exit codes: 0 success, 1 the run failed, 2 bad command line\n";

@@ -8,6 +8,7 @@
 #include <loom/detail/signature.hpp>
 #include <loom/detail/type_check.hpp>
 #include <loom/fixed_string.hpp>
+#include <loom/policy.hpp>
 #include <loom/promise.hpp>
 
 #include <array>
@@ -96,8 +97,9 @@ class entity {
   static constexpr std::size_t output_count = interface::output_count;
 
   constexpr explicit entity(Fn fn) : fn_(std::move(fn)) {}
-  constexpr entity(Fn fn, std::array<std::string_view, arity> names, std::string_view version, Defaults defaults)
-      : fn_(std::move(fn)), input_names_(names), version_(version), defaults_(std::move(defaults)) {}
+  constexpr entity(Fn fn, std::array<std::string_view, arity> names, std::string_view version, Defaults defaults,
+                   node_policy policy = {})
+      : fn_(std::move(fn)), input_names_(names), version_(version), defaults_(std::move(defaults)), policy_(policy) {}
 
   /// Names the inputs (in header-only use; the code generator takes the parameter names).
   template <class... Names>
@@ -106,14 +108,42 @@ class entity {
       detail::report::wrong_number_of_input_names<diagnostic_name, arity, sizeof...(Names)>();
       return *this;
     } else {
-      return entity(fn_, {std::string_view(names)...}, version_, defaults_);
+      return entity(fn_, {std::string_view(names)...}, version_, defaults_, policy_);
     }
   }
 
   /// The version string that identifies this implementation (caching keys use it).
   [[nodiscard]] constexpr entity with_version(std::string_view version) const {
-    return entity(fn_, input_names_, version, defaults_);
+    return entity(fn_, input_names_, version, defaults_, policy_);
   }
+
+  /// Retries a failing node up to `retries` more times, waiting `delays` between
+  /// attempts (loom/policy.hpp).
+  [[nodiscard]] constexpr entity with_retries(std::uint32_t retries, loom::backoff delays = {}) const {
+    node_policy p = policy_;
+    p.retries = retries;
+    p.backoff = delays;
+    return entity(fn_, input_names_, version_, defaults_, p);
+  }
+
+  /// Fails an attempt that takes longer than `limit` (loom/policy.hpp).
+  template <class Rep, class Period>
+  [[nodiscard]] constexpr entity with_timeout(std::chrono::duration<Rep, Period> limit) const {
+    node_policy p = policy_;
+    p.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(limit);
+    if (p.timeout.count() == 0 && limit.count() > 0) p.timeout = std::chrono::milliseconds(1);
+    return entity(fn_, input_names_, version_, defaults_, p);
+  }
+
+  /// Caches the node's outputs by name, version and a hash of its inputs, in the run's
+  /// store, for every execution that uses it (loom/policy.hpp).
+  [[nodiscard]] constexpr entity with_cache(bool on = true) const {
+    node_policy p = policy_;
+    p.cache = on;
+    return entity(fn_, input_names_, version_, defaults_, p);
+  }
+
+  [[nodiscard]] constexpr const node_policy& policy() const { return policy_; }
 
   /// A default value for input I: a value convertible to the input's type, or a
   /// function returning one (for types that cannot be constants, e.g. a vector).
@@ -130,7 +160,7 @@ class entity {
         return *this;
       } else {
         auto defaults = replace_default<I>(stored(std::forward<D>(value)), std::make_index_sequence<arity>{});
-        return entity<Kind, Name, Fn, decltype(defaults)>(fn_, input_names_, version_, std::move(defaults));
+        return entity<Kind, Name, Fn, decltype(defaults)>(fn_, input_names_, version_, std::move(defaults), policy_);
       }
     }
   }
@@ -186,6 +216,7 @@ class entity {
   std::array<std::string_view, arity> input_names_{};
   std::string_view version_ = "1";
   Defaults defaults_{};
+  node_policy policy_{};
 };
 
 template <class T>

@@ -29,6 +29,8 @@
 #include <exception>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -118,6 +120,9 @@ struct run_options {
   /// a dynamic node whose futures file is stored runs that file instead of its body,
   /// and everything else runs. Needs a store; the inputs must be the execution's.
   bool resume = false;
+  /// Run every cached node (loom/policy.hpp) even when the cache has its outputs, and
+  /// replace the cache entries with the new outputs (`--overwrite-cache`).
+  bool overwrite_cache = false;
   /// Where warnings go (a damaged stored object that resume does not use); null:
   /// standard error.
   std::function<void(const std::string&)> warn;
@@ -171,6 +176,7 @@ struct frame {
 struct work_item {
   frame* f = nullptr;
   std::uint32_t node = 0;
+  std::uint32_t attempt = 0;  // 0 for the first; retries count up
 };
 
 /// The shared state of one run: the count of scheduled-but-unfinished nodes (the run
@@ -193,6 +199,8 @@ struct run_state {
   execution_recorder* recorder = nullptr;
   bool resume = false;
   std::unordered_set<std::string> stored_specs;  // static workflows whose graph is stored (under mutex)
+  state_store* states = nullptr;                 // a recorded run's state store (the cache index too)
+  std::unordered_map<std::string, std::string> dynamic_cache_keys;  // cached dynamic nodes running (under mutex)
 
   ~run_state() {
     for (frame* f : children) delete f;
@@ -371,6 +379,7 @@ class executor {
         states->create_execution(e);
       }
       state.recorder = &recorder.emplace(*effective.store, *states, effective.execution_id);
+      state.states = states;
       state.recorder->added(static_cast<std::int64_t>(g.nodes.size()));
       state.resume = effective.resume;
     }
@@ -451,7 +460,7 @@ class executor {
   }
 
   void work() {
-    work_until([this] { return stopping_ && queue_.empty(); });
+    work_until([this] { return stopping_ && queue_.empty() && delayed_.empty(); });
   }
 
   /// Runs queued nodes (of any run) until `finished()` holds, waiting when there are
@@ -460,8 +469,25 @@ class executor {
   void work_until(Finished&& finished) {
     std::unique_lock lock(mutex_);
     while (!finished()) {
+      if (!delayed_.empty()) {
+        // Retries whose backoff is over (or whose run has failed: nothing to wait for).
+        const auto now = std::chrono::steady_clock::now();
+        for (auto it = delayed_.begin(); it != delayed_.end();) {
+          if (it->first <= now || it->second.f->run->failed.load(std::memory_order_relaxed)) {
+            queue_.push_back(it->second);
+            it = delayed_.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
       if (queue_.empty()) {
-        wakeup_.wait(lock);
+        if (delayed_.empty()) {
+          wakeup_.wait(lock);
+        } else {
+          wakeup_.wait_until(lock, std::min(delayed_.begin()->first,
+                                            std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+        }
         continue;
       }
       const auto item = queue_.front();
@@ -511,14 +537,32 @@ class executor {
     }
   }
 
+  static const node_policy& policy_of(const detail::graph_node& n) {
+    static const node_policy plain{};
+    return n.info != nullptr && n.info->policy != nullptr ? n.info->policy(n.entity) : plain;
+  }
+
   void run_node(detail::work_item item, std::vector<detail::work_item>& ready) {
     detail::frame& f = *item.f;
     const detail::graph_node& n = f.g->nodes[item.node];
+    const node_policy& policy = policy_of(n);
+    std::string cache_key;
     try {
       if (detail::execution_recorder* recorder = f.run->recorder) {
-        if (f.run->resume && reuse_outputs(f, item.node)) {
+        if (item.attempt == 0 && f.run->resume && reuse_outputs(f, item.node)) {
           complete_node(f, item.node, ready);
           return;
+        }
+        if (policy.cache && n.kind != detail::node_kind::workflow) {
+          cache_key = cache_key_of(f, item.node);
+          if (item.attempt == 0 && !f.run->options->overwrite_cache && reuse_cached(f, item.node, cache_key)) {
+            complete_node(f, item.node, ready);
+            return;
+          }
+          if (n.kind == detail::node_kind::dynamic) {
+            std::lock_guard lock(f.run->mutex);
+            f.run->dynamic_cache_keys[f.path_of(item.node)] = cache_key;  // kept when its frame completes
+          }
         }
         recorder->started(f.path_of(item.node), n.name, static_cast<int>(n.kind));
       }
@@ -529,11 +573,16 @@ class executor {
             if (f.run->recorder != nullptr) {
               f.run->recorder->succeeded(f.path_of(item.node), n.name, static_cast<int>(n.kind), std::nullopt);
             }
-            break;
+          } else {
+            if (policy.plain()) {
+              detail::node_io io(*f.g, n, f.slots.get());
+              n.run(n.entity, io);
+            } else {
+              run_attempt(f, item.node, policy);  // on copies of the inputs, maybe on a thread of its own
+            }
+            if (f.run->options->store != nullptr) store_outputs(f, item.node);
           }
-          detail::node_io io(*f.g, n, f.slots.get());
-          n.run(n.entity, io);
-          if (f.run->options->store != nullptr) store_outputs(f, item.node);
+          if (!cache_key.empty()) keep_cached(f, item.node, cache_key);
           break;
         }
         case detail::node_kind::workflow:
@@ -555,8 +604,13 @@ class executor {
             start_child(f, item.node, g, std::move(sub), ready);
             return;
           }
-          detail::node_io io(*f.g, n, f.slots.get());
-          std::unique_ptr<detail::graph> sub = n.expand(n.entity, io);
+          std::unique_ptr<detail::graph> sub;
+          if (policy.plain()) {
+            detail::node_io io(*f.g, n, f.slots.get());
+            sub = n.expand(n.entity, io);
+          } else {
+            sub = run_attempt(f, item.node, policy);
+          }
           const auto limit = f.run->limits.max_dynamic_nodes;
           if (sub->nodes.size() > limit) {
             fail(f, item.node,
@@ -572,13 +626,131 @@ class executor {
         }
       }
     } catch (const std::exception& e) {
-      fail(f, item.node, e.what());
+      if (!retry_later(item, policy, e.what())) fail(f, item.node, e.what());
       return;
     } catch (...) {
-      fail(f, item.node, "unknown exception (not derived from std::exception)");
+      const std::string message = "unknown exception (not derived from std::exception)";
+      if (!retry_later(item, policy, message)) fail(f, item.node, message);
       return;
     }
     complete_node(f, item.node, ready);
+  }
+
+  // ---- Retries, timeouts, caching (loom/policy.hpp). ----
+
+  /// One attempt at a task node (or a dynamic node's body) on copies of its inputs, so
+  /// that a retry has them again. With a timeout it runs on a thread of its own, which
+  /// the run does not wait for past the timeout: the attempt fails, and whatever the
+  /// thread does afterwards goes nowhere (it owns everything it touches).
+  std::unique_ptr<detail::graph> run_attempt(detail::frame& f, std::uint32_t node, const node_policy& policy) {
+    const detail::graph_node& n = f.g->nodes[node];
+    struct attempt {
+      detail::graph g;
+      std::unique_ptr<detail::any_value[]> slots;
+      std::unique_ptr<detail::graph> sub;
+      std::mutex mutex;
+      std::condition_variable finished_cv;
+      bool finished = false;
+      std::exception_ptr error;
+      void run() {
+        try {
+          const detail::graph_node& only = g.nodes[0];
+          detail::node_io io(g, only, slots.get());
+          if (only.kind == detail::node_kind::dynamic) {
+            sub = only.expand(only.entity, io);
+          } else {
+            only.run(only.entity, io);
+          }
+        } catch (...) {
+          error = std::current_exception();
+        }
+        std::lock_guard lock(mutex);
+        finished = true;
+        finished_cv.notify_all();
+      }
+    };
+    auto a = std::make_shared<attempt>();
+    a->g = detail::single_node_graph(*n.info);
+    a->g.nodes[0].entity = n.entity;
+    a->slots.reset(new detail::any_value[a->g.slot_count]);
+    for (std::uint32_t i = 0; i < n.input_count; ++i) {
+      a->slots[i] = detail::copy_binding(*f.g, f.g->input_of(n, i), f.slots.get());
+    }
+    if (policy.timeout.count() == 0) {
+      a->run();
+    } else {
+      std::thread([a] { a->run(); }).detach();
+      std::unique_lock lock(a->mutex);
+      if (!a->finished_cv.wait_for(lock, policy.timeout, [&] { return a->finished; })) {
+        throw error("timed out after " + std::to_string(policy.timeout.count()) +
+                    " ms (the attempt's thread is left to finish; its result is dropped)");
+      }
+    }
+    if (a->error) std::rethrow_exception(a->error);
+    for (std::uint32_t o = 0; o < n.output_count; ++o) {
+      f.slots[n.first_slot + o] = std::move(a->slots[a->g.nodes[0].first_slot + o]);
+    }
+    return std::move(a->sub);
+  }
+
+  /// After a failed attempt: schedules the next one after its backoff (true), or says
+  /// there is none left (false: the node fails).
+  bool retry_later(detail::work_item item, const node_policy& policy, const std::string& message) {
+    if (item.attempt >= policy.retries) return false;
+    detail::frame& f = *item.f;
+    detail::run_state& state = *f.run;
+    if (state.failed.load(std::memory_order_relaxed)) return false;
+    const detail::graph_node& n = f.g->nodes[item.node];
+    if (detail::execution_recorder* recorder = state.recorder) {
+      recorder->failed(f.path_of(item.node), n.name, static_cast<int>(n.kind),
+                       "attempt " + std::to_string(item.attempt + 1) + " of " + std::to_string(policy.retries + 1) +
+                           " failed: " + message);
+    }
+    state.active.fetch_add(1, std::memory_order_relaxed);  // the retry is work still to do
+    detail::work_item next = item;
+    next.attempt = item.attempt + 1;
+    {
+      std::lock_guard lock(mutex_);
+      delayed_.emplace(std::chrono::steady_clock::now() + policy.backoff.delay(next.attempt), next);
+    }
+    wakeup_.notify_all();
+    return true;
+  }
+
+  /// The cache key of a node: its entity's name and version, and its inputs by name.
+  static std::string cache_key_of(const detail::frame& f, std::uint32_t node) {
+    const detail::graph_node& n = f.g->nodes[node];
+    json inputs = json::object();
+    for (std::uint32_t k = 0; k < n.input_count; ++k) {
+      inputs[n.info->interface.inputs[k].name] = binding_json(*f.g, f.g->input_of(n, k), f.slots.get());
+    }
+    return detail::sha256_hex(n.info->name + "\n" + n.info->version + "\n" + inputs.dump());
+  }
+
+  /// A cache hit: the outputs stored for this key, read into the node's slots. A
+  /// damaged entry is reported and not used (the node runs).
+  static bool reuse_cached(detail::frame& f, std::uint32_t node, const std::string& key) {
+    detail::run_state& state = *f.run;
+    const detail::graph_node& n = f.g->nodes[node];
+    const auto entry = state.states->cached(key);
+    if (!entry) return false;
+    try {
+      if (!read_outputs(f, node, entry->outputs)) return false;
+    } catch (const std::exception& e) {
+      warn(*state.options, std::string("cache entry of '") + n.info->name + "' not used: " + e.what());
+      return false;
+    }
+    state.recorder->cached(f.path_of(node), n.name, static_cast<int>(n.kind), entry->outputs);
+    return true;
+  }
+
+  /// Keeps a node's outputs in the cache (an object of its own, then the index row).
+  static void keep_cached(const detail::frame& f, std::uint32_t node, const std::string& key) {
+    detail::run_state& state = *f.run;
+    const detail::graph_node& n = f.g->nodes[node];
+    const std::string object = "cache/" + key + ".json";
+    state.options->store->put(object, outputs_json(f, node).dump());
+    state.states->put_cache({key, n.info->name, n.info->version, object, now_us()});
   }
 
   /// Writes the sub-DAG as a futures file (into the store, when the run has one), then
@@ -646,7 +818,8 @@ class executor {
     request.max_dynamic_nodes = f.run->limits.max_dynamic_nodes;
     request.inline_literal_bytes = options.inline_literal_bytes;
     request.sync = !f.run->private_store;
-    const detail::process_exit exit = detail::spawn_and_wait(f.run->node_program, request.arguments(f.run->node_argv0));
+    const detail::process_exit exit = detail::spawn_and_wait(f.run->node_program, request.arguments(f.run->node_argv0),
+                                                             true, policy_of(n).timeout);
     const std::string who = "its process (pid " + std::to_string(exit.pid) + ")";
     if (!exit.exited_zero()) {
       // A task that threw: its process stored the message, as the thread backend reports it.
@@ -744,26 +917,33 @@ class executor {
     const run_options& options = *f.run->options;
     const detail::graph_node& n = f.g->nodes[node];
     const std::string path = f.path_of(node);
-    const std::string key = options.execution_id + "/" + path + "/outputs.json";
     try {
-      const auto outputs = detail::read_json_object(*options.store, key);
-      if (!outputs) return false;
-      if (!outputs->is_object()) throw error(key + ": expected a JSON object of outputs");
-      for (std::uint32_t o = 0; o < n.output_count; ++o) {
-        const port& p = n.info->interface.outputs[o];
-        const auto it = outputs->find(p.name);
-        if (it == outputs->end()) throw error(key + ": no output '" + p.name + "'");
-        try {
-          f.slots[n.first_slot + o] = n.info->output_codecs[o].decode(*it, p.name);
-        } catch (const literal_error& e) {
-          throw error(key + ": " + e.what());
-        }
-      }
+      if (!read_outputs(f, node, options.execution_id + "/" + path + "/outputs.json")) return false;
     } catch (const std::exception& e) {
       warn(options, std::string(e.what()) + "; node " + path + " runs again");
       return false;
     }
     f.run->recorder->succeeded(path, n.name, static_cast<int>(n.kind), std::nullopt);
+    return true;
+  }
+
+  /// Reads stored outputs (`{"o0": ...}`) into a node's slots; false if there are none.
+  /// Throws, naming the key, when they are damaged or not of the node's types.
+  static bool read_outputs(detail::frame& f, std::uint32_t node, const std::string& key) {
+    const detail::graph_node& n = f.g->nodes[node];
+    const auto outputs = detail::read_json_object(*f.run->options->store, key);
+    if (!outputs) return false;
+    if (!outputs->is_object()) throw error(key + ": expected a JSON object of outputs");
+    for (std::uint32_t o = 0; o < n.output_count; ++o) {
+      const port& p = n.info->interface.outputs[o];
+      const auto it = outputs->find(p.name);
+      if (it == outputs->end()) throw error(key + ": no output '" + p.name + "'");
+      try {
+        f.slots[n.first_slot + o] = n.info->output_codecs[o].decode(*it, p.name);
+      } catch (const literal_error& e) {
+        throw error(key + ": " + e.what());
+      }
+    }
     return true;
   }
 
@@ -869,9 +1049,23 @@ class executor {
       parent.slots[n.first_slot + o] = detail::copy_binding(*f.g, f.g->outputs[o], f.slots.get());
     }
     if (f.run->options->store != nullptr) store_outputs(parent, node);
+    std::string cache_key;
     {
       std::lock_guard lock(f.run->mutex);
       f.run->children.erase(&f);
+      if (!f.run->dynamic_cache_keys.empty()) {
+        if (const auto it = f.run->dynamic_cache_keys.find(parent.path_of(node)); it != f.run->dynamic_cache_keys.end()) {
+          cache_key = std::move(it->second);
+          f.run->dynamic_cache_keys.erase(it);
+        }
+      }
+    }
+    if (!cache_key.empty()) {
+      try {
+        keep_cached(parent, node, cache_key);
+      } catch (const std::exception& e) {
+        warn(*f.run->options, std::string("cannot keep the outputs of node ") + parent.path_of(node) + " in the cache: " + e.what());
+      }
     }
     delete &f;
     complete_node(parent, node, ready);
@@ -897,6 +1091,7 @@ class executor {
   std::mutex mutex_;
   std::condition_variable wakeup_;
   std::deque<detail::work_item> queue_;
+  std::multimap<std::chrono::steady_clock::time_point, detail::work_item> delayed_;  // retries waiting out a backoff
   bool stopping_ = false;
 };
 

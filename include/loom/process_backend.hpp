@@ -37,6 +37,7 @@
 #include <loom/registry.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -148,11 +149,15 @@ struct process_exit {
   bool known = false;  // false when its status could not be collected (SIGCHLD ignored)
   int status = 0;      // as waitpid reports it
   std::string stderr_tail;  // the last bytes of its stdout and stderr
+  std::chrono::milliseconds timed_out{0};  // the timeout after which it was killed (0: it was not)
 
   [[nodiscard]] bool exited_zero() const { return known && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 
   /// "exited with status 3", "was killed by signal SIGKILL".
   [[nodiscard]] std::string describe() const {
+    if (timed_out.count() > 0) {
+      return "was killed (SIGKILL) when it ran over its timeout of " + std::to_string(timed_out.count()) + " ms";
+    }
     if (!known) return "ended with an unknown status (it could not be waited for)";
     if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
     if (WIFSIGNALED(status)) {
@@ -193,8 +198,11 @@ struct process_exit {
 /// and stderr into a pipe that is copied to this process's stderr (logs stay logs: the
 /// command line's stdout holds only results) and whose last bytes are kept; waits for
 /// it to end. Never leaves a zombie. Throws loom::error when it cannot be started.
+/// `timeout` (0: none): kill it with SIGKILL when it runs longer, then reap it.
 inline process_exit spawn_and_wait(const std::string& program, const std::vector<std::string>& args,
-                                   bool forward_output = true) {
+                                   bool forward_output = true,
+                                   std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     throw error(std::string("cannot create a pipe for a node process: ") + std::strerror(errno));
@@ -257,8 +265,18 @@ inline process_exit spawn_and_wait(const std::string& program, const std::vector
   bool reaped = false;
   int status = 0;
   while (true) {
+    int wait_ms = 250;
+    if (timeout.count() > 0 && result.timed_out.count() == 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        ::kill(pid, SIGKILL);  // still ours: not reaped yet
+        result.timed_out = timeout;
+      } else {
+        wait_ms = static_cast<int>(std::min<std::int64_t>(wait_ms, left.count() + 1));
+      }
+    }
     pollfd p{pipe_fds[0], POLLIN, 0};
-    const int ready = ::poll(&p, 1, 250);
+    const int ready = ::poll(&p, 1, wait_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;
       break;

@@ -83,6 +83,19 @@ class execution_recorder {
     push(std::move(e));
   }
 
+  /// A node not run: its outputs came from the cache (`outputs_key`).
+  void cached(std::string path, std::string_view task, int kind, std::string outputs_key) {
+    node_event e;
+    e.path = std::move(path);
+    e.task = std::string(task);
+    e.kind = kind;
+    e.phase = node_phase::cached;
+    e.at_us = now_us();
+    e.outputs_key = std::move(outputs_key);
+    e.counts_start = false;
+    push(std::move(e));
+  }
+
   void failed(std::string path, std::string_view task, int kind, std::string message,
               node_phase phase = node_phase::failed) {
     node_event e;

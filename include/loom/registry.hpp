@@ -10,6 +10,7 @@
 #include <loom/detail/signature.hpp>
 #include <loom/error.hpp>
 #include <loom/literal.hpp>
+#include <loom/policy.hpp>
 #include <loom/type_descriptor.hpp>
 
 #include <map>
@@ -120,6 +121,8 @@ struct entity_info {
   std::vector<port_codec> output_codecs;
   std::vector<default_fn> defaults;  // per input; null when it has none
   const void* type_tag = nullptr;    // one per C++ entity type: tells two entities apart
+  /// The retries, timeout and caching of an entity object (of this type).
+  const node_policy& (*policy)(const void* entity) = nullptr;
 };
 
 template <class E>
@@ -227,6 +230,7 @@ entity_info registry::describe_entity(const E& e) {
   info.kind = node_kind_of<typename E::kind>::value;
   info.entity = &e;
   info.type_tag = &entity_type_tag<E>;
+  info.policy = +[](const void* entity) -> const node_policy& { return static_cast<const E*>(entity)->policy(); };
   if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
     info.run = &task_invoker<E>::run;
   } else if constexpr (node_kind_of<typename E::kind>::value == node_kind::workflow) {
