@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,6 +112,16 @@ inline int int_arg(int argc, char** argv, std::string_view name, int fallback) {
     if (name == argv[i]) return std::atoi(argv[i + 1]);
   }
   return fallback;
+}
+
+/// n random letters A-Z/a-z from a fixed seed (the count_characters inputs).
+inline std::string random_letters(std::size_t n, std::uint64_t seed) {
+  static constexpr char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> pick(0, 51);
+  std::string s(n, ' ');
+  for (auto& c : s) c = letters[pick(rng)];
+  return s;
 }
 
 inline bool flag(int argc, char** argv, std::string_view name) {

@@ -26,15 +26,6 @@
 
 namespace {
 
-std::string random_letters(std::size_t n, std::uint64_t seed) {
-  static constexpr char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> pick(0, 51);
-  std::string s(n, ' ');
-  for (auto& c : s) c = letters[pick(rng)];
-  return s;
-}
-
 std::int64_t index_of(char c) {
   if (c >= 'a' && c <= 'z') return c - 'a';
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -97,8 +88,8 @@ bench::samples difference(const bench::samples& a, const bench::samples& b) {
 int main(int argc, char** argv) {
   const auto length = static_cast<std::size_t>(bench::int_arg(argc, argv, "--length", 50'000));
   const int reps = bench::int_arg(argc, argv, "--reps", 11);
-  const std::string s1 = random_letters(length, 1);
-  const std::string s2 = random_letters(length, 2);
+  const std::string s1 = bench::random_letters(length, 1);
+  const std::string s2 = bench::random_letters(length, 2);
   const double nodes = 2.0 * static_cast<double>(length) * 2.0 + 1.0;
 
   bench::print_machine("bench_dynamic_count_characters");

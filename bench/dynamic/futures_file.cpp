@@ -28,15 +28,6 @@
 
 namespace {
 
-std::string random_letters(std::size_t n, std::uint64_t seed) {
-  static constexpr char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> pick(0, 51);
-  std::string s(n, ' ');
-  for (auto& c : s) c = letters[pick(rng)];
-  return s;
-}
-
 /// The sub-DAG of count_characters(s1, s2), as the executor ran it.
 std::shared_ptr<const loom::detail::graph> sub_dag(const std::string& s1, const std::string& s2) {
   loom::executor ex({.threads = 1});
@@ -63,8 +54,8 @@ int main(int argc, char** argv) {
   const auto length = static_cast<std::size_t>(bench::int_arg(argc, argv, "--length", 50'000));
   const int reps = bench::int_arg(argc, argv, "--reps", 7);
   const auto stored_length = static_cast<std::size_t>(bench::int_arg(argc, argv, "--stored-length", 500));
-  const std::string s1 = random_letters(length, 1);
-  const std::string s2 = random_letters(length, 2);
+  const std::string s1 = bench::random_letters(length, 1);
+  const std::string s2 = bench::random_letters(length, 2);
   bench::print_machine("bench_dynamic_futures_file");
 
   loom::register_entities(start_wf, count_characters, return_index, update_list, derive_count);
@@ -76,7 +67,7 @@ int main(int argc, char** argv) {
 
   // The trace's sub-DAG gives the same file as a stored run (checked on a small input).
   {
-    const std::string a = random_letters(stored_length, 3), b = random_letters(stored_length, 4);
+    const std::string a = bench::random_letters(stored_length, 3), b = bench::random_letters(stored_length, 4);
     const auto dir = std::filesystem::temp_directory_path() / ("loom-bench-futures-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::string stored;

@@ -21,12 +21,19 @@
 #include <loom/executor.hpp>
 #include <loom/registry.hpp>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <iostream>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 namespace loom {
 
@@ -81,6 +88,52 @@ struct parsed_command {
   run_options options;
   std::optional<std::string> store_root;
   std::size_t threads = 0;
+  bool quiet = false;  // no progress line
+};
+
+/// The live progress line of a run on a terminal: nodes done of those known, running,
+/// failed, and the time so far, redrawn in place a few times a second on standard
+/// error; the last state stays on its own line at the end.
+class progress_line {
+ public:
+  progress_line(std::ostream& err, const run_progress& progress)
+      : err_(err), progress_(progress), start_(std::chrono::steady_clock::now()), thread_([this] { loop(); }) {}
+  progress_line(const progress_line&) = delete;
+  progress_line& operator=(const progress_line&) = delete;
+  ~progress_line() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    draw();
+    err_ << '\n' << std::flush;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    draw();  // at once: a long first node should not leave the terminal blank
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_; })) draw();
+  }
+  void draw() {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    char line[160];
+    std::snprintf(line, sizeof line, "\r\x1b[2Kloom: %lld/%lld nodes done, %lld running, %lld failed, %.1f s",
+                  static_cast<long long>(progress_.done.load()), static_cast<long long>(progress_.total.load()),
+                  static_cast<long long>(std::max<std::int64_t>(progress_.running.load(), 0)),
+                  static_cast<long long>(progress_.failed.load()), seconds);
+    err_ << line << std::flush;
+  }
+
+  std::ostream& err_;
+  const run_progress& progress_;
+  std::chrono::steady_clock::time_point start_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts when the rest is ready
 };
 
 inline std::string known_names() {
@@ -134,6 +187,10 @@ inline parsed_command parse_resume(const std::vector<std::string>& args) {
       flag.resize(eq);
     }
     if (flag == "overwrite-cache" && !value) value = "true";
+    if (flag == "quiet" && !value) {
+      cmd.quiet = true;
+      continue;
+    }
     if (!value) {
       if (a + 1 >= args.size()) throw usage_error("--" + flag + " needs a value");
       value = args[++a];
@@ -212,6 +269,10 @@ inline parsed_command parse_command(int argc, char** argv) {
       continue;
     }
     if (flag == "overwrite-cache" && !value && !input_index(flag)) value = "true";
+    if (flag == "quiet" && !value && !input_index(flag)) {
+      cmd.quiet = true;
+      continue;
+    }
     if (!value) {
       if (a + 1 >= args.size()) throw usage_error("--" + flag + " needs a value");
       value = args[++a];
@@ -260,6 +321,7 @@ inline void print_help(std::ostream& out, std::string_view binary) {
       << "  --max-dynamic-nodes N   nodes per dynamic workflow (default 1000000)\n"
       << "  --verify-futures        run every dynamic sub-DAG through its futures file\n"
       << "  --overwrite-cache       run cached tasks even when the store's cache has their outputs\n"
+      << "  --quiet                 no progress line (it is shown only when standard error is a terminal)\n"
       << "  --backend thread|process  run nodes on the thread pool (default), or each task node and\n"
       << "                          dynamic body in a process of its own (--threads of them at a time)\n"
       << "exit codes: 0 success, 1 the run failed, 2 bad command line\n";
@@ -311,7 +373,22 @@ inline int run_command_line(int argc, char** argv, std::ostream& out, std::ostre
     }
     if (cmd.verb == "graph") cmd.options.trace = &trace;
     executor ex({.threads = cmd.threads});
-    const auto outputs = ex.run_erased(*cmd.entity, std::move(cmd.inputs), cmd.options);
+    run_progress progress;
+    std::optional<detail::progress_line> shown;
+    if (!cmd.quiet && &err == &std::cerr && ::isatty(STDERR_FILENO) == 1) {
+      cmd.options.progress = &progress;
+      shown.emplace(err, progress);
+    }
+    auto outputs = [&] {
+      try {
+        auto result = ex.run_erased(*cmd.entity, std::move(cmd.inputs), cmd.options);
+        shown.reset();  // the last state, before anything else is printed
+        return result;
+      } catch (...) {
+        shown.reset();
+        throw;
+      }
+    }();
     if (cmd.verb == "graph") {
       out << to_dot(trace);
     } else {

@@ -86,6 +86,15 @@ class run_trace {
   std::vector<std::string> failed_;
 };
 
+/// Live counters of a run, for a progress display (run_options::progress): nodes
+/// known so far (dynamic nodes add theirs when they expand), running, done, failed.
+struct run_progress {
+  std::atomic<std::int64_t> total{0};
+  std::atomic<std::int64_t> running{0};
+  std::atomic<std::int64_t> done{0};
+  std::atomic<std::int64_t> failed{0};
+};
+
 /// How one run is done: its limits, and whether it is kept in an object store.
 struct run_options {
   run_limits limits{};
@@ -123,6 +132,8 @@ struct run_options {
   /// Run every cached node (loom/policy.hpp) even when the cache has its outputs, and
   /// replace the cache entries with the new outputs (`--overwrite-cache`).
   bool overwrite_cache = false;
+  /// Counters this run keeps up to date (the command line's progress line).
+  run_progress* progress = nullptr;
   /// Where warnings go (a damaged stored object that resume does not use); null:
   /// standard error.
   std::function<void(const std::string&)> warn;
@@ -353,6 +364,7 @@ class executor {
     }
     detail::frame root(g, state, nullptr, 0);
     fill(root.slots.get());
+    if (effective.progress != nullptr) effective.progress->total.fetch_add(static_cast<std::int64_t>(g.nodes.size()));
     if (effective.trace != nullptr) effective.trace->record("", g, nullptr);
     // A stored run is recorded: the execution, then every node's events, in batches.
     std::optional<state_store> own_state;
@@ -547,6 +559,9 @@ class executor {
     const detail::graph_node& n = f.g->nodes[item.node];
     const node_policy& policy = policy_of(n);
     std::string cache_key;
+    if (run_progress* progress = f.run->options->progress; progress != nullptr && item.attempt == 0) {
+      progress->running.fetch_add(1, std::memory_order_relaxed);
+    }
     try {
       if (detail::execution_recorder* recorder = f.run->recorder) {
         if (item.attempt == 0 && f.run->resume && reuse_outputs(f, item.node)) {
@@ -990,6 +1005,9 @@ class executor {
   void start_child(detail::frame& parent, std::uint32_t node, const detail::graph& g,
                    std::shared_ptr<const detail::graph> owned, std::vector<detail::work_item>& ready) {
     auto* child = new detail::frame(g, *parent.run, &parent, node);
+    if (run_progress* progress = parent.run->options->progress) {
+      progress->total.fetch_add(static_cast<std::int64_t>(g.nodes.size()), std::memory_order_relaxed);
+    }
     if (run_trace* trace = parent.run->options->trace) trace->record(parent.path_of(node), g, owned);
     if (detail::execution_recorder* recorder = parent.run->recorder) {
       recorder->added(static_cast<std::int64_t>(g.nodes.size()));
@@ -1032,6 +1050,10 @@ class executor {
 
   void complete_node(detail::frame& f, std::uint32_t node, std::vector<detail::work_item>& ready) {
     const detail::graph_node& n = f.g->nodes[node];
+    if (run_progress* progress = f.run->options->progress) {
+      progress->running.fetch_sub(1, std::memory_order_relaxed);
+      progress->done.fetch_add(1, std::memory_order_relaxed);
+    }
     for (std::uint32_t k = 0; k < n.successor_count; ++k) {
       const std::uint32_t s = f.g->successors[n.first_successor + k];
       if (f.pending[s].fetch_sub(1, std::memory_order_acq_rel) == 1) ready.push_back({&f, s});
@@ -1073,6 +1095,10 @@ class executor {
 
   static void fail(detail::frame& f, std::uint32_t node, const std::string& message) {
     detail::run_state& state = *f.run;
+    if (run_progress* progress = state.options->progress) {
+      progress->running.fetch_sub(1, std::memory_order_relaxed);
+      progress->failed.fetch_add(1, std::memory_order_relaxed);
+    }
     if (run_trace* trace = state.options->trace) trace->record_failure(f.path_of(node));
     if (detail::execution_recorder* recorder = state.recorder) {
       const detail::graph_node& n = f.g->nodes[node];
