@@ -222,3 +222,86 @@ TEST_CASE("resume: kill -9 at random moments of a 10,000-node run; every resume 
   CHECK(killed_runs >= trials / 2);
   CHECK(partial >= trials / 4);
 }
+
+TEST_CASE("resume: a damaged output or futures file is reported with its key and not used; the node runs again",
+          "[resume]") {
+  scratch_dir dir;
+  const fs::path store = dir.path / "store";
+  const fs::path log = dir.path / "damaged.log";
+  const fs::path err = dir.path / "damaged.err";
+  const std::string expected = "{\"o0\":" + std::to_string(30 * 29 / 2) + "}\n";
+  int status = 0;
+  run_or_kill(start({"run", "chains", "--count", "3", "--length", "10", "--store", store.string(), "--execution-id",
+                     "damaged", "--threads", "2"},
+                    log, dir.path / "run.out", err),
+              std::nullopt, status);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  // Damage the futures file (a byte of its JSON) and the packed outputs of link 7.
+  const fs::path futures = store / "damaged/n0/futures.json";
+  std::string bytes = slurp(futures);
+  bytes[bytes.size() - 10] ^= 0x20;
+  std::ofstream(futures, std::ios::binary | std::ios::trunc) << bytes;
+  fs::path pack;
+  for (const auto& e : fs::directory_iterator(store / "damaged/packs")) pack = e.path();
+  std::string packed = slurp(pack);
+  const auto record = packed.find("key=damaged/n0/dn7/outputs.json\n");
+  REQUIRE(record != std::string::npos);
+  packed[record + std::string("key=damaged/n0/dn7/outputs.json\n").size() + 2] ^= 0x01;
+  std::ofstream(pack, std::ios::binary | std::ios::trunc) << packed;
+  {
+    // n0 itself is done (its outputs are packed): damage them too, or resume would
+    // reuse them and never look inside.
+    std::string again = slurp(pack);
+    const auto n0 = again.find("key=damaged/n0/outputs.json\n");
+    REQUIRE(n0 != std::string::npos);
+    again[n0 + std::string("key=damaged/n0/outputs.json\n").size() + 2] ^= 0x01;
+    std::ofstream(pack, std::ios::binary | std::ios::trunc) << again;
+  }
+  const fs::path resumed_err = dir.path / "resume.err";
+  run_or_kill(start({"resume", "damaged", "--store", store.string()}, log, dir.path / "resume.out", resumed_err),
+              std::nullopt, status);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(slurp(dir.path / "resume.out") == expected);
+  const std::string warnings = slurp(resumed_err);
+  INFO(warnings);
+  CHECK(warnings.find("object store: damaged/n0/outputs.json is damaged (checksum mismatch") != std::string::npos);
+  CHECK(warnings.find("object store: damaged/n0/futures.json is damaged (checksum mismatch); the body of node n0 "
+                      "runs again") != std::string::npos);
+  CHECK(warnings.find("object store: damaged/n0/dn7/outputs.json is damaged (checksum mismatch") != std::string::npos);
+  const auto counts = executions(log);
+  CHECK(counts.at("chains 30") == 2);  // the body ran again: its futures file was damaged
+  CHECK(counts.at("link 7") == 2);     // its outputs were damaged
+  CHECK(counts.at("link 8") == 1);     // whole: reused
+  CHECK(counts.at("total 0") == 1);
+}
+
+TEST_CASE("resume: two runs of a workflow binary recording into one store at the same time", "[resume]") {
+  scratch_dir dir;
+  const fs::path store = dir.path / "store";
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 3; ++r) {
+    const std::string id = "parallel-" + std::to_string(r);
+    pids.push_back(start({"run", "chains", "--count", "10", "--length", "100", "--store", store.string(),
+                          "--execution-id", id, "--threads", "2"},
+                         dir.path / (id + ".log"), dir.path / (id + ".out"), dir.path / (id + ".err")));
+  }
+  for (int r = 0; r < 3; ++r) {
+    const std::string id = "parallel-" + std::to_string(r);
+    const int status = wait_for(pids[static_cast<std::size_t>(r)]);
+    INFO(slurp(dir.path / (id + ".err")));
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(slurp(dir.path / (id + ".out")) == "{\"o0\":" + std::to_string(1000 * 999 / 2) + "}\n");
+  }
+  loom::state_store states(loom::state_store::default_path(store));
+  states.check();
+  for (int r = 0; r < 3; ++r) {
+    const auto e = states.execution("parallel-" + std::to_string(r));
+    REQUIRE(e.has_value());
+    CHECK(e->status == "succeeded");
+    CHECK(e->nodes_done == 1002);
+    CHECK(states.nodes(e->id).size() == 1002);
+  }
+}

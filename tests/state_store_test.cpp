@@ -1,0 +1,213 @@
+// The state store (SQLite): its schema version and migration check, node rows written
+// in batches, a damaged database reported with its file name, and several writers.
+#include <loom/loom.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sqlite3.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct scratch_dir {
+  fs::path path;
+  scratch_dir() {
+    std::random_device random;
+    path = fs::temp_directory_path() / ("loom-state-store-test-" + std::to_string(random()));
+    fs::create_directories(path);
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+loom::execution_record new_execution(const std::string& id) {
+  loom::execution_record e;
+  e.id = id;
+  e.workflow = "wf";
+  e.status = "running";
+  e.started_us = loom::now_us();
+  e.owner = loom::state_store::this_owner();
+  e.heartbeat_us = e.started_us;
+  return e;
+}
+
+int user_version(const fs::path& db) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  const int v = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(h);
+  return v;
+}
+
+void set_user_version(const fs::path& db, int v) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(h, ("PRAGMA user_version=" + std::to_string(v)).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(h);
+}
+
+inline constexpr auto inc = loom::task<"state_inc">([](std::int64_t x) { return x + 1; }).with_inputs("x");
+inline constexpr auto incs = loom::dynamic<"state_incs">([](loom::dynamic_builder& wf, std::int64_t n) {
+                               std::vector<loom::promise<std::int64_t>> out;
+                               for (std::int64_t i = 0; i < n; ++i) out.push_back(wf(inc, i));
+                               return out;
+                             }).with_inputs("n");
+
+}  // namespace
+
+TEST_CASE("state store: a new database has the current schema; a newer one is refused") {
+  scratch_dir dir;
+  const auto db = dir.path / "loom.db";
+  { loom::state_store states(db); }
+  CHECK(user_version(db) == loom::state_store::schema_version);
+  { loom::state_store again(db); }  // opening an up-to-date database changes nothing
+  CHECK(user_version(db) == loom::state_store::schema_version);
+  set_user_version(db, loom::state_store::schema_version + 1);
+  CHECK_THROWS_WITH(loom::state_store(db), Catch::Contains(db.string()) && Catch::Contains("has schema version 2") &&
+                                               Catch::Contains("newer than this Loom's 1"));
+  CHECK_THROWS_WITH(loom::state_store(dir.path / "missing.db", /*create=*/false), Catch::Contains("does not exist"));
+}
+
+TEST_CASE("state store: node events collapse into rows; attempts add up across batches") {
+  scratch_dir dir;
+  loom::state_store states(dir.path / "loom.db");
+  states.create_execution(new_execution("ex"));
+  CHECK_THROWS_WITH(states.create_execution(new_execution("ex")), Catch::Contains("execution ex already exists"));
+  loom::node_record started;
+  started.path = "n0";
+  started.task = "t";
+  started.attempts = 1;
+  started.started_us = 100;
+  states.write_nodes("ex", {started}, 0, 0, 2);
+  loom::node_record done = started;
+  done.phase = loom::node_phase::succeeded;
+  done.attempts = 0;  // a later batch: the start was counted already
+  done.started_us = 0;
+  done.ended_us = 200;
+  states.write_nodes("ex", {done}, 1, 0, 0);
+  const auto nodes = states.nodes("ex");
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0].attempts == 1);
+  CHECK(nodes[0].started_us == 100);
+  CHECK(nodes[0].ended_us == 200);
+  CHECK(nodes[0].phase == loom::node_phase::succeeded);
+  const auto e = states.execution("ex");
+  CHECK(e->nodes_total == 2);
+  CHECK(e->nodes_done == 1);
+  states.finish_execution("ex", "succeeded", "");
+  CHECK(states.execution("ex")->status == "succeeded");
+  CHECK(states.execution("ex")->ended_us > 0);
+  states.delete_execution("ex");
+  CHECK_FALSE(states.execution("ex").has_value());
+  CHECK(states.nodes("ex").empty());
+}
+
+TEST_CASE("state store: a running execution with a live owner cannot be taken over; a dead one can") {
+  scratch_dir dir;
+  loom::state_store states(dir.path / "loom.db");
+  auto live = new_execution("live");
+  live.owner = loom::state_store::this_owner();  // this very process: alive
+  states.create_execution(live);
+  auto resumer = new_execution("live");
+  resumer.owner = "elsewhere:1";
+  CHECK_THROWS_WITH(states.claim_execution(resumer), Catch::Contains("execution live is running (owner "));
+  auto dead = new_execution("dead");
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  dead.owner = std::string(host) + ":999999999";  // no such process
+  states.create_execution(dead);
+  auto taken = states.claim_execution(new_execution("dead"));
+  CHECK(taken.runs == 2);
+  CHECK(taken.owner == loom::state_store::this_owner());
+}
+
+TEST_CASE("state store: a damaged database is reported with its file, never used") {
+  scratch_dir dir;
+  const auto db = dir.path / "loom.db";
+  {
+    loom::object_store store(dir.path);
+    loom::run_options o;
+    o.store = &store;
+    o.execution_id = "before";
+    loom::executor ex({.threads = 2});
+    CHECK(ex.run(o, incs, std::int64_t{300}).size() == 300);
+  }
+  SECTION("its header overwritten") {
+    {
+      std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+      f.write("this is not a database at all", 29);
+    }
+    CHECK_THROWS_AS(loom::state_store(db), loom::state_store_error);
+    CHECK_THROWS_WITH(loom::state_store(db), Catch::Contains(db.string()) && Catch::Contains("is damaged"));
+    // A run on that store fails at once, saying so; nothing runs.
+    loom::object_store store(dir.path);
+    loom::run_options o;
+    o.store = &store;
+    o.execution_id = "after";
+    loom::executor ex({.threads = 2});
+    CHECK_THROWS_WITH(ex.run(o, incs, std::int64_t{3}), Catch::Contains("loom.db is damaged"));
+  }
+  SECTION("a page in the middle overwritten") {
+    const auto size = fs::file_size(db);
+    REQUIRE(size > 3 * 4096);
+    {
+      std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(2 * 4096));
+      const std::string junk(4096, '\x5a');
+      f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+    }
+    bool reported = false;
+    try {
+      loom::state_store states(db);
+      states.check();
+      (void)states.nodes("before");
+    } catch (const loom::state_store_error& e) {
+      reported = true;
+      CHECK_THAT(e.what(), Catch::Contains(db.string()) && Catch::Contains("damaged"));
+    }
+    CHECK(reported);
+  }
+}
+
+TEST_CASE("state store: two runs recording into one store at the same time do not disturb each other") {
+  scratch_dir dir;
+  loom::object_store store(dir.path);
+  auto run = [&](const std::string& id, std::int64_t n) {
+    loom::run_options o;
+    o.store = &store;
+    o.execution_id = id;
+    loom::executor ex({.threads = 1});
+    const auto out = ex.run(o, incs, n);
+    CHECK(out.size() == static_cast<std::size_t>(n));
+    CHECK(out.back() == n);
+  };
+  std::vector<std::thread> runs;
+  for (int r = 0; r < 4; ++r) runs.emplace_back(run, "together-" + std::to_string(r), 2000 + r);
+  for (auto& t : runs) t.join();
+  loom::state_store states(loom::state_store::default_path(store.root()));
+  states.check();
+  for (int r = 0; r < 4; ++r) {
+    const std::string id = "together-" + std::to_string(r);
+    const auto e = states.execution(id);
+    REQUIRE(e.has_value());
+    CHECK(e->status == "succeeded");
+    CHECK(e->nodes_total == 2001 + r);
+    CHECK(e->nodes_done == 2001 + r);
+    CHECK(states.nodes(id).size() == static_cast<std::size_t>(2001 + r));
+    CHECK(loom::json::parse(*store.get(id + "/n0/dn17/outputs.json")) == loom::json{{"o0", 18}});
+  }
+}
