@@ -105,8 +105,9 @@ struct run_options {
   /// last_execution_id()) when empty.
   std::string execution_id;
   /// Send every dynamic node's sub-DAG through its futures file (written as JSON,
-  /// read back and validated) before it runs, as another process would. Always on
-  /// when a store is given.
+  /// read back and validated) before it runs, as another process would. A stored run
+  /// always writes the file (resume reads and validates it) but, without this, runs the
+  /// sub-DAG the body built. The process backend always reads the file.
   bool verify_futures = false;
   /// Literals longer than this (as JSON) go to the store by reference.
   std::size_t inline_literal_bytes = 64 * 1024;
@@ -634,7 +635,9 @@ class executor {
             return;
           }
           const run_options& options = *f.run->options;
-          if (options.store != nullptr || options.verify_futures) sub = through_futures_file(f, item.node, *sub);
+          if (options.store != nullptr || options.verify_futures) {
+            if (auto read_back = through_futures_file(f, item.node, *sub, options.verify_futures)) sub = std::move(read_back);
+          }
           const detail::graph& g = *sub;
           start_child(f, item.node, g, std::move(sub), ready);
           return;
@@ -768,10 +771,12 @@ class executor {
     state.states->put_cache({key, n.info->name, n.info->version, object, now_us()});
   }
 
-  /// Writes the sub-DAG as a futures file (into the store, when the run has one), then
-  /// reads it back and validates it: what runs is what the file says.
+  /// Writes the sub-DAG as a futures file (into the store, when the run has one); with
+  /// `read_back` (verify_futures), reads it back and validates it, and returns what the
+  /// file says, to run instead. A stored run without it runs the sub-DAG its body built
+  /// (the file is what a resume, or another process, reads and validates).
   static std::unique_ptr<detail::graph> through_futures_file(detail::frame& f, std::uint32_t node,
-                                                             const detail::graph& sub) {
+                                                             const detail::graph& sub, bool read_back) {
     const run_options& options = *f.run->options;
     const std::string prefix = options.execution_id.empty() ? f.path_of(node)
                                                             : options.execution_id + "/" + f.path_of(node);
@@ -782,6 +787,7 @@ class executor {
     const std::string text = write_futures_file(sub, f.g->nodes[node].name, write).dump();
     const std::string key = prefix + "/futures.json";
     if (options.store != nullptr) options.store->put(key, text);
+    if (!read_back) return nullptr;
     futures_read_options read;
     read.max_nodes = f.run->limits.max_dynamic_nodes;
     read.store = options.store;
