@@ -219,6 +219,32 @@ class state_store {
     return out;
   }
 
+  /// The executions that started before `started_us` (µs since the epoch), oldest
+  /// first: what `loom gc --before DATE` considers.
+  [[nodiscard]] std::vector<execution_record> executions_started_before(std::int64_t started_us) {
+    std::lock_guard lock(mutex_);
+    std::vector<execution_record> out;
+    query(std::string(execution_columns) + " WHERE started_us < ? ORDER BY started_us, name", {started_us},
+          [&](sqlite3_stmt* s) { out.push_back(read_execution(s)); });
+    return out;
+  }
+
+  /// Whether the owner of an execution may still be running it: a process on this host
+  /// that exists, or an owner on another host that wrote less than `stale_after` ago
+  /// (the test claim_execution applies). Says nothing about the status.
+  [[nodiscard]] static bool owner_may_be_alive(const execution_record& e,
+                                               std::chrono::seconds stale_after = std::chrono::seconds(60)) {
+    return owner_alive(e, stale_after);
+  }
+
+  /// Whether the owner ("host:pid") of an execution is a process of this host.
+  [[nodiscard]] static bool owned_by_this_host(const execution_record& e) {
+    const auto colon = e.owner.rfind(':');
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    return colon != std::string::npos && e.owner.substr(0, colon) == host;
+  }
+
   /// Deletes an execution's rows (its objects are the object store's business).
   void delete_execution(const std::string& id) {
     std::lock_guard lock(mutex_);
