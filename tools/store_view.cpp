@@ -1,0 +1,437 @@
+// What the `loom` command reads from a store: see store_view.hpp.
+#include "store_view.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <set>
+#include <system_error>
+
+namespace loom_tool {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string iso_time(std::int64_t us) {
+  if (us <= 0) return "-";
+  const std::time_t seconds = static_cast<std::time_t>(us / 1'000'000);
+  std::tm parts{};
+  if (gmtime_r(&seconds, &parts) == nullptr) return "-";
+  char text[40];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+std::string duration_text(std::int64_t us) {
+  if (us < 0) us = 0;
+  char text[40];
+  if (us < 1000) {
+    std::snprintf(text, sizeof text, "%lld us", static_cast<long long>(us));
+  } else if (us < 1'000'000) {
+    std::snprintf(text, sizeof text, "%.1f ms", static_cast<double>(us) / 1e3);
+  } else if (us < 60'000'000) {
+    std::snprintf(text, sizeof text, "%.2f s", static_cast<double>(us) / 1e6);
+  } else {
+    const long long s = us / 1'000'000;
+    if (s < 3600) {
+      std::snprintf(text, sizeof text, "%lldm%02llds", s / 60, s % 60);
+    } else if (s < 86400) {
+      std::snprintf(text, sizeof text, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+    } else {
+      std::snprintf(text, sizeof text, "%lldd%02lldh", s / 86400, (s % 86400) / 3600);
+    }
+  }
+  return text;
+}
+
+namespace {
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// Reads exactly `n` digits at `at` into `out`.
+bool digits(std::string_view text, std::size_t& at, std::size_t n, int& out) {
+  if (at + n > text.size()) return false;
+  out = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = text[at + i];
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + (c - '0');
+  }
+  at += n;
+  return true;
+}
+
+/// Numbered segment order: "dn9" < "dn10"; otherwise by text.
+int compare_segment(std::string_view a, std::string_view b) {
+  auto split = [](std::string_view s) {
+    std::size_t i = s.size();
+    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9') --i;
+    return std::pair{s.substr(0, i), s.substr(i)};
+  };
+  const auto [pa, na] = split(a);
+  const auto [pb, nb] = split(b);
+  if (pa != pb) return pa < pb ? -1 : 1;
+  if (na.size() != nb.size()) return na.size() < nb.size() ? -1 : 1;  // no leading zeros in ids
+  if (na != nb) return na < nb ? -1 : 1;
+  return 0;
+}
+
+const char* kind_text(int kind) {
+  switch (kind) {
+    case 0: return "task";
+    case 1: return "workflow";
+    case 2: return "dynamic";
+    default: return "";
+  }
+}
+
+bool is_key_segment(std::string_view s) {
+  if (s.empty() || s == "." || s == "..") return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_time(std::string_view text) {
+  std::size_t at = 0;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!digits(text, at, 4, year) || at >= text.size() || text[at++] != '-' || !digits(text, at, 2, month) ||
+      at >= text.size() || text[at++] != '-' || !digits(text, at, 2, day)) {
+    return std::nullopt;
+  }
+  static constexpr int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month < 1 || month > 12 || day < 1 || day > month_days[month - 1] || (month == 2 && day == 29 && !leap)) {
+    return std::nullopt;
+  }
+  std::int64_t fraction_us = 0;
+  std::int64_t offset_s = 0;
+  if (at < text.size()) {
+    if (text[at] != 'T' && text[at] != 't' && text[at] != ' ') return std::nullopt;
+    ++at;
+    if (!digits(text, at, 2, hour) || at >= text.size() || text[at++] != ':' || !digits(text, at, 2, minute)) {
+      return std::nullopt;
+    }
+    if (at < text.size() && text[at] == ':') {
+      ++at;
+      if (!digits(text, at, 2, second)) return std::nullopt;
+      if (at < text.size() && (text[at] == '.' || text[at] == ',')) {
+        ++at;
+        std::int64_t scale = 100'000;
+        const std::size_t start = at;
+        while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+          fraction_us += (text[at] - '0') * scale;
+          scale /= 10;
+          ++at;
+        }
+        if (at == start) return std::nullopt;
+      }
+    }
+    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+    if (at < text.size()) {
+      if (text[at] == 'Z' || text[at] == 'z') {
+        ++at;
+      } else if (text[at] == '+' || text[at] == '-') {
+        const int sign = text[at++] == '+' ? 1 : -1;
+        int oh = 0, om = 0;
+        if (!digits(text, at, 2, oh)) return std::nullopt;
+        if (at < text.size() && text[at] == ':') ++at;
+        if (!digits(text, at, 2, om) || oh > 23 || om > 59) return std::nullopt;
+        offset_s = sign * (oh * 3600 + om * 60);
+      } else {
+        return std::nullopt;
+      }
+    }
+    if (at != text.size()) return std::nullopt;
+  }
+  const std::int64_t seconds = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+                               hour * 3600 + minute * 60 + second - offset_s;
+  return seconds * 1'000'000 + fraction_us;
+}
+
+bool path_less(std::string_view a, std::string_view b) {
+  while (!a.empty() && !b.empty()) {
+    const auto ea = std::min(a.find('/'), a.size());
+    const auto eb = std::min(b.find('/'), b.size());
+    if (const int c = compare_segment(a.substr(0, ea), b.substr(0, eb)); c != 0) return c < 0;
+    a.remove_prefix(ea == a.size() ? ea : ea + 1);
+    b.remove_prefix(eb == b.size() ? eb : eb + 1);
+  }
+  return a.empty() && !b.empty();
+}
+
+store::store(const fs::path& dir) : root(dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) throw failure("no store at " + dir.string() + " (the directory does not exist)");
+  if (!fs::is_directory(dir, ec)) throw failure("no store at " + dir.string() + " (not a directory)");
+  try {
+    objects.emplace(dir);
+  } catch (const std::exception& e) {
+    throw failure(e.what());
+  }
+  const fs::path db = loom::state_store::default_path(dir);
+  if (fs::exists(db, ec)) states = std::make_unique<loom::state_store>(db, /*create=*/false);
+}
+
+loom::state_store& store::database() {
+  if (!states) throw failure("no executions recorded in " + root.string() + " (no " +
+                             loom::state_store::default_path(root).string() + ")");
+  return *states;
+}
+
+loom::execution_record store::execution(const std::string& id) {
+  auto& db = database();
+  auto e = db.execution(id);
+  if (!e) throw failure("no execution '" + id + "' in " + db.path().string());
+  return *e;
+}
+
+execution_view view_of(const loom::execution_record& e) {
+  execution_view v;
+  v.record = e;
+  v.status = e.status;
+  if (e.status == "running") {
+    v.owner_alive = loom::state_store::owner_may_be_alive(e);
+    if (!v.owner_alive && loom::state_store::owned_by_this_host(e)) v.status = "interrupted";
+  }
+  if (e.ended_us > 0) {
+    v.duration_us = e.ended_us - e.started_us;
+  } else if (v.status == "running") {
+    v.duration_us = loom::now_us() - e.started_us;
+  } else {
+    v.duration_us = std::max<std::int64_t>(0, e.heartbeat_us - e.started_us);  // until it was last heard of
+  }
+  return v;
+}
+
+nlohmann::ordered_json execution_json(const execution_view& v) {
+  const auto& e = v.record;
+  return nlohmann::ordered_json{{"id", e.id},
+              {"workflow", e.workflow},
+              {"status", v.status},
+              {"recorded_status", e.status},
+              {"started", iso_time(e.started_us)},
+              {"started_us", e.started_us},
+              {"ended_us", e.ended_us},
+              {"duration_us", v.duration_us},
+              {"nodes_done", e.nodes_done},
+              {"nodes_total", e.nodes_total},
+              {"nodes_failed", e.nodes_failed},
+              {"owner", e.owner},
+              {"owner_alive", v.owner_alive},
+              {"heartbeat_us", e.heartbeat_us},
+              {"runs", e.runs},
+              {"backend", e.backend},
+              {"error", e.error}};
+}
+
+namespace {
+
+class tree_builder {
+ public:
+  tree_builder(store& s, execution_tree& tree) : store_(s), tree_(tree) {}
+
+  void build() {
+    for (auto& row : store_.database().nodes(tree_.id)) {
+      auto path = row.path;
+      rows_.emplace(std::move(path), std::move(row));
+    }
+    const graph_file* root = load(tree_.id + "/workflow.json", /*expected=*/true);
+    tree_.root.file = root;
+    if (root != nullptr) {
+      tree_.root.graph = &root->top;
+      expand(tree_.root, root->top, *root, "", 0);
+    }
+    place_orphans();
+  }
+
+ private:
+  /// The graph file under `key`, read and checked once; null (and an error or a note) if
+  /// it is missing, damaged or invalid.
+  const graph_file* load(const std::string& key, bool expected) {
+    if (const auto it = tree_.files.find(key); it != tree_.files.end()) return it->second.get();
+    std::unique_ptr<graph_file> file;
+    try {
+      const auto text = store_.objects->get(key);
+      if (!text) {
+        if (expected) tree_.notes.push_back(key + " is missing: nodes that did not start are not shown");
+      } else {
+        graph_check_options options;
+        options.store = &*store_.objects;
+        file = std::make_unique<graph_file>(read_graph_file(*text, key, options));
+        if (!file->valid()) {
+          tree_.errors.push_back(file->report());
+          file.reset();
+        }
+      }
+    } catch (const std::exception& e) {
+      tree_.errors.push_back(e.what());
+    }
+    const graph_file* out = file.get();
+    tree_.files.emplace(key, std::move(file));
+    return out;
+  }
+
+  void expand(tree_node& parent, const graph_decl& g, const graph_file& file, const std::string& prefix, int depth) {
+    if (depth > 1000) {
+      tree_.errors.push_back("execution " + tree_.id + ": nodes nested more than 1000 deep under '" + prefix + "'");
+      return;
+    }
+    for (const auto& decl : g.nodes) {
+      auto child = std::make_unique<tree_node>();
+      child->id = decl.id;
+      child->path = prefix + decl.id;
+      child->task = decl.entity;
+      child->kind = decl.kind;
+      claim(*child);
+      if (child->row) {  // what it expanded into, once it started
+        if (child->kind == "dynamic") {
+          const std::string key = tree_.id + "/" + child->path + "/futures.json";
+          // Its body may still be running (or died running): no futures file yet.
+          const bool expected = child->phase == "succeeded";
+          if (const graph_file* sub = is_valid_key(key) ? load(key, expected) : nullptr) {
+            child->graph = &sub->top;
+            child->file = sub;
+            expand(*child, sub->top, *sub, child->path + "/", depth + 1);
+          }
+        } else if (child->kind == "workflow") {
+          const graph_file* holder = nullptr;
+          const graph_decl* sub = nullptr;
+          const std::string key = tree_.id + "/specs/" + child->task + ".json";
+          if (is_key_segment(child->task + ".json") && store_.objects->contains(key)) {
+            holder = load(key, true);
+            if (holder != nullptr) sub = &holder->top;
+          } else if (const auto it = file.subworkflows.find(child->task); it != file.subworkflows.end()) {
+            holder = &file;
+            sub = &it->second;
+          }
+          if (sub != nullptr) {
+            child->graph = sub;
+            child->file = holder;
+            expand(*child, *sub, *holder, child->path + "/", depth + 1);
+          }
+        }
+      }
+      parent.children.push_back(std::move(child));
+    }
+  }
+
+  static bool is_valid_key(const std::string& key) {
+    try {
+      loom::object_store::check_key(key);
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  /// Gives the node its row, if it has one.
+  void claim(tree_node& n) {
+    const auto it = rows_.find(n.path);
+    if (it == rows_.end()) {
+      n.phase = "not started";
+      return;
+    }
+    n.row = std::move(it->second);
+    rows_.erase(it);
+    n.phase = std::string(loom::phase_name(n.row->phase));
+    if (n.task.empty()) n.task = n.row->task;
+    if (n.kind.empty()) n.kind = kind_text(n.row->kind);
+  }
+
+  /// Rows no stored graph accounts for (an older execution, a graph that is missing or
+  /// damaged): placed under their parent path, which is made up if need be.
+  void place_orphans() {
+    std::vector<std::string> paths;
+    for (const auto& [path, _] : rows_) paths.push_back(path);
+    std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) { return path_less(a, b); });
+    std::map<std::string, tree_node*> by_path;
+    std::function<void(tree_node&)> index = [&](tree_node& n) {
+      by_path[n.path] = &n;
+      for (auto& c : n.children) index(*c);
+    };
+    index(tree_.root);
+    std::function<tree_node*(const std::string&)> node_at = [&](const std::string& path) -> tree_node* {
+      if (const auto it = by_path.find(path); it != by_path.end()) return it->second;
+      const auto slash = path.rfind('/');
+      tree_node* parent = node_at(slash == std::string::npos ? std::string() : path.substr(0, slash));
+      auto made = std::make_unique<tree_node>();
+      made->path = path;
+      made->id = slash == std::string::npos ? path : path.substr(slash + 1);
+      claim(*made);
+      tree_node* raw = made.get();
+      parent->children.push_back(std::move(made));
+      by_path[path] = raw;
+      return raw;
+    };
+    for (const auto& path : paths) {
+      if (rows_.count(path) == 0) continue;  // claimed as a parent already
+      if (path.empty() || path.size() > 4096) continue;
+      node_at(path);
+    }
+  }
+
+  store& store_;
+  execution_tree& tree_;
+  std::map<std::string, loom::node_record> rows_;
+};
+
+}  // namespace
+
+const tree_node* execution_tree::find(std::string_view path) const {
+  const tree_node* at = &root;
+  while (at != nullptr && at->path != path) {
+    const tree_node* next = nullptr;
+    for (const auto& c : at->children) {
+      if (path == c->path || (path.size() > c->path.size() && path.substr(0, c->path.size()) == c->path &&
+                              path[c->path.size()] == '/')) {
+        next = c.get();
+        break;
+      }
+    }
+    at = next;
+  }
+  return at;
+}
+
+execution_tree load_tree(store& s, const std::string& id) {
+  execution_tree tree;
+  tree.id = id;
+  tree_builder(s, tree).build();
+  return tree;
+}
+
+nlohmann::ordered_json node_json(const tree_node& n) {
+  auto out = nlohmann::ordered_json::object();
+  out["path"] = n.path;
+  out["id"] = n.id;
+  out["task"] = n.task;
+  out["kind"] = n.kind;
+  out["phase"] = n.phase;
+  out["attempts"] = n.row ? n.row->attempts : 0;
+  out["started"] = n.row ? iso_time(n.row->started_us) : "-";
+  out["started_us"] = n.row ? n.row->started_us : 0;
+  out["ended_us"] = n.row ? n.row->ended_us : 0;
+  out["duration_us"] = n.row && n.row->ended_us > 0 && n.row->started_us > 0 ? n.row->ended_us - n.row->started_us : 0;
+  out["error"] = n.row ? n.row->error : "";
+  if (n.row && !n.row->outputs.empty()) out["outputs"] = n.row->outputs;
+  auto children = nlohmann::ordered_json::array();
+  for (const auto& c : n.children) children.push_back(node_json(*c));
+  out["children"] = std::move(children);
+  return out;
+}
+
+}  // namespace loom_tool

@@ -1,0 +1,102 @@
+// tools/store_view.hpp — what the `loom` command reads from a store: the executions (with
+// the status a person should see), and the node tree of one execution, built from its
+// node rows (loom/state_store.hpp) and the graphs it stored in the futures-file format
+// (`<id>/workflow.json`, `<id>/<node path>/futures.json`, `<id>/specs/<workflow>.json`),
+// so that nodes that never started are there too.
+#pragma once
+
+#include "graph_file.hpp"
+
+#include <loom/object_store.hpp>
+#include <loom/state_store.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loom_tool {
+
+/// A failure of the command (exit code 1): not found, damaged data, a missing program.
+class failure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A bad command line (exit code 2).
+class usage_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// "2026-11-27T03:15:02Z" (UTC); "-" for 0.
+std::string iso_time(std::int64_t us);
+/// "850 us", "12.3 ms", "4.52 s", "3m07s", "2h05m", "3d04h".
+std::string duration_text(std::int64_t us);
+/// A time given on the command line, in µs since the epoch: YYYY-MM-DD (midnight UTC),
+/// or ISO 8601 YYYY-MM-DDTHH:MM[:SS[.fraction]] with Z, ±HH:MM or nothing (UTC).
+std::optional<std::int64_t> parse_time(std::string_view text);
+
+/// "n0/dn10" after "n0/dn9": node paths in the order of their numbers.
+bool path_less(std::string_view a, std::string_view b);
+
+struct store {
+  std::filesystem::path root;
+  std::optional<loom::object_store> objects;
+  std::unique_ptr<loom::state_store> states;  // null: no database (nothing recorded)
+
+  /// Opens the store at `dir`; throws failure if it is not a directory. Never creates it.
+  explicit store(const std::filesystem::path& dir);
+  /// The database, or failure("no executions recorded in DIR").
+  loom::state_store& database();
+  /// The execution, or failure naming it and the database.
+  loom::execution_record execution(const std::string& id);
+};
+
+/// An execution as the command shows it.
+struct execution_view {
+  loom::execution_record record;
+  std::string status;       // record.status, or "interrupted" (running, its owner on this host is gone)
+  bool owner_alive = false;  // running and its owner may still be at it
+  std::int64_t duration_us = 0;
+};
+
+execution_view view_of(const loom::execution_record& e);
+nlohmann::ordered_json execution_json(const execution_view& v);
+
+/// One node of an execution: its row (if it started), its place in the stored graphs.
+struct tree_node {
+  std::string path;  // "n0/dn3"; "" for the root
+  std::string id;    // "dn3"
+  std::string task;
+  std::string kind;   // "task", "workflow", "dynamic" ("" when unknown)
+  std::string phase;  // running, succeeded, failed, cached, aborted, or "not started"
+  std::optional<loom::node_record> row;
+  const graph_decl* graph = nullptr;      // its graph (the root's, a dynamic node's sub-DAG, a workflow's)
+  const graph_file* file = nullptr;  // the file that holds it
+  std::vector<std::unique_ptr<tree_node>> children;  // in the graph's order, then nodes only rows know
+};
+
+struct execution_tree {
+  std::string id;
+  tree_node root;
+  std::vector<std::string> errors;  // damaged or invalid stored graphs (exit code 1)
+  std::vector<std::string> notes;   // missing graphs (older executions; a node that is still running)
+  std::map<std::string, std::unique_ptr<graph_file>> files;  // by key: what the tree points into
+
+  [[nodiscard]] const tree_node* find(std::string_view path) const;
+};
+
+/// The node tree of an execution: its rows, and the graphs it stored.
+execution_tree load_tree(store& s, const std::string& id);
+
+nlohmann::ordered_json node_json(const tree_node& n);
+
+}  // namespace loom_tool
