@@ -1,0 +1,992 @@
+// The `loom` command (tools/) on real stores: workflow binaries run with --store (the
+// examples, loom_resume_tasks, loom_process_tasks, futures_forms), then every command's
+// output is checked — table rows, tree lines, DOT clusters and colours, JSON fields —
+// as are the exit codes of bad command lines, damaged objects, packs and databases, gc,
+// and a run killed with SIGKILL, shown as interrupted.
+#include <loom/object_store.hpp>
+#include <loom/state_store.hpp>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct scratch_dir {
+  fs::path path;
+  scratch_dir() {
+    std::random_device random;
+    path = fs::temp_directory_path() / ("loom-tool-test-" + std::to_string(random()));
+    fs::create_directories(path);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+  ~scratch_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void spit(const fs::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+struct result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Environment changes for a child: a value sets the variable, nothing removes it.
+using env_changes = std::map<std::string, std::optional<std::string>>;
+
+std::vector<std::string> child_environment(const env_changes& changes) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const auto name = entry.substr(0, entry.find('='));
+    if (changes.count(name) == 0) env.push_back(entry);
+  }
+  for (const auto& [name, value] : changes) {
+    if (value) env.push_back(name + "=" + *value);
+  }
+  return env;
+}
+
+pid_t spawn(const std::vector<std::string>& command, const env_changes& changes, const fs::path& out,
+            const fs::path& err) {
+  std::vector<std::string> args = command;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  auto env = child_environment(changes);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(rc == 0);
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/// Runs a program to the end; its exit code, stdout and stderr. LOOM_STORE is unset
+/// unless `changes` sets it.
+result run_program(const std::vector<std::string>& command, env_changes changes = {}) {
+  static int counter = 0;
+  const fs::path base = fs::temp_directory_path() / ("loom-tool-test-out-" + std::to_string(::getpid()) + "-" +
+                                                     std::to_string(counter++));
+  const fs::path out = base.string() + ".out";
+  const fs::path err = base.string() + ".err";
+  changes.emplace("LOOM_STORE", std::nullopt);
+  result r;
+  r.code = wait_for(spawn(command, changes, out, err));
+  r.out = slurp(out);
+  r.err = slurp(err);
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+/// `loom ARGS...`
+result loom_tool(std::vector<std::string> args, env_changes changes = {}) {
+  args.insert(args.begin(), LOOM_TOOL_BINARY);
+  return run_program(args, std::move(changes));
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+/// The whitespace-separated words of a line.
+std::vector<std::string> words(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  std::string w;
+  while (in >> w) out.push_back(w);
+  return out;
+}
+
+/// The line of a table or tree whose first word is `first` (after `indent` spaces).
+std::optional<std::string> line_starting(const std::string& text, const std::string& start) {
+  for (const auto& line : lines_of(text)) {
+    if (line.rfind(start, 0) == 0) return line;
+  }
+  return std::nullopt;
+}
+
+/// A store with the executions a test asks for, each recorded by a real workflow binary.
+struct store_fixture {
+  scratch_dir dir;
+  fs::path root = dir.path / "store";
+  std::set<std::string> made;
+
+  std::string store() const { return root.string(); }
+
+  /// Records execution `id` (one of the kinds below) unless it is there already.
+  void need(const std::string& id) {
+    if (!made.insert(id).second) return;
+    std::vector<std::string> command;
+    int expected = 0;
+    const std::vector<std::string> store_args = {"--store", store(), "--execution-id", id};
+    if (id == "chains") {  // 2 chains of 3 links, then total: n0, n0/dn0 .. n0/dn6
+      command = {LOOM_RESUME_TASKS_BINARY, "run", "chains", "--count", "2", "--length", "3", "--threads", "2"};
+    } else if (id == "nested") {  // static -> dynamic -> static -> dynamic
+      command = {LOOM_PROCESS_TASKS_BINARY, "run", "p_outer_static", "--i0", "3", "--threads", "2"};
+    } else if (id == "fails") {  // n0 (a dynamic body that aborts) fails; n1 never starts
+      command = {LOOM_PROCESS_TASKS_BINARY, "run", "body_dies_in_workflow", "--i0", "1", "--backend", "process",
+                 "--threads", "2"};
+      expected = 1;
+    } else if (id == "boom") {  // a task that throws
+      command = {LOOM_PROCESS_TASKS_BINARY, "run", "fail_with", "--i0", "boom", "--threads", "2"};
+      expected = 1;
+#ifdef LOOM_COUNT_CHARACTERS_BINARY
+    } else if (id == "pear") {  // the seed's example: n0 = count_characters, 19 nodes in its sub-DAG
+      command = {LOOM_COUNT_CHARACTERS_BINARY, "run", "start_wf", "--threads", "2"};
+#endif
+#ifdef LOOM_FUTURES_FORMS_BINARY
+    } else if (id == "forms") {  // every binding form, a subworkflow, stored literals
+      const auto r = run_program({LOOM_FUTURES_FORMS_BINARY, store(), id, "4"});
+      INFO(r.err);
+      REQUIRE(r.code == 0);
+      return;
+#endif
+    } else {
+      FAIL("no such fixture execution: " << id);
+    }
+    command.insert(command.end(), store_args.begin(), store_args.end());
+    const auto r = run_program(command);
+    INFO(id << ": " << r.err);
+    REQUIRE(r.code == expected);
+  }
+};
+
+/// The objects file of a key (a file of its own).
+fs::path object_path(const store_fixture& f, const std::string& key) { return f.root / key; }
+
+void set_started(const fs::path& store, const std::string& id, std::int64_t started_us) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((store / "loom.db").c_str(), &db) == SQLITE_OK);
+  const std::string sql =
+      "UPDATE executions SET started_us=" + std::to_string(started_us) + " WHERE name='" + id + "'";
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  sqlite3_free(message);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+std::int64_t days_us(int days) { return std::int64_t{days} * 86400 * 1'000'000; }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// The command line
+
+TEST_CASE("--help on every command and on loom itself: usage on stdout, exit code 0") {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--help"}, {"-h"}, {"help"}}) {
+    const auto r = loom_tool(args);
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "usage: loom COMMAND"));
+    for (const char* command : {"executions", "show", "graph", "inspect", "gc"}) CHECK(contains(r.out, command));
+  }
+  for (const std::string command : {"executions", "show", "graph", "inspect", "gc"}) {
+    INFO(command);
+    const auto r = loom_tool({command, "--help"});
+    CHECK(r.code == 0);
+    CHECK(r.out.rfind("usage: loom " + command, 0) == 0);
+    CHECK(contains(r.out, "--store DIR"));
+    CHECK(contains(r.out, "exit codes: 0 success, 1 failure"));
+    CHECK(r.err.empty());
+    // --help wins over anything else on the line, even without a store.
+    CHECK(loom_tool({command, "--bogus", "-h"}).code == 0);
+  }
+  CHECK(contains(loom_tool({"help", "gc"}).out, "usage: loom gc --before DATE"));
+}
+
+TEST_CASE("bad command lines: exit code 2 and a message on stderr") {
+  scratch_dir dir;
+  const std::string store = dir.path.string();
+  struct bad {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<bad> cases = {
+      {{}, "loom: no command"},
+      {{"list"}, "unknown command 'list'"},
+      {{"executions", "--bogus", "--store", store}, "unknown option --bogus"},
+      {{"executions", "extra", "--store", store}, "unexpected argument 'extra'"},
+      {{"executions", "--store"}, "--store needs a value"},
+      {{"executions", "--json=yes", "--store", store}, "--json takes no value"},
+      {{"show", "--store", store}, "missing ID"},
+      {{"show", "a", "b", "--store", store}, "unexpected argument 'b'"},
+      {{"graph", "x", "--format", "png", "--store", store}, "--format: expected dot or svg, got 'png'"},
+      {{"inspect", "--store", store}, "missing FILE"},
+      {{"gc", "--store", store}, "--before DATE is required"},
+      {{"gc", "--before", "yesterday", "--store", store}, "--before: expected YYYY-MM-DD"},
+      {{"gc", "--before", "2026-02-30", "--store", store}, "got '2026-02-30'"},
+      {{"gc", "--before", "2026-01-01T25:00", "--store", store}, "got '2026-01-01T25:00'"},
+  };
+  for (const auto& c : cases) {
+    std::string line;
+    for (const auto& a : c.args) line += a + " ";
+    INFO("loom " << line);
+    const auto r = loom_tool(c.args);
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, c.message));
+    CHECK(r.out.empty());
+  }
+}
+
+TEST_CASE("no --store and no LOOM_STORE: exit code 2, LOOM_STORE is the default store") {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"executions"}, {"show", "x"}, {"graph", "x"},
+                                              {"gc", "--before", "2026-01-01"}}) {
+    const auto r = loom_tool(args);
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, "no store: give --store DIR or set LOOM_STORE"));
+  }
+  store_fixture f;
+  f.need("chains");
+  const auto r = loom_tool({"executions"}, {{"LOOM_STORE", f.store()}});
+  CHECK(r.code == 0);
+  CHECK(line_starting(r.out, "chains "));
+  // --store wins over LOOM_STORE.
+  scratch_dir empty;
+  const auto other = loom_tool({"executions", "--store", empty.path.string()}, {{"LOOM_STORE", f.store()}});
+  CHECK(other.code == 0);
+  CHECK_FALSE(line_starting(other.out, "chains "));
+}
+
+// ---------------------------------------------------------------------------------------
+// executions
+
+TEST_CASE("executions: a table of the recorded runs, newest first, and --json") {
+  store_fixture f;
+  f.need("chains");
+  f.need("boom");
+  f.need("nested");
+  const auto r = loom_tool({"executions", "--store", f.store()});
+  REQUIRE(r.code == 0);
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 4);
+  CHECK(words(lines[0]) == std::vector<std::string>{"ID", "WORKFLOW", "STATUS", "STARTED", "(UTC)", "DURATION", "NODES"});
+  // Newest first: the order they ran in, reversed.
+  CHECK(words(lines[1])[0] == "nested");
+  CHECK(words(lines[2])[0] == "boom");
+  CHECK(words(lines[3])[0] == "chains");
+  const std::regex row(R"(^(\S+)\s+(\S+)\s+(\S+)\s+(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\s+([0-9.]+ (us|ms|s))\s+(\d+)/(\d+)$)");
+  std::map<std::string, std::smatch> by_id;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::smatch m;
+    INFO(lines[i]);
+    REQUIRE(std::regex_match(lines[i], m, row));
+    by_id[m[1]] = m;
+  }
+  CHECK(by_id["chains"][2] == "chains");
+  CHECK(by_id["chains"][3] == "succeeded");
+  CHECK(by_id["chains"][7] == "8");  // n0, six links, total
+  CHECK(by_id["chains"][8] == "8");
+  CHECK(by_id["boom"][2] == "fail_with");
+  CHECK(by_id["boom"][3] == "failed");
+  CHECK(by_id["boom"][7] == "0");
+  CHECK(by_id["boom"][8] == "1");
+  CHECK(by_id["nested"][2] == "p_outer_static");
+  CHECK(by_id["nested"][7] == "8");
+
+  const auto j = loom_tool({"executions", "--json", "--store", f.store()});
+  REQUIRE(j.code == 0);
+  const auto list = json::parse(j.out);
+  REQUIRE(list.size() == 3);
+  const auto& boom = list[1];
+  CHECK(boom["id"] == "boom");
+  CHECK(boom["workflow"] == "fail_with");
+  CHECK(boom["status"] == "failed");
+  CHECK(boom["recorded_status"] == "failed");
+  CHECK(boom["nodes_done"] == 0);
+  CHECK(boom["nodes_total"] == 1);
+  CHECK(boom["nodes_failed"] == 1);
+  CHECK(contains(boom["error"].get<std::string>(), "node n0 (task 'fail_with') failed: boom"));
+  CHECK(boom["ended_us"].get<std::int64_t>() >= boom["started_us"].get<std::int64_t>());
+  CHECK(boom["duration_us"] == boom["ended_us"].get<std::int64_t>() - boom["started_us"].get<std::int64_t>());
+  CHECK(std::regex_match(boom["started"].get<std::string>(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
+  CHECK(contains(boom["owner"].get<std::string>(), ":"));
+  CHECK(boom["runs"] == 1);
+  CHECK(boom["backend"] == "thread");
+}
+
+TEST_CASE("executions: a store with nothing recorded, and a store that does not exist") {
+  scratch_dir dir;
+  const auto r = loom_tool({"executions", "--store", dir.path.string()});
+  CHECK(r.code == 0);
+  CHECK(r.out.empty());
+  CHECK(contains(r.err, "no executions recorded in " + dir.path.string()));
+  CHECK(loom_tool({"executions", "--json", "--store", dir.path.string()}).out == "[]\n");
+  const auto show = loom_tool({"show", "x", "--store", dir.path.string()});
+  CHECK(show.code == 1);
+  CHECK(contains(show.err, "no executions recorded in " + dir.path.string()));
+  const auto missing = loom_tool({"executions", "--store", (dir.path / "nope").string()});
+  CHECK(missing.code == 1);
+  CHECK(contains(missing.err, "no store at " + (dir.path / "nope").string()));
+  CHECK_FALSE(fs::exists(dir.path / "nope"));  // looking never creates a store
+}
+
+// ---------------------------------------------------------------------------------------
+// show
+
+TEST_CASE("show: the node tree of a dynamic workflow, in node order, and --json") {
+  store_fixture f;
+  f.need("chains");
+  const auto r = loom_tool({"show", "chains", "--store", f.store()});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(line_starting(r.out, "execution  chains"));
+  CHECK(line_starting(r.out, "workflow   chains"));
+  CHECK(line_starting(r.out, "status     succeeded"));
+  CHECK(line_starting(r.out, "nodes      8/8 done, 0 failed"));
+  const auto header = line_starting(r.out, "NODE");
+  REQUIRE(header);
+  CHECK(words(*header) == std::vector<std::string>{"NODE", "TASK", "KIND", "PHASE", "ATTEMPTS", "DURATION", "ERROR"});
+  const auto n0 = line_starting(r.out, "n0 ");
+  REQUIRE(n0);
+  const auto n0_words = words(*n0);
+  CHECK(std::vector<std::string>(n0_words.begin(), n0_words.begin() + 5) ==
+        std::vector<std::string>{"n0", "chains", "dynamic", "succeeded", "1"});
+  // The sub-DAG nested under n0, indented, dn0 .. dn6 in number order.
+  std::vector<std::string> children;
+  for (const auto& line : lines_of(r.out)) {
+    if (line.rfind("  dn", 0) == 0) children.push_back(words(line)[0]);
+  }
+  CHECK(children == std::vector<std::string>{"dn0", "dn1", "dn2", "dn3", "dn4", "dn5", "dn6"});
+  const auto total = line_starting(r.out, "  dn6 ");
+  REQUIRE(total);
+  CHECK(words(*total)[1] == "total");
+  CHECK(words(*total)[2] == "task");
+  CHECK(words(*total)[3] == "succeeded");
+
+  const auto j = loom_tool({"show", "chains", "--json", "--store", f.store()});
+  REQUIRE(j.code == 0);
+  const auto doc = json::parse(j.out);
+  CHECK(doc["execution"]["id"] == "chains");
+  CHECK(doc["execution"]["status"] == "succeeded");
+  REQUIRE(doc["nodes"].size() == 1);
+  const auto& root = doc["nodes"][0];
+  CHECK(root["path"] == "n0");
+  CHECK(root["kind"] == "dynamic");
+  CHECK(root["attempts"] == 1);
+  REQUIRE(root["children"].size() == 7);
+  CHECK(root["children"][3]["path"] == "n0/dn3");
+  CHECK(root["children"][3]["task"] == "link");
+  CHECK(root["children"][3]["phase"] == "succeeded");
+  CHECK(root["children"][3]["duration_us"].get<std::int64_t>() >= 0);
+
+  const auto unknown = loom_tool({"show", "nope", "--store", f.store()});
+  CHECK(unknown.code == 1);
+  CHECK(contains(unknown.err, "no execution 'nope'"));
+}
+
+TEST_CASE("show: static and dynamic workflows nested in each other, --node shows one subtree") {
+  store_fixture f;
+  f.need("nested");
+  const auto r = loom_tool({"show", "nested", "--store", f.store()});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  // p_outer_static: n0 p_twice_sum (dynamic) -> dn0 p_sum_of_squares (workflow)
+  //   -> n0 p_squares (dynamic) -> dn0..dn2 p_square; n1 total; dn1 add
+  std::vector<std::vector<std::string>> tree;
+  bool in_table = false;
+  for (const auto& line : lines_of(r.out)) {
+    if (line.rfind("NODE", 0) == 0) {
+      in_table = true;
+      continue;
+    }
+    if (!in_table) continue;
+    const auto indent = line.find_first_not_of(' ');
+    const auto w = words(line);
+    tree.push_back({std::to_string(indent), w[0], w[1], w[2], w[3]});
+  }
+  const std::vector<std::vector<std::string>> expected = {
+      {"0", "n0", "p_twice_sum", "dynamic", "succeeded"},   {"2", "dn0", "p_sum_of_squares", "workflow", "succeeded"},
+      {"4", "n0", "p_squares", "dynamic", "succeeded"},     {"6", "dn0", "p_square", "task", "succeeded"},
+      {"6", "dn1", "p_square", "task", "succeeded"},        {"6", "dn2", "p_square", "task", "succeeded"},
+      {"4", "n1", "total", "task", "succeeded"},            {"2", "dn1", "add", "task", "succeeded"},
+  };
+  CHECK(tree == expected);
+
+  const auto sub = loom_tool({"show", "nested", "--node", "n0/dn0", "--store", f.store()});
+  REQUIRE(sub.code == 0);
+  CHECK(line_starting(sub.out, "dn0  "));
+  CHECK(line_starting(sub.out, "  n0 "));
+  CHECK(line_starting(sub.out, "    dn2 "));
+  CHECK_FALSE(line_starting(sub.out, "  dn1 "));  // n0/dn1 (add) is outside n0/dn0
+  const auto j = json::parse(loom_tool({"show", "nested", "--node", "n0/dn0/n0", "--json", "--store", f.store()}).out);
+  REQUIRE(j["nodes"].size() == 1);
+  CHECK(j["nodes"][0]["path"] == "n0/dn0/n0");
+  CHECK(j["nodes"][0]["children"].size() == 3);
+  CHECK(j["nodes"][0]["children"][2]["path"] == "n0/dn0/n0/dn2");
+
+  const auto bad = loom_tool({"show", "nested", "--node", "n0/dn7", "--store", f.store()});
+  CHECK(bad.code == 1);
+  CHECK(contains(bad.err, "no node 'n0/dn7' in execution nested"));
+}
+
+TEST_CASE("show: a failed run: the error of the failed node, and the node that never started") {
+  store_fixture f;
+  f.need("fails");
+  const auto r = loom_tool({"show", "fails", "--store", f.store()});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(line_starting(r.out, "status     failed"));
+  CHECK(line_starting(r.out, "nodes      0/2 done, 1 failed"));
+  const auto error = line_starting(r.out, "error      node n0 (task 'dies_in_body') failed: its process");
+  CHECK(error);
+  CHECK(contains(r.out, "             | dies_in_body: the body aborts"));  // the error's next line, indented
+  const auto n0 = line_starting(r.out, "n0 ");
+  REQUIRE(n0);
+  CHECK(words(*n0)[1] == "dies_in_body");
+  CHECK(words(*n0)[3] == "failed");
+  CHECK(words(*n0)[4] == "1");
+  CHECK(contains(*n0, "was killed by signal SIGABRT"));
+  const auto n1 = line_starting(r.out, "n1 ");
+  REQUIRE(n1);
+  CHECK(words(*n1) == std::vector<std::string>{"n1", "add", "task", "not", "started", "0", "-"});
+  const auto j = json::parse(loom_tool({"show", "fails", "--json", "--store", f.store()}).out);
+  CHECK(j["execution"]["backend"] == "process");
+  CHECK(j["nodes"][0]["phase"] == "failed");
+  CHECK(contains(j["nodes"][0]["error"].get<std::string>(), "dies_in_body: the body aborts"));
+  CHECK(j["nodes"][1]["phase"] == "not started");
+  CHECK(j["nodes"][1]["attempts"] == 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// graph
+
+TEST_CASE("graph: DOT of the executed DAG, sub-DAGs as nested clusters, nodes coloured by phase") {
+  store_fixture f;
+  f.need("nested");
+  f.need("fails");
+  const auto r = loom_tool({"graph", "nested", "--store", f.store()});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.rfind("digraph \"p_outer_static\" {\n", 0) == 0);
+  CHECK(r.out.size() > 2);
+  CHECK(r.out.substr(r.out.size() - 2) == "}\n");
+  CHECK(std::count(r.out.begin(), r.out.end(), '{') == std::count(r.out.begin(), r.out.end(), '}'));
+  // Clusters, nested: dynamic n0, static workflow n0/dn0 inside it, dynamic n0/dn0/n0 inside that.
+  for (const char* cluster : {"  subgraph \"cluster_n0\" {", "    subgraph \"cluster_n0/dn0\" {",
+                              "      subgraph \"cluster_n0/dn0/n0\" {"}) {
+    CHECK(contains(r.out, cluster));
+  }
+  CHECK(contains(r.out, "label=\"n0/dn0: p_sum_of_squares (workflow)\"; style=dashed;"));
+  CHECK(contains(r.out, "label=\"n0: p_twice_sum (dynamic)\"; style=dashed;"));
+  // Every node, succeeded green; workflow and dynamic nodes as 3-D boxes.
+  const std::string green = "fillcolor=\"#c6e9c0\"";
+  CHECK(contains(r.out, "\"n0\" [label=\"p_twice_sum\\nn0\", shape=box3d, " + green));
+  CHECK(contains(r.out, "\"n0/dn0/n0/dn2\" [label=\"p_square\\ndn2\", " + green));
+  CHECK(contains(r.out, "\"n0/dn0/n1\" [label=\"total\\nn1\", " + green));
+  std::size_t statements = 0;
+  for (const auto& line : lines_of(r.out)) {
+    if (line.find("\" [") != std::string::npos && line.find(" -> ") == std::string::npos) ++statements;
+  }
+  CHECK(statements == 8 + 1);  // the nodes and the root's input
+  // Edges: within a graph, from a sub-DAG's outputs to its node, from the root's input.
+  CHECK(contains(r.out, "\"n0/dn0\" -> \"n0/dn1\";"));
+  CHECK(contains(r.out, "\"n0/dn0/n0\" -> \"n0/dn0/n1\";"));
+  CHECK(contains(r.out, "\"n0/dn1\" -> \"n0\" [style=dashed];"));
+  CHECK(contains(r.out, "\"n0/dn0/n0/dn1\" -> \"n0/dn0/n0\" [style=dashed];"));
+  CHECK(contains(r.out, "\"input:i0\" -> \"n0\";"));
+
+  // Failed red, not started white and dashed.
+  const auto failed = loom_tool({"graph", "fails", "--store", f.store()});
+  REQUIRE(failed.code == 0);
+  CHECK(contains(failed.out, "\"n0\" [label=\"dies_in_body\\nn0\", shape=box3d, fillcolor=\"#f4b6b6\", tooltip=\"failed: "));
+  CHECK(contains(failed.out, "\"n1\" [label=\"add\\nn1\", fillcolor=\"#ffffff\", style=\"rounded,filled,dashed\", "
+                             "tooltip=\"not started\"];"));
+  CHECK(contains(failed.out, "\"n0\" -> \"n1\";"));
+  CHECK(lines_of(failed.out).size() == 9);  // the error's line break is DOT's \n, not a new line
+}
+
+TEST_CASE("graph --node PATH: only that node's subgraph") {
+  store_fixture f;
+  f.need("nested");
+  const auto r = loom_tool({"graph", "nested", "--node", "n0/dn0/n0", "--store", f.store()});
+  REQUIRE(r.code == 0);
+  CHECK(r.out.rfind("digraph \"n0/dn0/n0: p_squares\" {", 0) == 0);
+  CHECK(contains(r.out, "subgraph \"cluster_n0/dn0/n0\" {"));
+  CHECK(contains(r.out, "\"n0/dn0/n0/dn0\" [label=\"p_square\\ndn0\""));
+  CHECK_FALSE(contains(r.out, "\"n0/dn1\""));
+  CHECK_FALSE(contains(r.out, "\"n0/dn0/n1\""));
+  CHECK_FALSE(contains(r.out, "input:"));
+  const auto task = loom_tool({"graph", "nested", "--node", "n0/dn1", "--store", f.store()});
+  REQUIRE(task.code == 0);
+  CHECK(contains(task.out, "\"n0/dn1\" [label=\"add\\ndn1\""));
+  CHECK_FALSE(contains(task.out, "subgraph"));
+  const auto bad = loom_tool({"graph", "nested", "--node", "n9", "--store", f.store()});
+  CHECK(bad.code == 1);
+  CHECK(contains(bad.err, "no node 'n9' in execution nested"));
+}
+
+TEST_CASE("graph --format svg: exit code 1 and a clear message without Graphviz, through dot when it is there") {
+  store_fixture f;
+  f.need("chains");
+  scratch_dir bin;
+  const auto r = loom_tool({"graph", "chains", "--format", "svg", "--store", f.store()}, {{"PATH", bin.path.string()}});
+  CHECK(r.code == 1);
+  CHECK(r.out.empty());
+  CHECK(contains(r.err, "--format svg needs Graphviz's 'dot' program, which is not installed"));
+  // A stand-in for dot: the DOT goes to its stdin, its output is ours.
+  spit(bin.path / "dot", "#!/bin/sh\necho \"<svg args='$*'>\"\n/bin/cat\necho '</svg>'\n");
+  fs::permissions(bin.path / "dot", fs::perms::owner_all);
+  const auto piped = loom_tool({"graph", "chains", "--format=svg", "--store", f.store()}, {{"PATH", bin.path.string()}});
+  INFO(piped.err);
+  CHECK(piped.code == 0);
+  CHECK(piped.out.rfind("<svg args='-Tsvg'>\ndigraph \"chains\" {", 0) == 0);
+  CHECK(contains(piped.out, "}\n</svg>\n"));
+  spit(bin.path / "dot", "#!/bin/sh\n/bin/cat >/dev/null\necho 'dot: syntax error' >&2\nexit 3\n");
+  const auto broken = loom_tool({"graph", "chains", "--format", "svg", "--store", f.store()}, {{"PATH", bin.path.string()}});
+  CHECK(broken.code == 1);
+  CHECK(contains(broken.err, "-Tsvg failed (exit code 3)"));
+}
+
+// ---------------------------------------------------------------------------------------
+// inspect
+
+#ifdef LOOM_COUNT_CHARACTERS_BINARY
+TEST_CASE("inspect: a futures file from the store, by key and by path, node by node or as JSON") {
+  store_fixture f;
+  f.need("pear");
+  const auto r = loom_tool({"inspect", "pear/n0/futures.json", "--store", f.store()});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.rfind("futures file pear/n0/futures.json: valid (loom-futures, version 1)\n", 0) == 0);
+  CHECK(line_starting(r.out, "workflow: count_characters"));
+  CHECK(line_starting(r.out, "entities (3):"));
+  CHECK(line_starting(r.out, "  update_list   task  (freq_list: list<integer>, list_index: integer) -> (o0: list<integer>)"));
+  CHECK(line_starting(r.out, "nodes (19):"));
+  CHECK(line_starting(r.out, "  dn0   return_index(character: \"P\")"));
+  CHECK(line_starting(r.out, "  dn1   update_list(freq_list: [0, 0, 0, ... 26 items], list_index: dn0.o0)"));
+  CHECK(line_starting(r.out, "  dn18  derive_count(freq1: dn7.o0, freq2: dn17.o0)"));
+  CHECK(line_starting(r.out, "outputs: o0 = dn18.o0"));
+  // The object file itself, by path: its header checked, the same content.
+  const auto by_path = loom_tool({"inspect", object_path(f, "pear/n0/futures.json").string()});
+  CHECK(by_path.code == 0);
+  CHECK(contains(by_path.out, "  dn18  derive_count(freq1: dn7.o0, freq2: dn17.o0)"));
+  // --json: the file, indented.
+  const auto j = loom_tool({"inspect", "pear/n0/futures.json", "--json", "--store", f.store()});
+  REQUIRE(j.code == 0);
+  const auto doc = json::parse(j.out);
+  CHECK(doc["format"] == "loom-futures");
+  CHECK(doc["nodes"].size() == 19);
+  CHECK(contains(j.out, "\n  \"nodes\": [\n"));
+  // The root graph: a static workflow's graph (`n` ids, inputs by name).
+  const auto root = loom_tool({"inspect", "pear/workflow.json", "--store", f.store()});
+  CHECK(root.code == 0);
+  CHECK(root.out.rfind("workflow graph pear/workflow.json: valid", 0) == 0);
+  CHECK(line_starting(root.out, "  n0  count_characters(s1: input:i0, s2: input:i1)"));
+}
+
+TEST_CASE("inspect: stored values, in packs (by key) and in files, plain JSON files") {
+  store_fixture f;
+  f.need("pear");
+  // A node's outputs live in the execution's pack.
+  CHECK_FALSE(fs::exists(object_path(f, "pear/n0/dn18/outputs.json")));
+  const auto r = loom_tool({"inspect", "pear/n0/dn18/outputs.json", "--store", f.store()});
+  CHECK(r.code == 0);
+  CHECK(r.out == "{\n  \"o0\": 3\n}\n");
+  const auto list = loom_tool({"inspect", "pear/n0/dn1/outputs.json", "--store", f.store()});
+  CHECK(list.code == 0);
+  CHECK(list.out == "{\n  \"o0\": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n}\n");
+  const auto inputs = loom_tool({"inspect", "pear/inputs.json"}, {{"LOOM_STORE", f.store()}});
+  CHECK(inputs.code == 0);
+  CHECK(json::parse(inputs.out) == json{{"entity", "start_wf"}, {"inputs", {{"i0", "Pear"}, {"i1", "Earth"}}}});
+  scratch_dir dir;
+  spit(dir.path / "value.json", "{\"b\": [1, 2], \"a\": {\"c\": null}}");
+  const auto plain = loom_tool({"inspect", (dir.path / "value.json").string()});
+  CHECK(plain.code == 0);
+  CHECK(plain.out == "{\n  \"a\": {\n    \"c\": null\n  },\n  \"b\": [1, 2]\n}\n");
+  // A pack, record by record.
+  fs::path pack;
+  for (const auto& e : fs::directory_iterator(f.root / "pear" / "packs")) pack = e.path();
+  const auto records = loom_tool({"inspect", pack.string()});
+  CHECK(records.code == 0);
+  CHECK(contains(records.out, "pack " + pack.string() + ": 20 records"));
+  CHECK(contains(records.out, "pear/n0/dn18/outputs.json  8      ok"));
+  const auto missing = loom_tool({"inspect", "pear/n0/dn99/outputs.json", "--store", f.store()});
+  CHECK(missing.code == 1);
+  CHECK(contains(missing.err, "no object pear/n0/dn99/outputs.json in the store"));
+  const auto no_file = loom_tool({"inspect", (dir.path / "nope.json").string()});
+  CHECK(no_file.code == 1);
+  CHECK(contains(no_file.err, "no file " + (dir.path / "nope.json").string()));
+}
+#endif
+
+#ifdef LOOM_FUTURES_FORMS_BINARY
+TEST_CASE("inspect: every binding form, a subworkflow and stored literals (checked against the store)") {
+  store_fixture f;
+  f.need("forms");
+  const auto r = loom_tool({"inspect", "forms/n0/futures.json", "--store", f.store()});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(line_starting(r.out, "  dn6  join(parts: [dn5.o0, stored:forms/n0/literals/6.json])"));
+  CHECK(line_starting(r.out, "  dn7  weigh(by_key: {\"one\": dn1.o0, \"seven\": 7})"));
+  CHECK(line_starting(r.out, "  dn8  place(p: stored:forms/n0/literals/7.json, scale: null, tag: [true,\"t\"])"));
+  CHECK(line_starting(r.out, "subworkflows (1):"));
+  CHECK(line_starting(r.out, "  pair_total(a, b):"));
+  CHECK(line_starting(r.out, "    n3  total(xs: [input:a, n1.o0, n2.o0, n0.o0])"));
+  CHECK(line_starting(r.out, "    outputs: o0 = n3.o0"));
+  // A stored literal that no longer matches its port's type is a problem of the file.
+  loom::object_store store(f.root);
+  store.put("forms/n0/literals/7.json", "{\"x\": \"far\", \"y\": 2.0}");
+  const auto bad = loom_tool({"inspect", "forms/n0/futures.json", "--store", f.store()});
+  CHECK(bad.code == 1);
+  CHECK(contains(bad.err, "node dn8 input 'p': stored object 'forms/n0/literals/7.json' does not match "
+                          "point{x: float, y: float}: p.x: expected float, got string"));
+  // show and graph read the same files: the tree draws, the problem is reported.
+  const auto show = loom_tool({"show", "forms", "--store", f.store()});
+  CHECK(show.code == 1);
+  CHECK(contains(show.out, "  dn4   pair_total"));
+  CHECK(contains(show.err, "forms/n0/futures.json: futures file rejected (1 problem)"));
+}
+#endif
+
+TEST_CASE("inspect: a damaged object file is reported with its key by inspect, show and graph") {
+  store_fixture f;
+  f.need("chains");
+  const std::string key = "chains/n0/futures.json";
+  std::string bytes = slurp(object_path(f, key));
+  bytes[bytes.find("\"link\"") + 1] = 'L';  // one byte of the payload
+  spit(object_path(f, key), bytes);
+  const std::string damage = "object store: " + key + " is damaged (checksum mismatch)";
+  const auto r = loom_tool({"inspect", key, "--store", f.store()});
+  CHECK(r.code == 1);
+  CHECK(r.out.empty());
+  CHECK(contains(r.err, damage));
+  const auto by_path = loom_tool({"inspect", object_path(f, key).string()});
+  CHECK(by_path.code == 1);
+  CHECK(contains(by_path.err, object_path(f, key).string() + " is damaged (checksum mismatch)"));
+  const auto show = loom_tool({"show", "chains", "--store", f.store()});
+  CHECK(show.code == 1);
+  CHECK(contains(show.err, damage));
+  CHECK(line_starting(show.out, "  dn6 "));  // the rows still tell the tree
+  const auto graph = loom_tool({"graph", "chains", "--store", f.store()});
+  CHECK(graph.code == 1);
+  CHECK(graph.out.empty());
+  CHECK(contains(graph.err, damage));
+}
+
+TEST_CASE("inspect: a truncated futures file, as an object and as plain JSON") {
+  store_fixture f;
+  f.need("chains");
+  const std::string key = "chains/n0/futures.json";
+  const std::string bytes = slurp(object_path(f, key));
+  const std::string header = bytes.substr(0, bytes.find('\n') + 1);
+  const std::string payload = bytes.substr(header.size());
+  spit(object_path(f, key), bytes.substr(0, bytes.size() - 30));
+  const auto r = loom_tool({"inspect", key, "--store", f.store()});
+  CHECK(r.code == 1);
+  CHECK(contains(r.err, "object store: " + key + " is damaged (truncated: " + std::to_string(payload.size() - 30) +
+                            " of " + std::to_string(payload.size()) + " bytes)"));
+  CHECK(loom_tool({"graph", "chains", "--store", f.store()}).code == 1);
+  scratch_dir dir;
+  const fs::path plain = dir.path / "futures.json";
+  spit(plain, payload.substr(0, payload.size() / 2));
+  const auto cut = loom_tool({"inspect", plain.string()});
+  CHECK(cut.code == 1);
+  CHECK(contains(cut.err, plain.string() + ": futures file rejected (1 problem)"));
+  CHECK(contains(cut.err, "not valid JSON (truncated or corrupt?)"));
+}
+
+TEST_CASE("inspect: a damaged record in a pack, by key and as a pack") {
+  store_fixture f;
+  f.need("chains");
+  fs::path pack;
+  for (const auto& e : fs::directory_iterator(f.root / "chains" / "packs")) pack = e.path();
+  std::string bytes = slurp(pack);
+  const std::string marker = "key=chains/n0/dn3/outputs.json\n";
+  const auto at = bytes.find(marker);
+  REQUIRE(at != std::string::npos);
+  bytes[at + marker.size() + 2] ^= 1;
+  spit(pack, bytes);
+  const auto r = loom_tool({"inspect", "chains/n0/dn3/outputs.json", "--store", f.store()});
+  CHECK(r.code == 1);
+  CHECK(contains(r.err, "object store: chains/n0/dn3/outputs.json is damaged (checksum mismatch in chains/packs/"));
+  CHECK(loom_tool({"inspect", "chains/n0/dn2/outputs.json", "--store", f.store()}).code == 0);
+  const auto whole = loom_tool({"inspect", pack.string()});
+  CHECK(whole.code == 1);
+  CHECK(contains(whole.out, "chains/n0/dn3/outputs.json  8      checksum mismatch"));
+  CHECK(contains(whole.err, pack.string() + " is damaged: chains/n0/dn3/outputs.json at offset "));
+}
+
+TEST_CASE("inspect: a structurally invalid futures file: every problem, from its own entities table") {
+  scratch_dir dir;
+  const auto entity = R"("t": {"kind": "task", "version": "1", "interface": {
+      "inputs": [{"name": "x", "type": "integer"}, {"name": "xs", "type": {"list": "integer"}}],
+      "outputs": [{"name": "o0", "type": "string"}]}})";
+  const std::string bad = std::string(R"({"format": "loom-futures", "version": 1, "workflow": "w", "entities": {)") +
+                          entity + R"(}, "nodes": [
+      {"id": "dn0", "entity": "t", "inputs": {"x": {"ref": "dn1.o0"}, "xs": {"literal": []}}},
+      {"id": "dn1", "entity": "t", "inputs": {"x": {"literal": 1}, "xs": {"list": [{"ref": "dn0.o0"}]}}},
+      {"id": "dn2", "entity": "u", "inputs": {}},
+      {"id": "dn3", "entity": "t", "inputs": {"x": {"literal": "seven"}, "xs": {"literal": [1]}, "y": {"literal": 1}}},
+      {"id": "dn4", "entity": "t", "inputs": {"x": {"ref": "dn9.o0"}, "xs": {"input": "i0"}}},
+      {"id": "dn4", "entity": "t", "inputs": {"xs": {"literal": [1, "2"]}}}],
+    "outputs": {"o0": {"ref": "dn0.o0"}}, "subworkflows": {}})";
+  spit(dir.path / "bad.json", bad);
+  const auto r = loom_tool({"inspect", (dir.path / "bad.json").string()});
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(json::parse(r.out)["workflow"] == "w");  // still shown, indented
+  for (const char* problem : {
+           "bad.json: futures file rejected (11 problems)",
+           "  - node dn4: duplicate id",
+           "  - node dn2: entity 'u' is missing from the entities table",
+           "  - node dn0 input 'x': type mismatch: expected integer, found string (output o0 of node dn1, t)",
+           "  - node dn1 input 'xs'[0]: type mismatch: expected integer, found string (output o0 of node dn0, t)",
+           "  - node dn3 input 'x': literal does not match integer: x: expected integer, got string",
+           "  - node dn3: unknown input 'y' for t",
+           "  - node dn4 input 'x': dangling reference to node dn9 (no such node)",
+           "  - node dn4 input 'xs': not a binding here: \"input\" (only in a static workflow's graph)",
+           "  - node dn4 input 'x': no binding (expected integer)",
+           "  - node dn4 input 'xs': literal does not match list<integer>: xs[1]: expected integer, got string",
+           "  - cycle: 2 nodes wait on each other, among them dn0, dn1",
+       }) {
+    CHECK(contains(r.err, problem));
+  }
+  // A field version 1 does not have; another version; the node limit.
+  const std::string head = std::string(R"({"format": "loom-futures", "version": 1, "workflow": "w", "entities": {)") + entity + "}";
+  const std::string node0 = R"({"id": "dn0", "entity": "t", "inputs": {"x": {"literal": 1}, "xs": {"list": [{"literal": 1}]}}})";
+  spit(dir.path / "extra.json", head + R"(, "nodes": [)" + node0 + R"(], "outputs": {"o0": {"ref": "dn0.o0"}}, "subworkflows": {}, "extra": 1})");
+  const auto extra = loom_tool({"inspect", (dir.path / "extra.json").string()});
+  CHECK(extra.code == 1);
+  CHECK(contains(extra.err, "futures file rejected (1 problem)\n  - unknown field \"extra\" (version 1 has no such field)"));
+  spit(dir.path / "v2.json", R"({"format": "loom-futures", "version": 2})");
+  const auto v2 = loom_tool({"inspect", (dir.path / "v2.json").string()});
+  CHECK(v2.code == 1);
+  CHECK(contains(v2.err, "unsupported version 2 (this reader knows version 1)"));
+  std::string chain = head + R"(, "outputs": {}, "subworkflows": {}, "nodes": [)" + node0;
+  for (int i = 1; i < 5; ++i) {
+    chain += R"(, {"id": "dn)" + std::to_string(i) + R"(", "entity": "t", "inputs": {"x": {"literal": 0}, "xs": {"literal": []}}})";
+  }
+  spit(dir.path / "five.json", chain + "]}");
+  CHECK(loom_tool({"inspect", (dir.path / "five.json").string()}).code == 0);
+  const auto limited = loom_tool({"inspect", (dir.path / "five.json").string(), "--max-nodes", "4"});
+  CHECK(limited.code == 1);
+  CHECK(contains(limited.err, "too many nodes: 5, over the limit of 4"));
+  CHECK(loom_tool({"inspect", (dir.path / "five.json").string(), "--max-nodes", "many"}).code == 2);
+  // Nesting deep enough to overflow a recursive printer: refused, not a crash.
+  spit(dir.path / "deep.json", std::string(100000, '[') + std::string(100000, ']'));
+  const auto deep = loom_tool({"inspect", (dir.path / "deep.json").string()});
+  CHECK(deep.code == 1);
+  CHECK(contains(deep.err, "deep.json: nested 100000 levels deep, over the limit of 1000"));
+  spit(dir.path / "futures.json", std::string(5000, '{') + "}");
+  const auto deep_graph = loom_tool({"inspect", (dir.path / "futures.json").string()});
+  CHECK(deep_graph.code == 1);
+  CHECK(contains(deep_graph.err, "nested 5000 levels deep, over the limit of 1000"));
+}
+
+TEST_CASE("a damaged database is reported with its file name, exit code 1") {
+  store_fixture f;
+  f.need("chains");
+  const fs::path db = f.root / "loom.db";
+  std::string bytes = slurp(db);
+  REQUIRE(bytes.size() > 4096);
+  bytes.replace(0, 16, "not a database!!");
+  spit(db, bytes);
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"executions"}, {"show", "chains"},
+                                              {"graph", "chains"}, {"gc", "--before", "2100-01-01"}}) {
+    auto with_store = args;
+    with_store.insert(with_store.end(), {"--store", f.store()});
+    const auto r = loom_tool(with_store);
+    INFO(args[0] << ": " << r.err);
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, "state store " + db.string() + " is damaged"));
+  }
+  // Damage past the header: found when the rows are read.
+  bytes.replace(0, 16, std::string("SQLite format 3\0", 16));
+  for (std::size_t i = 4096; i < bytes.size(); ++i) bytes[i] = '\xff';
+  spit(db, bytes);
+  const auto r = loom_tool({"executions", "--store", f.store()});
+  CHECK(r.code == 1);
+  CHECK(contains(r.err, "state store " + db.string() + " is damaged: database disk image is malformed"));
+}
+
+// ---------------------------------------------------------------------------------------
+// gc
+
+TEST_CASE("gc: deletes exactly the executions started before DATE, objects and rows, --dry-run deletes nothing") {
+  store_fixture f;
+  for (const char* id : {"chains", "nested", "boom"}) f.need(id);
+  // Make two of them old: started 2020-01-01 and 2020-01-03.
+  const std::int64_t jan1 = days_us(18262);  // 2020-01-01T00:00:00Z
+  set_started(f.root, "chains", jan1 + 3'600'000'000);
+  set_started(f.root, "boom", jan1 + days_us(2));
+  const auto dry = loom_tool({"gc", "--before", "2021-01-01", "--dry-run", "--store", f.store()});
+  INFO(dry.err);
+  REQUIRE(dry.code == 0);
+  const auto dry_lines = lines_of(dry.out);
+  REQUIRE(dry_lines.size() == 3);
+  CHECK(dry_lines[0].rfind("would delete chains (chains, succeeded, started 2020-01-01T01:00:00Z): ", 0) == 0);
+  CHECK(dry_lines[1].rfind("would delete boom (fail_with, failed, started 2020-01-03T00:00:00Z): ", 0) == 0);
+  CHECK(dry_lines[2].rfind("would delete 2 executions started before 2021-01-01T00:00:00Z (", 0) == 0);
+  CHECK(fs::exists(f.root / "chains"));
+  CHECK(loom_tool({"show", "chains", "--store", f.store()}).code == 0);
+
+  // A full ISO 8601 time: only the first one started before it.
+  const auto one = loom_tool({"gc", "--before", "2020-01-02T12:30:00+02:00", "--store", f.store()});
+  REQUIRE(one.code == 0);
+  CHECK(lines_of(one.out).size() == 2);
+  CHECK(one.out.rfind("deleted chains (chains, succeeded, started 2020-01-01T01:00:00Z): ", 0) == 0);
+  CHECK_FALSE(fs::exists(f.root / "chains"));
+  CHECK(fs::exists(f.root / "boom"));
+
+  const auto rest = loom_tool({"gc", "--before", "2021-01-01", "--store", f.store()});
+  REQUIRE(rest.code == 0);
+  CHECK(rest.out.rfind("deleted boom (fail_with, failed, started 2020-01-03T00:00:00Z): ", 0) == 0);
+  CHECK(contains(rest.out, "deleted 1 execution started before 2021-01-01T00:00:00Z ("));
+  CHECK_FALSE(fs::exists(f.root / "boom"));
+  // What is left: the new one, whole.
+  const auto list = json::parse(loom_tool({"executions", "--json", "--store", f.store()}).out);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["id"] == "nested");
+  CHECK(loom_tool({"show", "boom", "--store", f.store()}).code == 1);
+  CHECK(loom_tool({"graph", "nested", "--store", f.store()}).code == 0);
+  loom::state_store states(loom::state_store::default_path(f.root), false);
+  CHECK(states.nodes("chains").empty());
+  CHECK(states.nodes("nested").size() == 8);
+  const auto none = loom_tool({"gc", "--before", "2021-01-01", "--store", f.store()});
+  CHECK(none.code == 0);
+  CHECK(none.out == "deleted 0 executions started before 2021-01-01T00:00:00Z (0 B)\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// A run killed with SIGKILL
+
+TEST_CASE("a running execution: gc keeps it, killed with SIGKILL, it is shown as interrupted, and gc deletes it") {
+  scratch_dir dir;
+  const std::string store = (dir.path / "store").string();
+  // Two chains of 1,000 links of 2 ms each: about 2 s if nobody kills it.
+  const pid_t pid = spawn({LOOM_RESUME_TASKS_BINARY, "run", "chains", "--count", "2", "--length", "1000", "--store",
+                           store, "--execution-id", "slow", "--threads", "2"},
+                          {{"LOOM_TEST_TASK_US", "2000"}, {"LOOM_TEST_LOG", std::nullopt}}, dir.path / "run.out",
+                          dir.path / "run.err");
+  struct reaper {
+    pid_t pid;
+    bool done = false;
+    ~reaper() {
+      if (!done) {
+        ::kill(pid, SIGKILL);
+        wait_for(pid);
+      }
+    }
+  } guard{pid};
+  // Wait until it is on record with some nodes done.
+  json row;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(dir.path / "store" / "loom.db")) {
+      const auto r = loom_tool({"executions", "--json", "--store", store});
+      if (r.code == 0) {
+        const auto list = json::parse(r.out);
+        if (!list.empty() && list[0]["nodes_done"].get<std::int64_t>() >= 20) {
+          row = list[0];
+          break;
+        }
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(row.is_object());
+  REQUIRE(row["nodes_done"] < 2000);  // still running
+  CHECK(row["status"] == "running");
+  CHECK(row["owner_alive"] == true);
+  CHECK(row["owner"].get<std::string>().substr(row["owner"].get<std::string>().rfind(':') + 1) == std::to_string(pid));
+  const auto kept = loom_tool({"gc", "--before", "2100-01-01", "--store", store});
+  CHECK(kept.code == 0);
+  CHECK(contains(kept.out, "kept slow (chains, running, started "));
+  CHECK(contains(kept.out, "it is running, and its owner " + row["owner"].get<std::string>() + " is alive"));
+  CHECK(contains(kept.out, "deleted 0 executions started before 2100-01-01T00:00:00Z (0 B), kept 1 running"));
+  CHECK(fs::exists(dir.path / "store" / "slow"));
+
+  ::kill(pid, SIGKILL);
+  CHECK(wait_for(pid) == 128 + SIGKILL);
+  guard.done = true;
+
+  const auto table = loom_tool({"executions", "--store", store});
+  REQUIRE(table.code == 0);
+  const auto line = line_starting(table.out, "slow ");
+  REQUIRE(line);
+  CHECK(words(*line)[1] == "chains");
+  CHECK(words(*line)[2] == "interrupted");
+  const auto list = json::parse(loom_tool({"executions", "--json", "--store", store}).out);
+  CHECK(list[0]["status"] == "interrupted");
+  CHECK(list[0]["recorded_status"] == "running");
+  CHECK(list[0]["owner_alive"] == false);
+  const auto show = loom_tool({"show", "slow", "--store", store});
+  CHECK(show.code == 0);
+  CHECK(line_starting(show.out, "status     interrupted (recorded as running)"));
+  const auto n0 = line_starting(show.out, "n0 ");
+  REQUIRE(n0);
+  const auto n0_words = words(*n0);
+  CHECK(std::vector<std::string>(n0_words.begin(), n0_words.begin() + 4) ==
+        std::vector<std::string>{"n0", "chains", "dynamic", "running"});
+  CHECK(contains(show.out, "not started"));  // links after the kill: in the futures file, never started
+  const auto graph = loom_tool({"graph", "slow", "--store", store});
+  CHECK(graph.code == 0);
+  CHECK(contains(graph.out, "\"n0\" [label=\"chains\\nn0\", shape=box3d, fillcolor=\"#fff2a8\""));  // running
+  CHECK(contains(graph.out, "\"n0/dn999\" [label=\"link\\ndn999\", fillcolor=\"#ffffff\", style=\"rounded,filled,dashed\""));
+
+  const auto gone = loom_tool({"gc", "--before", "2100-01-01", "--store", store});
+  CHECK(gone.code == 0);
+  CHECK(contains(gone.out, "deleted slow (chains, interrupted, started "));
+  CHECK_FALSE(fs::exists(dir.path / "store" / "slow"));
+  CHECK(json::parse(loom_tool({"executions", "--json", "--store", store}).out).empty());
+}
