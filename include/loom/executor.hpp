@@ -498,8 +498,10 @@ class executor {
         if (delayed_.empty()) {
           wakeup_.wait(lock);
         } else {
-          wakeup_.wait_until(lock, std::min(delayed_.begin()->first,
-                                            std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+          // A copy: the wait lets other threads erase the entry.
+          const auto until = std::min(delayed_.begin()->first,
+                                      std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+          wakeup_.wait_until(lock, until);
         }
         continue;
       }

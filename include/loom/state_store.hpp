@@ -125,18 +125,20 @@ class state_store {
       db_ = nullptr;
       throw state_store_error("state store " + path_.string() + ": cannot open: " + why);
     }
-    sqlite3_busy_timeout(db_, 60'000);  // other runs sharing the store: wait, do not fail
-    exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=NORMAL");  // with WAL: a commit survives a crash of the program
-    exec("PRAGMA foreign_keys=ON");
-    migrate();
+    try {
+      sqlite3_busy_timeout(db_, 60'000);  // other runs sharing the store: wait, do not fail
+      exec("PRAGMA journal_mode=WAL");
+      exec("PRAGMA synchronous=NORMAL");  // with WAL: a commit survives a crash of the program
+      exec("PRAGMA foreign_keys=ON");
+      migrate();
+    } catch (...) {
+      close();  // no destructor runs for a constructor that throws
+      throw;
+    }
   }
   state_store(const state_store&) = delete;
   state_store& operator=(const state_store&) = delete;
-  ~state_store() {
-    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
-    if (db_ != nullptr) sqlite3_close(db_);
-  }
+  ~state_store() { close(); }
 
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
@@ -354,6 +356,13 @@ class state_store {
       " heartbeat_us, runs, backend FROM executions";
 
   static value null_if_empty(const std::string& s) { return s.empty() ? value(nullptr) : value(s); }
+
+  void close() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    statements_.clear();
+    if (db_ != nullptr) sqlite3_close(db_);
+    db_ = nullptr;
+  }
 
   // The migrations: step k brings schema k to k + 1. Version 0 is an empty database.
   void migrate() {
