@@ -464,7 +464,9 @@ TEST_CASE("show: static and dynamic workflows nested in each other, --node shows
 
   const auto sub = loom_tool({"show", "nested", "--node", "n0/dn0", "--store", f.store()});
   REQUIRE(sub.code == 0);
-  CHECK(line_starting(sub.out, "dn0  "));
+  const auto top = line_starting(sub.out, "n0/dn0 ");  // the top of the subtree by its whole path
+  REQUIRE(top);
+  CHECK(words(*top)[1] == "p_sum_of_squares");
   CHECK(line_starting(sub.out, "  n0 "));
   CHECK(line_starting(sub.out, "    dn2 "));
   CHECK_FALSE(line_starting(sub.out, "  dn1 "));  // n0/dn1 (add) is outside n0/dn0

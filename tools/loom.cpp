@@ -391,7 +391,9 @@ int cmd_show(const command_line& cl) {
       } else if (n.row && n.phase == "running" && live && n.row->started_us > 0) {
         duration = loom_tool::duration_text(loom::now_us() - n.row->started_us) + " so far";
       }
-      rows.push_back({std::string(2 * depth, ' ') + n.id, n.task, n.kind, n.phase,
+      // The top of a --node subtree by its whole path, every other node by its id.
+      const std::string& name = depth == 0 && &top != &tree.root ? n.path : n.id;
+      rows.push_back({std::string(2 * depth, ' ') + name, n.task, n.kind, n.phase,
                       n.row ? std::to_string(n.row->attempts) : "0", duration, n.row ? first_line(n.row->error) : ""});
       for (const auto& c : n.children) add(*c, depth + 1);
     };
