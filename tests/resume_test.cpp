@@ -305,3 +305,44 @@ TEST_CASE("resume: two runs of a workflow binary recording into one store at the
     CHECK(states.nodes(e->id).size() == 1002);
   }
 }
+
+TEST_CASE("resume: with the process backend, kill -9 the executor (its node processes die with it or finish alone)",
+          "[resume]") {
+  constexpr std::int64_t count = 4;
+  constexpr std::int64_t length = 25;
+  constexpr std::int64_t links = count * length;
+  const std::string expected = "{\"o0\":" + std::to_string(links * (links - 1) / 2) + "}\n";
+  scratch_dir dir;
+  const fs::path store = dir.path / "store";
+  const auto seed = std::random_device{}();
+  std::mt19937 random(seed);
+  // A whole run here takes about 100 node processes of a few ms each on 2 threads.
+  std::uniform_int_distribution<int> moment_ms(20, 400);
+  INFO("seed " << seed);
+  for (int t = 0; t < 4; ++t) {
+    const std::string id = "process-" + std::to_string(t);
+    const fs::path log = dir.path / (id + ".log");
+    const fs::path err = dir.path / (id + ".err");
+    int status = 0;
+    const pid_t pid = start({"run", "chains", "--count", std::to_string(count), "--length", std::to_string(length),
+                             "--store", store.string(), "--execution-id", id, "--threads", "2", "--backend", "process"},
+                            log, dir.path / (id + ".out"), err);
+    run_or_kill(pid, std::chrono::milliseconds(moment_ms(random)), status);
+    // A node process started just before the kill may still finish and log; let it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!loom::object_store(store).contains(id + "/inputs.json")) continue;
+    const auto done = recorded_done(store, id, links);
+    const auto before = executions(log);
+    for (const auto& line : done) REQUIRE(before.count(line) == 1);
+    const pid_t resumed = start({"resume", id, "--store", store.string(), "--threads", "2", "--backend", "process"},
+                                log, dir.path / (id + ".resume.out"), err);
+    run_or_kill(resumed, std::nullopt, status);
+    INFO("trial " << t << "\n" << slurp(err));
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    CHECK(slurp(dir.path / (id + ".resume.out")) == expected);
+    const auto after = executions(log);
+    for (const auto& line : done) CHECK(after.at(line) == 1);
+    CHECK(after.size() == static_cast<std::size_t>(links + 2));
+  }
+}
