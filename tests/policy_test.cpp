@@ -296,3 +296,24 @@ TEST_CASE("policy: a dynamic node's retries re-run a failing body, not a failing
                     Catch::Contains("node n0/dn0 (task 'policy_always_fails') failed: inner task failed"));
   CHECK(fragile_body_calls == 1);
 }
+
+TEST_CASE("policy: a failure inside a dynamic node's sub-DAG ends the dynamic node's row as failed too") {
+  reset();
+  scratch_dir dir;
+  loom::object_store store(dir.path);
+  loom::executor ex({.threads = 2});
+  loom::run_options o;
+  o.store = &store;
+  o.execution_id = "inner-failure";
+  CHECK_THROWS(ex.run(o, fragile, std::int64_t{1}));
+  loom::state_store states(loom::state_store::default_path(store.root()));
+  const auto nodes = states.nodes("inner-failure");
+  const auto& inner = node_at(nodes, "n0/dn0");
+  CHECK(inner.phase == loom::node_phase::failed);
+  CHECK(inner.error == "inner task failed");
+  const auto& outer = node_at(nodes, "n0");
+  CHECK(outer.phase == loom::node_phase::failed);
+  CHECK(outer.error == "node n0/dn0 inside it failed");
+  CHECK(outer.ended_us >= outer.started_us);
+  CHECK(states.execution("inner-failure")->status == "failed");
+}

@@ -1110,7 +1110,15 @@ class executor {
     if (run_trace* trace = state.options->trace) trace->record_failure(f.path_of(node));
     if (detail::execution_recorder* recorder = state.recorder) {
       const detail::graph_node& n = f.g->nodes[node];
-      recorder->failed(f.path_of(node), n.name, static_cast<int>(n.kind), message);
+      const std::string path = f.path_of(node);
+      recorder->failed(path, n.name, static_cast<int>(n.kind), message);
+      // The workflow and dynamic nodes around it end with it: none of them completes.
+      for (const detail::frame* inner = &f; inner->parent != nullptr; inner = inner->parent) {
+        const detail::frame& outer = *inner->parent;
+        const detail::graph_node& around = outer.g->nodes[inner->parent_node];
+        recorder->failed(outer.path_of(inner->parent_node), around.name, static_cast<int>(around.kind),
+                         "node " + path + " inside it failed");
+      }
     }
     std::lock_guard lock(state.mutex);
     if (!state.failed.exchange(true)) {
