@@ -7,6 +7,8 @@
 #include <loom/state_store.hpp>
 
 #include <catch2/catch.hpp>
+
+#include "test_files.hpp"
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
@@ -35,32 +37,10 @@ extern char** environ;
 namespace {
 
 namespace fs = std::filesystem;
+using loom_test::scratch_dir;
+using loom_test::slurp;
+using loom_test::spit;
 using json = nlohmann::json;
-
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("loom-tool-test-" + std::to_string(random()));
-    fs::create_directories(path);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void spit(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 struct result {
   int code = -1;
@@ -166,7 +146,7 @@ std::optional<std::string> line_starting(const std::string& text, const std::str
 
 /// A store with the executions a test asks for, each recorded by a real workflow binary.
 struct store_fixture {
-  scratch_dir dir;
+  scratch_dir dir{"tool-test"};
   fs::path root = dir.path / "store";
   std::set<std::string> made;
 
@@ -255,7 +235,7 @@ TEST_CASE("--help on every command and on loom itself: usage on stdout, exit cod
 }
 
 TEST_CASE("bad command lines: exit code 2 and a message on stderr") {
-  scratch_dir dir;
+  scratch_dir dir("tool-test");
   const std::string store = dir.path.string();
   struct bad {
     std::vector<std::string> args;
@@ -301,7 +281,7 @@ TEST_CASE("no --store and no LOOM_STORE: exit code 2, LOOM_STORE is the default 
   CHECK(r.code == 0);
   CHECK(line_starting(r.out, "chains "));
   // --store wins over LOOM_STORE.
-  scratch_dir empty;
+  scratch_dir empty("tool-test");
   const auto other = loom_tool({"executions", "--store", empty.path.string()}, {{"LOOM_STORE", f.store()}});
   CHECK(other.code == 0);
   CHECK_FALSE(line_starting(other.out, "chains "));
@@ -365,7 +345,7 @@ TEST_CASE("executions: a table of the recorded runs, newest first, and --json") 
 }
 
 TEST_CASE("executions: a store with nothing recorded, and a store that does not exist") {
-  scratch_dir dir;
+  scratch_dir dir("tool-test");
   const auto r = loom_tool({"executions", "--store", dir.path.string()});
   CHECK(r.code == 0);
   CHECK(r.out.empty());
@@ -580,7 +560,7 @@ TEST_CASE("graph --node PATH: only that node's subgraph") {
 TEST_CASE("graph --format svg: exit code 1 and a clear message without Graphviz, through dot when it is there") {
   store_fixture f;
   f.need("chains");
-  scratch_dir bin;
+  scratch_dir bin("tool-test");
   const auto r = loom_tool({"graph", "chains", "--format", "svg", "--store", f.store()}, {{"PATH", bin.path.string()}});
   CHECK(r.code == 1);
   CHECK(r.out.empty());
@@ -650,7 +630,7 @@ TEST_CASE("inspect: stored values, in packs (by key) and in files, plain JSON fi
   const auto inputs = loom_tool({"inspect", "pear/inputs.json"}, {{"LOOM_STORE", f.store()}});
   CHECK(inputs.code == 0);
   CHECK(json::parse(inputs.out) == json{{"entity", "start_wf"}, {"inputs", {{"i0", "Pear"}, {"i1", "Earth"}}}});
-  scratch_dir dir;
+  scratch_dir dir("tool-test");
   spit(dir.path / "value.json", "{\"b\": [1, 2], \"a\": {\"c\": null}}");
   const auto plain = loom_tool({"inspect", (dir.path / "value.json").string()});
   CHECK(plain.code == 0);
@@ -738,7 +718,7 @@ TEST_CASE("inspect: a truncated futures file, as an object and as plain JSON") {
   CHECK(contains(r.err, "object store: " + key + " is damaged (truncated: " + std::to_string(payload.size() - 30) +
                             " of " + std::to_string(payload.size()) + " bytes)"));
   CHECK(loom_tool({"graph", "chains", "--store", f.store()}).code == 1);
-  scratch_dir dir;
+  scratch_dir dir("tool-test");
   const fs::path plain = dir.path / "futures.json";
   spit(plain, payload.substr(0, payload.size() / 2));
   const auto cut = loom_tool({"inspect", plain.string()});
@@ -769,7 +749,7 @@ TEST_CASE("inspect: a damaged record in a pack, by key and as a pack") {
 }
 
 TEST_CASE("inspect: a structurally invalid futures file: every problem, from its own entities table") {
-  scratch_dir dir;
+  scratch_dir dir("tool-test");
   const auto entity = R"("t": {"kind": "task", "version": "1", "interface": {
       "inputs": [{"name": "x", "type": "integer"}, {"name": "xs", "type": {"list": "integer"}}],
       "outputs": [{"name": "o0", "type": "string"}]}})";
@@ -913,7 +893,7 @@ TEST_CASE("gc: deletes exactly the executions started before DATE, objects and r
 // A run killed with SIGKILL
 
 TEST_CASE("a running execution: gc keeps it, killed with SIGKILL, it is shown as interrupted, and gc deletes it") {
-  scratch_dir dir;
+  scratch_dir dir("tool-test");
   const std::string store = (dir.path / "store").string();
   // Two chains of 1,000 links of 2 ms each: about 2 s if nobody kills it.
   const pid_t pid = spawn({LOOM_RESUME_TASKS_BINARY, "run", "chains", "--count", "2", "--length", "1000", "--store",

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_files.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -13,29 +15,9 @@
 namespace {
 
 namespace fs = std::filesystem;
-
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("loom-object-store-test-" + std::to_string(random()));
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void spit(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
+using loom_test::scratch_dir;
+using loom_test::slurp;
+using loom_test::spit;
 
 fs::path only_pack(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir)) return e.path();
@@ -46,7 +28,7 @@ fs::path only_pack(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("object store: a file object carries its size and checksum, and reads back") {
-  scratch_dir dir;
+  scratch_dir dir("object-store-test");
   loom::object_store store(dir.path);
   store.put("ex-1/n0/outputs.json", "{\"o0\": 3}");
   const std::string raw = slurp(dir.path / "ex-1/n0/outputs.json");
@@ -60,7 +42,7 @@ TEST_CASE("object store: a file object carries its size and checksum, and reads 
 }
 
 TEST_CASE("object store: a damaged file object is reported with its key, never returned") {
-  scratch_dir dir;
+  scratch_dir dir("object-store-test");
   loom::object_store store(dir.path);
   const std::string key = "ex-1/n0/dn3/outputs.json";
   store.put(key, "{\"o0\": [1, 2, 3]}");
@@ -97,7 +79,7 @@ TEST_CASE("object store: a damaged file object is reported with its key, never r
 }
 
 TEST_CASE("object store: packed objects are found by key, listed, and survive a new store object") {
-  scratch_dir dir;
+  scratch_dir dir("object-store-test");
   loom::object_store store(dir.path);
   loom::pack_writer pack(store, "ex-2");
   pack.append("ex-2/n0/dn0/outputs.json", "{\"o0\": 1}");
@@ -124,7 +106,7 @@ TEST_CASE("object store: packed objects are found by key, listed, and survive a 
 }
 
 TEST_CASE("object store: a pack cut short by a crash loses only its unfinished record") {
-  scratch_dir dir;
+  scratch_dir dir("object-store-test");
   loom::object_store store(dir.path);
   {
     loom::pack_writer pack(store, "ex-3");
@@ -144,7 +126,7 @@ TEST_CASE("object store: a pack cut short by a crash loses only its unfinished r
 }
 
 TEST_CASE("object store: a damaged record in a pack is reported with its key") {
-  scratch_dir dir;
+  scratch_dir dir("object-store-test");
   loom::object_store store(dir.path);
   {
     loom::pack_writer pack(store, "ex-4");

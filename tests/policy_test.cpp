@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_files.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -17,21 +19,11 @@
 namespace {
 
 namespace fs = std::filesystem;
+using loom_test::scratch_dir;
+using loom_test::slurp;
+using loom_test::spit;
 using namespace std::chrono_literals;
 using ms = std::chrono::milliseconds;
-
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("loom-policy-test-" + std::to_string(random()));
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // ---- Retries ----
 std::atomic<int> flaky_calls{0};
@@ -162,7 +154,7 @@ TEST_CASE("policy: when the retries run out, the node fails with the last attemp
 TEST_CASE("policy: attempts are recorded in the state store") {
   reset();
   flaky_failures = 2;
-  scratch_dir dir;
+  scratch_dir dir("policy-test");
   loom::object_store store(dir.path);
   loom::executor ex({.threads = 2});
   loom::run_options o;
@@ -203,7 +195,7 @@ TEST_CASE("policy: an attempt over its timeout fails, and the run does not wait 
 
 TEST_CASE("policy: a cached task runs once per input across executions in one store") {
   reset();
-  scratch_dir dir;
+  scratch_dir dir("policy-test");
   loom::object_store store(dir.path);
   loom::executor ex({.threads = 2});
   loom::run_options o;
@@ -233,7 +225,7 @@ TEST_CASE("policy: a cached task runs once per input across executions in one st
 
 TEST_CASE("policy: a damaged cache entry is reported and not used") {
   reset();
-  scratch_dir dir;
+  scratch_dir dir("policy-test");
   loom::object_store store(dir.path);
   loom::executor ex({.threads = 2});
   loom::run_options o;
@@ -261,7 +253,7 @@ TEST_CASE("policy: a damaged cache entry is reported and not used") {
 
 TEST_CASE("policy: a cached dynamic node skips its body and its whole sub-DAG") {
   reset();
-  scratch_dir dir;
+  scratch_dir dir("policy-test");
   loom::object_store store(dir.path);
   loom::executor ex({.threads = 2});
   loom::run_options o;
@@ -299,7 +291,7 @@ TEST_CASE("policy: a dynamic node's retries re-run a failing body, not a failing
 
 TEST_CASE("policy: a failure inside a dynamic node's sub-DAG ends the dynamic node's row as failed too") {
   reset();
-  scratch_dir dir;
+  scratch_dir dir("policy-test");
   loom::object_store store(dir.path);
   loom::executor ex({.threads = 2});
   loom::run_options o;

@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_files.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <csignal>
@@ -31,25 +33,10 @@ extern char** environ;
 namespace {
 
 namespace fs = std::filesystem;
+using loom_test::scratch_dir;
+using loom_test::slurp;
+using loom_test::spit;
 using clock_type = std::chrono::steady_clock;
-
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("loom-resume-test-" + std::to_string(random()));
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 /// Starts the workflow binary with `args`, its stdout and stderr to files, and
 /// LOOM_TEST_LOG set.
@@ -133,7 +120,7 @@ TEST_CASE("resume: kill -9 at random moments of a 10,000-node run; every resume 
   constexpr std::int64_t length = 100;
   constexpr std::int64_t links = count * length;
   const std::string expected = "{\"o0\":" + std::to_string(links * (links - 1) / 2) + "}\n";
-  scratch_dir dir;
+  scratch_dir dir("resume-test");
   const fs::path store = dir.path / "store";
   const std::vector<std::string> workflow = {"run", "chains", "--count", std::to_string(count), "--length",
                                              std::to_string(length), "--store", store.string(), "--threads", "2"};
@@ -225,7 +212,7 @@ TEST_CASE("resume: kill -9 at random moments of a 10,000-node run; every resume 
 
 TEST_CASE("resume: a damaged output or futures file is reported with its key and not used; the node runs again",
           "[resume]") {
-  scratch_dir dir;
+  scratch_dir dir("resume-test");
   const fs::path store = dir.path / "store";
   const fs::path log = dir.path / "damaged.log";
   const fs::path err = dir.path / "damaged.err";
@@ -278,7 +265,7 @@ TEST_CASE("resume: a damaged output or futures file is reported with its key and
 }
 
 TEST_CASE("resume: two runs of a workflow binary recording into one store at the same time", "[resume]") {
-  scratch_dir dir;
+  scratch_dir dir("resume-test");
   const fs::path store = dir.path / "store";
   std::vector<pid_t> pids;
   for (int r = 0; r < 3; ++r) {
@@ -312,7 +299,7 @@ TEST_CASE("resume: with the process backend, kill -9 the executor (its node proc
   constexpr std::int64_t length = 25;
   constexpr std::int64_t links = count * length;
   const std::string expected = "{\"o0\":" + std::to_string(links * (links - 1) / 2) + "}\n";
-  scratch_dir dir;
+  scratch_dir dir("resume-test");
   const fs::path store = dir.path / "store";
   const auto seed = std::random_device{}();
   std::mt19937 random(seed);

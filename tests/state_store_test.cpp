@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_files.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -16,19 +18,9 @@
 namespace {
 
 namespace fs = std::filesystem;
-
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    std::random_device random;
-    path = fs::temp_directory_path() / ("loom-state-store-test-" + std::to_string(random()));
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using loom_test::scratch_dir;
+using loom_test::slurp;
+using loom_test::spit;
 
 loom::execution_record new_execution(const std::string& id) {
   loom::execution_record e;
@@ -70,7 +62,7 @@ inline constexpr auto incs = loom::dynamic<"state_incs">([](loom::dynamic_builde
 }  // namespace
 
 TEST_CASE("state store: a new database has the current schema; a newer one is refused") {
-  scratch_dir dir;
+  scratch_dir dir("state-store-test");
   const auto db = dir.path / "loom.db";
   { loom::state_store states(db); }
   CHECK(user_version(db) == loom::state_store::schema_version);
@@ -83,7 +75,7 @@ TEST_CASE("state store: a new database has the current schema; a newer one is re
 }
 
 TEST_CASE("state store: node events collapse into rows; attempts add up across batches") {
-  scratch_dir dir;
+  scratch_dir dir("state-store-test");
   loom::state_store states(dir.path / "loom.db");
   states.create_execution(new_execution("ex"));
   CHECK_THROWS_WITH(states.create_execution(new_execution("ex")), Catch::Contains("execution ex already exists"));
@@ -117,7 +109,7 @@ TEST_CASE("state store: node events collapse into rows; attempts add up across b
 }
 
 TEST_CASE("state store: a running execution with a live owner cannot be taken over; a dead one can") {
-  scratch_dir dir;
+  scratch_dir dir("state-store-test");
   loom::state_store states(dir.path / "loom.db");
   auto live = new_execution("live");
   live.owner = loom::state_store::this_owner();  // this very process: alive
@@ -136,7 +128,7 @@ TEST_CASE("state store: a running execution with a live owner cannot be taken ov
 }
 
 TEST_CASE("state store: a damaged database is reported with its file, never used") {
-  scratch_dir dir;
+  scratch_dir dir("state-store-test");
   const auto db = dir.path / "loom.db";
   {
     loom::object_store store(dir.path);
@@ -184,7 +176,7 @@ TEST_CASE("state store: a damaged database is reported with its file, never used
 }
 
 TEST_CASE("state store: two runs recording into one store at the same time do not disturb each other") {
-  scratch_dir dir;
+  scratch_dir dir("state-store-test");
   loom::object_store store(dir.path);
   auto run = [&](const std::string& id, std::int64_t n) {
     loom::run_options o;

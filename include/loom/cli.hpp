@@ -2,7 +2,7 @@
 //
 //   BINARY run NAME [--INPUT VALUE]... [--store DIR] [--threads N] [--execution-id ID]
 //                   [--max-depth N] [--max-dynamic-nodes N] [--verify-futures]
-//                   [--backend thread|process]
+//                   [--backend thread|process] [--overwrite-cache] [--quiet]
 //   BINARY graph NAME [--INPUT VALUE]... [same options]   # the executed DAG, as DOT
 //   BINARY resume ID --store DIR [--threads N] [--backend thread|process] [limits]
 //                                                          # continue a recorded execution
@@ -142,15 +142,46 @@ inline std::string known_names() {
   return names.empty() ? "none" : names;
 }
 
+/// The options that take no value (`--quiet`; `--quiet=false` is allowed).
+inline bool is_switch(std::string_view flag) {
+  return flag == "verify-futures" || flag == "overwrite-cache" || flag == "quiet";
+}
+
+/// Walks the options from args[first]: `--flag value`, `--flag=value`, or a switch
+/// (`is_switch(flag)` true) given alone, whose value is "true". Calls handle(flag, value).
+template <class IsSwitch, class Handle>
+void for_each_option(const std::vector<std::string>& args, std::size_t first, IsSwitch&& takes_no_value,
+                     Handle&& handle) {
+  for (std::size_t a = first; a < args.size(); ++a) {
+    const std::string& arg = args[a];
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2) throw usage_error("unexpected argument '" + arg + "'");
+    std::string flag = arg.substr(2);
+    std::optional<std::string> value;
+    if (const auto eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    }
+    if (!value && takes_no_value(flag)) value = "true";
+    if (!value) {
+      if (a + 1 >= args.size()) throw usage_error("--" + flag + " needs a value");
+      value = args[++a];
+    }
+    handle(flag, *value);
+  }
+}
+
 /// An option shared by run, graph and resume; false if `flag` is none of them.
 inline bool parse_run_option(parsed_command& cmd, const std::string& flag, const std::string& value) {
   if (flag == "store") {
     cmd.store_root = value;
   } else if (flag == "threads") {
     cmd.threads = parse_count(flag, value);
-  } else if (flag == "overwrite-cache") {
-    if (value != "true" && value != "false") throw usage_error("--overwrite-cache: expected no value, 'true' or 'false'");
-    cmd.options.overwrite_cache = value == "true";
+  } else if (is_switch(flag)) {
+    if (value != "true" && value != "false") throw usage_error("--" + flag + ": expected no value, 'true' or 'false'");
+    const bool on = value == "true";
+    if (flag == "overwrite-cache") cmd.options.overwrite_cache = on;
+    if (flag == "verify-futures") cmd.options.verify_futures = on;
+    if (flag == "quiet") cmd.quiet = on;
   } else if (flag == "max-depth") {
     cmd.options.limits.max_depth = parse_count(flag, value);
   } else if (flag == "max-dynamic-nodes") {
@@ -177,31 +208,13 @@ inline parsed_command parse_resume(const std::vector<std::string>& args) {
   object_store::check_key(args[1]);
   cmd.options.execution_id = args[1];
   cmd.options.resume = true;
-  for (std::size_t a = 2; a < args.size(); ++a) {
-    const std::string& arg = args[a];
-    if (arg.rfind("--", 0) != 0 || arg.size() == 2) throw usage_error("unexpected argument '" + arg + "'");
-    std::string flag = arg.substr(2);
-    std::optional<std::string> value;
-    if (const auto eq = flag.find('='); eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag.resize(eq);
-    }
-    if (flag == "overwrite-cache" && !value) value = "true";
-    if (flag == "quiet" && !value) {
-      cmd.quiet = true;
-      continue;
-    }
-    if (!value) {
-      if (a + 1 >= args.size()) throw usage_error("--" + flag + " needs a value");
-      value = args[++a];
-    }
-    if (!parse_run_option(cmd, flag, *value)) {
+  for_each_option(args, 2, is_switch, [&](const std::string& flag, const std::string& value) {
+    if (!parse_run_option(cmd, flag, value)) {
       throw usage_error("resume: unknown option --" + flag +
-                        " (resume takes --store, --threads, --backend, --overwrite-cache, --max-depth,"
-                        " --max-dynamic-nodes; the inputs "
-                        "are the execution's)");
+                        " (resume takes --store, --threads, --backend, --overwrite-cache, --quiet, --max-depth,"
+                        " --max-dynamic-nodes; the inputs are the execution's)");
     }
-  }
+  });
   if (!cmd.store_root) throw usage_error("resume: --store DIR is required (the store the execution was recorded in)");
   return cmd;
 }
@@ -255,42 +268,23 @@ inline parsed_command parse_command(int argc, char** argv) {
     }
     return std::nullopt;
   };
-  for (std::size_t a = 2; a < args.size(); ++a) {
-    const std::string& arg = args[a];
-    if (arg.rfind("--", 0) != 0 || arg.size() == 2) throw usage_error("unexpected argument '" + arg + "'");
-    std::string flag = arg.substr(2);
-    std::optional<std::string> value;
-    if (const auto eq = flag.find('='); eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag.resize(eq);
-    }
-    if (flag == "verify-futures" && !input_index(flag)) {
-      cmd.options.verify_futures = true;
-      continue;
-    }
-    if (flag == "overwrite-cache" && !value && !input_index(flag)) value = "true";
-    if (flag == "quiet" && !value && !input_index(flag)) {
-      cmd.quiet = true;
-      continue;
-    }
-    if (!value) {
-      if (a + 1 >= args.size()) throw usage_error("--" + flag + " needs a value");
-      value = args[++a];
-    }
+  // An input named like a switch (an input `--quiet`) is the input.
+  const auto takes_no_value = [&](const std::string& flag) { return is_switch(flag) && !input_index(flag); };
+  for_each_option(args, 2, takes_no_value, [&](const std::string& flag, const std::string& value) {
     if (const auto i = input_index(flag)) {
       if (given[*i]) throw usage_error("--" + flag + " given twice");
-      given[*i] = parse_input_value(info, *i, *value);
-    } else if (parse_run_option(cmd, flag, *value)) {
+      given[*i] = parse_input_value(info, *i, value);
+    } else if (parse_run_option(cmd, flag, value)) {
     } else if (flag == "execution-id") {
-      object_store::check_key(*value);
-      cmd.options.execution_id = *value;
+      object_store::check_key(value);
+      cmd.options.execution_id = value;
     } else {
       std::string inputs;
       for (const auto& p : info.interface.inputs) inputs += (inputs.empty() ? "--" : ", --") + p.name;
       throw usage_error("'" + info.name + "' has no input --" + flag + " (its inputs: " +
                         (inputs.empty() ? std::string("none") : inputs) + ")");
     }
-  }
+  });
   for (std::size_t i = 0; i < given.size(); ++i) {
     if (given[i]) {
       cmd.inputs.push_back(std::move(*given[i]));
