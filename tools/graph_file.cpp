@@ -1,6 +1,7 @@
 // The `loom` command's reader of futures-format files: see graph_file.hpp.
 #include "graph_file.hpp"
 
+#include <loom/literal.hpp>
 #include <loom/type_descriptor.hpp>
 
 #include <algorithm>
@@ -17,19 +18,7 @@ using loom::type_descriptor;
 using loom::type_kind;
 
 /// A JSON value's kind, as the literal decoder names it.
-std::string kind_of(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::number_float: return "float";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "list";
-    case json::value_t::object: return "object";
-    default: return "binary";
-  }
-}
+std::string kind_of(const json& j) { return std::string(loom::detail::json_kind_name(j)); }
 
 std::string clip(const json& j, std::size_t max = 80) {
   auto text = j.dump();
