@@ -96,17 +96,20 @@ if(MODE STREQUAL "find_package")
     # Installed with --prefix elsewhere than CMAKE_INSTALL_PREFIX: the package must be
     # relocatable (nothing may point at the configured prefix or at this build tree).
     "-DCMAKE_INSTALL_PREFIX=${work_dir}/configured-prefix-unused")
-  # An INTERFACE library and the code generator, nothing else.
+  # An INTERFACE library, the code generator and the loom command, nothing else.
   run("build Loom" "${CMAKE_COMMAND}" --build "${loom_build}" ${build_config})
   file(GLOB_RECURSE loom_objects "${loom_build}/*.o" "${loom_build}/*.obj")
   foreach(object IN LISTS loom_objects)
-    if(NOT object MATCHES "/loom-codegen\\.dir/")
+    if(NOT object MATCHES "/loom-codegen\\.dir/" AND NOT object MATCHES "/loom_tool\\.dir/")
       message(FATAL_ERROR "[${MODE}] building Loom with tests/examples/benchmarks OFF compiled: ${object}")
     endif()
   endforeach()
   run("install Loom" "${CMAKE_COMMAND}" --install "${loom_build}" ${build_config} --prefix "${prefix}")
   if(NOT EXISTS "${prefix}/include/loom/loom.hpp")
     message(FATAL_ERROR "[${MODE}] cmake --install did not install include/loom/loom.hpp:\n${run_output}")
+  endif()
+  if(NOT EXISTS "${prefix}/bin/loom")
+    message(FATAL_ERROR "[${MODE}] cmake --install did not install bin/loom (the loom command):\n${run_output}")
   endif()
   list(PREPEND prefix_path "${prefix}")
   cache_entry("${consumer_init}" LOOM_EXPECTED_PREFIX "${prefix}")
