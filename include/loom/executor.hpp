@@ -872,29 +872,16 @@ class executor {
 
   /// A task node in a process of its own: its outputs come back through the store.
   static void run_task_process(detail::frame& f, std::uint32_t node) {
-    const detail::graph_node& n = f.g->nodes[node];
-    const detail::entity_info& info = *n.info;
     const std::string key = keys_of(f, node).outputs();
     const detail::process_exit exit = spawn_node(f, node, key);
-    const object_store& store = *f.run->options->store;
     try {
-      const auto outputs = detail::read_json_object(store, key);
-      if (!outputs || !outputs->is_object()) throw error("expected a JSON object of outputs");
-      for (std::uint32_t o = 0; o < n.output_count; ++o) {
-        const port& p = info.interface.outputs[o];
-        const auto it = outputs->find(p.name);
-        if (it == outputs->end()) throw error(key + ": no output '" + p.name + "'");
-        try {
-          f.slots[n.first_slot + o] = info.output_codecs[o].decode(*it, p.name);
-        } catch (const literal_error& e) {
-          throw error(key + ": " + e.what());
-        }
-      }
+      if (!read_outputs(f, node, key)) throw error(key + " disappeared");
     } catch (const std::exception& e) {
       throw error("its process (pid " + std::to_string(exit.pid) +
                   ") exited with status 0 but wrote unreadable outputs: " + e.what());
     }
   }
+
 
   /// A dynamic node's body in a process of its own: it writes the futures file, read
   /// and validated here as any futures file is.

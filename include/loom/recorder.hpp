@@ -60,23 +60,13 @@ class execution_recorder {
   }
 
   void started(std::string path, std::string_view task, int kind) {
-    node_event e;
-    e.path = std::move(path);
-    e.task = std::string(task);
-    e.kind = kind;
-    e.at_us = now_us();
-    push(std::move(e));
+    push(event(std::move(path), task, kind, node_phase::running));
   }
 
   /// A node that succeeded; `outputs` (its outputs as JSON) go to the pack.
   void succeeded(std::string path, std::string_view task, int kind, std::optional<std::string> outputs,
                  bool counts_start = false, std::string outputs_key = {}) {
-    node_event e;
-    e.path = std::move(path);
-    e.task = std::string(task);
-    e.kind = kind;
-    e.phase = node_phase::succeeded;
-    e.at_us = now_us();
+    node_event e = event(std::move(path), task, kind, node_phase::succeeded);
     e.outputs = std::move(outputs);
     e.outputs_key = std::move(outputs_key);
     e.counts_start = counts_start;
@@ -85,12 +75,7 @@ class execution_recorder {
 
   /// A node not run: its outputs came from the cache (`outputs_key`).
   void cached(std::string path, std::string_view task, int kind, std::string outputs_key) {
-    node_event e;
-    e.path = std::move(path);
-    e.task = std::string(task);
-    e.kind = kind;
-    e.phase = node_phase::cached;
-    e.at_us = now_us();
+    node_event e = event(std::move(path), task, kind, node_phase::cached);
     e.outputs_key = std::move(outputs_key);
     e.counts_start = false;
     push(std::move(e));
@@ -98,12 +83,7 @@ class execution_recorder {
 
   void failed(std::string path, std::string_view task, int kind, std::string message,
               node_phase phase = node_phase::failed) {
-    node_event e;
-    e.path = std::move(path);
-    e.task = std::string(task);
-    e.kind = kind;
-    e.phase = phase;
-    e.at_us = now_us();
+    node_event e = event(std::move(path), task, kind, phase);
     e.error = std::move(message);
     e.counts_start = false;
     push(std::move(e));
@@ -141,6 +121,16 @@ class execution_recorder {
   [[nodiscard]] std::uintmax_t pack_bytes() const { return pack_.bytes_written(); }
 
  private:
+  static node_event event(std::string path, std::string_view task, int kind, node_phase phase) {
+    node_event e;
+    e.path = std::move(path);
+    e.task = std::string(task);
+    e.kind = kind;
+    e.phase = phase;
+    e.at_us = now_us();
+    return e;
+  }
+
   void push(node_event e) {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(e));
