@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "test_files.hpp"
+#include "test_packs.hpp"
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
@@ -40,6 +41,7 @@ namespace fs = std::filesystem;
 using loom_test::scratch_dir;
 using loom_test::slurp;
 using loom_test::spit;
+using loom_test::find_pack_record;
 using json = nlohmann::json;
 
 struct result {
@@ -733,10 +735,7 @@ TEST_CASE("inspect: a damaged record in a pack, by key and as a pack") {
   fs::path pack;
   for (const auto& e : fs::directory_iterator(f.root / "chains" / "packs")) pack = e.path();
   std::string bytes = slurp(pack);
-  const std::string marker = "key=chains/n0/dn3/outputs.json\n";
-  const auto at = bytes.find(marker);
-  REQUIRE(at != std::string::npos);
-  bytes[at + marker.size() + 2] ^= 1;
+  bytes[find_pack_record(bytes, "n0/dn3/outputs.json").bytes + 2] ^= 1;
   spit(pack, bytes);
   const auto r = loom_tool({"inspect", "chains/n0/dn3/outputs.json", "--store", f.store()});
   CHECK(r.code == 1);

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "test_files.hpp"
+#include "test_packs.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -36,6 +37,7 @@ namespace fs = std::filesystem;
 using loom_test::scratch_dir;
 using loom_test::slurp;
 using loom_test::spit;
+using loom_test::find_pack_record;
 using clock_type = std::chrono::steady_clock;
 
 /// Starts the workflow binary with `args`, its stdout and stderr to files, and
@@ -232,17 +234,13 @@ TEST_CASE("resume: a damaged output or futures file is reported with its key and
   fs::path pack;
   for (const auto& e : fs::directory_iterator(store / "damaged/packs")) pack = e.path();
   std::string packed = slurp(pack);
-  const auto record = packed.find("key=damaged/n0/dn7/outputs.json\n");
-  REQUIRE(record != std::string::npos);
-  packed[record + std::string("key=damaged/n0/dn7/outputs.json\n").size() + 2] ^= 0x01;
+  packed[find_pack_record(packed, "n0/dn7/outputs.json").bytes + 2] ^= 0x01;
   std::ofstream(pack, std::ios::binary | std::ios::trunc) << packed;
   {
     // n0 itself is done (its outputs are packed): damage them too, or resume would
     // reuse them and never look inside.
     std::string again = slurp(pack);
-    const auto n0 = again.find("key=damaged/n0/outputs.json\n");
-    REQUIRE(n0 != std::string::npos);
-    again[n0 + std::string("key=damaged/n0/outputs.json\n").size() + 2] ^= 0x01;
+    again[find_pack_record(again, "n0/outputs.json").bytes + 2] ^= 0x01;
     std::ofstream(pack, std::ios::binary | std::ios::trunc) << again;
   }
   const fs::path resumed_err = dir.path / "resume.err";

@@ -571,32 +571,27 @@ int inspect_pack(const std::string& name, const std::string& text, bool as_json)
   std::vector<std::string> damage;
   std::string_view rest(text);
   std::size_t offset = 0;
+  // Records name their keys within the execution; a pack at <execution>/packs/ shows them whole.
+  const fs::path packs = fs::path(name).parent_path();
+  const std::string execution = packs.filename() == "packs" ? packs.parent_path().filename().string() + "/" : "";
   while (!rest.empty()) {
-    std::string problem;
-    const auto header = loom::detail::parse_object_header(rest, "loom-record", true, problem);
-    if (!header) {
-      damage.push_back("at offset " + std::to_string(offset) + ": " +
-                       (problem == "no header line" ? std::string("a record cut short (a crash while it was written)")
-                                                    : problem));
+    const loom::detail::pack_record r = loom::detail::read_pack_record(rest);
+    using state = loom::detail::pack_record::state;
+    if (r.status == state::incomplete) {
+      damage.push_back("at offset " + std::to_string(offset) + ": a record cut short (a crash while it was written)");
       break;
     }
-    std::string check = "ok";
-    if (rest.size() < header->length + header->size + 1) {
-      check = "truncated";
-    } else if (rest[header->length + header->size] != '\n') {
-      check = "not terminated";
-    } else if (loom::detail::sha256_hex(rest.substr(header->length, header->size)) != header->sha256) {
-      check = "checksum mismatch";
+    if (r.status == state::unframed) {  // what follows cannot be framed
+      damage.push_back("at offset " + std::to_string(offset) + ": " + r.problem);
+      break;
     }
-    rows.push_back({std::to_string(offset), header->key, std::to_string(header->size), check});
-    records.push_back(json{{"offset", offset}, {"key", header->key}, {"bytes", header->size}, {"check", check}});
-    if (check != "ok") {
-      damage.push_back(header->key + " at offset " + std::to_string(offset) + ": " + check);
-      if (check != "checksum mismatch") break;  // what follows cannot be framed
-    }
-    const std::size_t used = header->length + header->size + 1;
-    offset += used;
-    rest.remove_prefix(used);
+    const std::string key = execution + std::string(r.key);
+    const std::string check = r.status == state::whole ? "ok" : r.problem;
+    rows.push_back({std::to_string(offset), key, std::to_string(r.size), check});
+    records.push_back(json{{"offset", offset}, {"key", key}, {"bytes", r.size}, {"check", check}});
+    if (r.status != state::whole) damage.push_back(key + " at offset " + std::to_string(offset) + ": " + check);
+    offset += r.length;
+    rest.remove_prefix(r.length);
   }
   if (as_json) {
     write_out(json{{"pack", name}, {"records", records}}.dump(2) + "\n");
@@ -641,7 +636,7 @@ int cmd_inspect(const command_line& cl) {
     if (fs::is_directory(target, ec)) throw failure(target + " is a directory, not a file");
     auto text = loom::detail::read_file(target);
     if (!text) throw failure("cannot read " + target);
-    if (text->rfind("loom-record ", 0) == 0) return inspect_pack(target, *text, as_json);
+    if (text->rfind(loom::detail::pack_record_magic, 0) == 0) return inspect_pack(target, *text, as_json);
     payload = text->rfind("loom-object ", 0) == 0 ? loom::object_store::verified_object(target, std::move(*text))
                                                   : std::move(*text);
   } else {

@@ -9,10 +9,11 @@
 // written here is checked to be byte for byte the one a stored run
 // (run_options::store) keeps as <execution>/n0/futures.json.
 //
-// Timed separately: write (write_futures_file(...).dump()), and parse + validate
-// (read_futures_file(text, ...)); then their parts: building, dumping and destroying the
-// nlohmann::json document, json::parse(text) and destroying what it parsed (the rest of
-// read_futures_file is the validation and the graph; derived from the medians). Then whole runs with and without
+// Timed separately: write (write_futures_text: straight from the graph to text), and
+// parse + validate (read_futures_file(text, ...)); then the parts of reading:
+// json::parse(text) and destroying what it parsed (the rest of read_futures_file is the
+// validation and the graph; derived from the medians). For comparison, dumping the
+// parsed document: what writing cost when it built a document first (issue 3's writer). Then whole runs with and without
 // run_options::verify_futures (the executor writing and reading the file in the run).
 #include "../../examples/count_characters.hpp"
 
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
                   a.size(), b.size(), 4 * stored_length + 1, ms, store.list().size());
     }
     std::filesystem::remove_all(dir);
-    const std::string traced = loom::write_futures_file(*sub_dag(a, b), "count_characters").dump();
+    const std::string traced = loom::write_futures_text(*sub_dag(a, b), "count_characters");
     if (stored.empty() || stored != traced) {
       std::fprintf(stderr, "the traced sub-DAG's file differs from the stored run's futures.json\n");
       return 1;
@@ -101,19 +102,19 @@ int main(int argc, char** argv) {
 
   // The operations as the executor does them (each destroys its temporaries)...
   std::string text;
-  const auto write = bench::time_reps(reps, 1, [&] { text = loom::write_futures_file(*g, "count_characters").dump(); });
+  const auto write = bench::time_reps(reps, 1, [&] { text = loom::write_futures_text(*g, "count_characters"); });
   // The graphs read are kept until the end: freeing one is not part of reading it.
   std::vector<std::unique_ptr<loom::detail::graph>> graphs_read;
   const auto read = bench::time_reps(reps, 1, [&] {
     graphs_read.push_back(loom::read_futures_file(text, "bench.json", {}, counting));
   });
   const auto& back = graphs_read.back();
-  // ... and their parts: the JSON document (nlohmann::json) built, dumped, destroyed;
-  // the text parsed into a document, destroyed.
-  bench::samples build, dump, destroy_written, parse, destroy_parsed;
+  // ... and the parts of reading: the text parsed into a document (nlohmann::json),
+  // destroyed; dumping that document, for comparison with writing text directly.
+  bench::samples dump, parse, destroy_parsed;
   for (int i = 0; i < reps + 1; ++i) {
     const bool keep = i > 0;  // the first round is a warm-up
-    std::unique_ptr<loom::json> doc, parsed;
+    std::unique_ptr<loom::json> parsed;
     std::string dumped;
     auto step = [&](bench::samples& into, auto&& fn) {
       const double cpu = bench::process_cpu_ms();
@@ -124,15 +125,18 @@ int main(int argc, char** argv) {
         into.cpu_ms.push_back(bench::process_cpu_ms() - cpu);
       }
     };
-    step(build, [&] { doc = std::make_unique<loom::json>(loom::write_futures_file(*g, "count_characters")); });
-    step(dump, [&] { dumped = doc->dump(); });
-    step(destroy_written, [&] { doc.reset(); });
-    step(parse, [&] { parsed = std::make_unique<loom::json>(loom::json::parse(dumped)); });
+    step(parse, [&] { parsed = std::make_unique<loom::json>(loom::json::parse(text)); });
+    step(dump, [&] { dumped = parsed->dump(); });
     step(destroy_parsed, [&] { parsed.reset(); });
+    // The text writer writes what nlohmann would dump: compact, keys in order.
+    if (dumped != text) {
+      std::fprintf(stderr, "write_futures_text differs from nlohmann's dump of the same document\n");
+      return 1;
+    }
   }
 
   // What was read is what was written.
-  if (back->nodes.size() != g->nodes.size() || loom::write_futures_file(*back, "count_characters").dump() != text) {
+  if (back->nodes.size() != g->nodes.size() || loom::write_futures_text(*back, "count_characters") != text) {
     std::fprintf(stderr, "the graph read back does not write the same file\n");
     return 1;
   }
@@ -146,22 +150,20 @@ int main(int argc, char** argv) {
 
   std::printf("# futures file: %zu bytes, %.1f bytes per node\n", text.size(), static_cast<double>(text.size()) / nodes);
   std::printf("\n%-46s %9s %9s %9s %9s %8s\n", "step", "median ms", "min ms", "max ms", "cpu ms", "us/node");
-  row("write: write_futures_file(...).dump()", write, nodes);
+  row("write: write_futures_text (no document)", write, nodes);
   row("parse + validate: read_futures_file(text)", read, nodes);
   bench::samples sum;
   sum.ms = {write.median() + read.median()};
   sum.cpu_ms = {write.cpu_median() + read.cpu_median()};
   row("write + parse + validate (sum of medians)", sum, nodes);
   std::printf("\n# parts (nlohmann::json document)\n");
-  row("write: build the document", build, nodes);
-  row("write: dump() it to text", dump, nodes);
-  row("write: destroy the document", destroy_written, nodes);
   row("read: json::parse(text) into a document", parse, nodes);
   row("read: destroy the parsed document", destroy_parsed, nodes);
   bench::samples rest;
   rest.ms = {read.median() - parse.median() - destroy_parsed.median()};
   rest.cpu_ms = {read.cpu_median() - parse.cpu_median() - destroy_parsed.cpu_median()};
   row("read: the rest (validate, build the graph)", rest, nodes);
+  row("for comparison: dump() the parsed document", dump, nodes);
   std::printf("\n# whole runs of start_wf(s1, s2), executor threads=1\n");
   row("run, in memory", run_plain, nodes);
   row("run, verify_futures = true", run_verified, nodes);

@@ -388,7 +388,7 @@ class executor {
         // The inputs first: an execution on record can always be resumed.
         store_inputs(root, g.name, effective);
         // The root graph, in the futures-file format: what `loom graph` draws from.
-        effective.store->put(effective.execution_id + "/workflow.json", write_futures_file(g, g.name).dump(), false);
+        effective.store->put(effective.execution_id + "/workflow.json", write_futures_text(g, g.name), false);
         states->create_execution(e);
       }
       state.recorder = &recorder.emplace(*effective.store, *states, effective.execution_id);
@@ -786,7 +786,7 @@ class executor {
     write.store = options.store;
     write.store_prefix = prefix;
     write.inline_literal_bytes = options.inline_literal_bytes;
-    const std::string text = write_futures_file(sub, f.g->nodes[node].name, write).dump();
+    const std::string text = write_futures_text(sub, f.g->nodes[node].name, write);
     const std::string key = prefix + "/futures.json";
     if (options.store != nullptr) options.store->put(key, text);
     if (!read_back) return nullptr;
@@ -1029,7 +1029,7 @@ class executor {
     }
     const run_options& options = *state.options;
     try {
-      options.store->put(options.execution_id + "/specs/" + g.name + ".json", write_futures_file(g, g.name).dump(), false);
+      options.store->put(options.execution_id + "/specs/" + g.name + ".json", write_futures_text(g, g.name), false);
     } catch (const std::exception& e) {
       warn(options, std::string("cannot keep the graph of workflow ") + g.name + ": " + e.what());
     }

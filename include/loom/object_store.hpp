@@ -12,13 +12,18 @@
 // - a record in a pack, `ROOT/<execution>/packs/<writer>.pack`: many small objects
 //   appended by one writer (pack_writer) and synced once per batch, which is what makes
 //   a stored run of 200,000 nodes affordable (a file and an fsync per node cost about
-//   0.6 ms each on a disk here). A record is
-//       loom-record 1 size=<bytes> sha256=<64 hex> key=<key>\n<bytes>\n
+//   0.6 ms each on a disk here). A record is binary and small, since a node's outputs
+//   may be 8 bytes: a 24-byte header, the key relative to the execution, the bytes
+//       "lrc2" | key size u32 | size u32 | checksum u64 | header check u32 | key | bytes
+//   (little-endian). The checksum is XXH3 of the bytes seeded by XXH3 of the key, so
+//   neither damaged bytes nor a damaged key pass; the header check (XXH3 of the first 20
+//   bytes, low half) catches a damaged size before it is used to frame what follows.
 //   A pack is only ever appended to; a record cut short by a crash is at its end and is
 //   simply not there. get() finds packed objects by key (an index built by reading the
 //   execution's packs, refreshed when a key is not found).
 #pragma once
 
+#include <loom/detail/checksum.hpp>
 #include <loom/detail/sha256.hpp>
 #include <loom/error.hpp>
 
@@ -90,22 +95,20 @@ inline std::optional<std::string> read_file(const std::filesystem::path& path) {
   return out;
 }
 
-/// One header line of the object formats: "<magic> 1 size=N sha256=HEX[ key=KEY]".
+/// The header line of an object file: "loom-object 1 size=N sha256=HEX".
 struct object_header {
   std::size_t size = 0;
   std::string sha256;
-  std::string key;       // records only
   std::size_t length = 0;  // of the line, its '\n' included
 };
 
 /// Parses the header at the start of `text`; nothing (and `problem` says why) if it is
-/// not one. `with_key`: a pack record's header.
-inline std::optional<object_header> parse_object_header(std::string_view text, std::string_view magic, bool with_key,
-                                                        std::string& problem) {
-  const std::string prefix = std::string(magic) + " 1 size=";
+/// not one.
+inline std::optional<object_header> parse_object_header(std::string_view text, std::string& problem) {
+  const std::string_view prefix = "loom-object 1 size=";
   const auto head = text.substr(0, prefix.size());
-  if (head != std::string_view(prefix).substr(0, head.size()) || (head.size() < prefix.size() && text.find('\n') != std::string_view::npos)) {
-    problem = "not a Loom object (expected a header '" + std::string(magic) + " 1 size=…')";
+  if (head != prefix.substr(0, head.size()) || (head.size() < prefix.size() && text.find('\n') != std::string_view::npos)) {
+    problem = "not a Loom object (expected a header 'loom-object 1 size=…')";
     return std::nullopt;
   }
   const auto end = text.find('\n');
@@ -130,26 +133,102 @@ inline std::optional<object_header> parse_object_header(std::string_view text, s
   }
   h.sha256 = std::string(line.substr(sha.size(), 64));
   line.remove_prefix(sha.size() + 64);
-  if (with_key) {
-    constexpr std::string_view key = " key=";
-    if (line.substr(0, key.size()) != key) {
-      problem = "no key in the record header";
-      return std::nullopt;
-    }
-    h.key = std::string(line.substr(key.size()));
-  } else if (!line.empty()) {
+  if (!line.empty()) {
     problem = "unexpected text after the checksum in the header";
     return std::nullopt;
   }
   return h;
 }
 
+// ---- pack records (the format is in the comment at the top of this file) ----
+
+inline constexpr std::string_view pack_record_magic = "lrc2";
+inline constexpr std::size_t pack_record_header_size = 24;
+inline constexpr std::size_t pack_record_max_key = 1024;
+
+/// The checksum of a record's bytes under its key (relative to the execution).
+inline std::uint64_t pack_record_checksum(std::string_view key, std::string_view bytes) {
+  return checksum64(bytes, checksum64(key));
+}
+
+/// Appends one record to `out`.
+inline void append_pack_record(std::string& out, std::string_view key, std::string_view bytes) {
+  if (bytes.size() > 0xFFFFFFFFu) throw error("pack record " + std::string(key) + ": larger than 4 GiB");
+  const std::size_t start = out.size();
+  out += pack_record_magic;
+  put_le(out, key.size(), 4);
+  put_le(out, bytes.size(), 4);
+  put_le(out, pack_record_checksum(key, bytes), 8);
+  put_le(out, checksum64(std::string_view(out).substr(start, 20)) & 0xFFFFFFFFu, 4);
+  out += key;
+  out += bytes;
+}
+
+/// One record read from the front of a pack's unread rest.
+struct pack_record {
+  enum class state {
+    whole,      // framed and its checksum matches
+    incomplete, // the pack ends inside it: being written, or cut short by a crash
+    damaged,    // framed, but its bytes or key do not match the checksum
+    unframed,   // not a record header: nothing after it can be framed
+  };
+  state status = state::incomplete;
+  std::string_view key;   // relative to the execution (whole and damaged)
+  std::size_t body = 0;   // offset of its bytes from the record's start
+  std::size_t size = 0;   // of its bytes
+  std::uint64_t checksum = 0;
+  std::size_t length = 0;  // of the whole record
+  std::string problem;     // damaged and unframed: why
+};
+
+inline pack_record read_pack_record(std::string_view rest) {
+  pack_record r;
+  if (rest.size() < pack_record_header_size) {  // incomplete, unless it does not start as a record does
+    const std::size_t n = std::min(rest.size(), pack_record_magic.size());
+    if (rest.substr(0, n) != pack_record_magic.substr(0, n)) {
+      r.status = pack_record::state::unframed;
+      r.problem = "not a pack record (expected 'lrc2')";
+    }
+    return r;
+  }
+  if (rest.substr(0, pack_record_magic.size()) != pack_record_magic) {
+    r.status = pack_record::state::unframed;
+    r.problem = rest.substr(0, 14) == "loom-record 1 " ? "a record of pack format 1 (an older Loom's); not read"
+                                                        : "not a pack record (expected 'lrc2')";
+    return r;
+  }
+  if (get_le(rest, 20, 4) != (checksum64(rest.substr(0, 20)) & 0xFFFFFFFFu)) {
+    r.status = pack_record::state::unframed;
+    r.problem = "damaged record header";
+    return r;
+  }
+  const std::size_t key_size = get_le(rest, 4, 4);
+  r.size = get_le(rest, 8, 4);
+  r.checksum = get_le(rest, 12, 8);
+  if (key_size == 0 || key_size > pack_record_max_key) {
+    r.status = pack_record::state::unframed;
+    r.problem = "record key of " + std::to_string(key_size) + " bytes";
+    return r;
+  }
+  r.body = pack_record_header_size + key_size;
+  r.length = r.body + r.size;
+  if (rest.size() < r.length) return r;  // incomplete
+  r.key = rest.substr(pack_record_header_size, key_size);
+  if (pack_record_checksum(r.key, rest.substr(r.body, r.size)) != r.checksum) {
+    r.status = pack_record::state::damaged;
+    r.problem = "checksum mismatch";
+    return r;
+  }
+  r.status = pack_record::state::whole;
+  return r;
+}
+
 /// Where a packed object is.
 struct packed_location {
   std::string pack;  // file name under <execution>/packs/
-  std::size_t offset = 0;  // of its bytes (after the header line)
+  std::size_t offset = 0;  // of its bytes (after the record's header and key)
   std::size_t size = 0;
-  std::string sha256;
+  std::uint64_t checksum = 0;
 };
 
 /// The packed objects of one execution: what reading its packs found so far.
@@ -311,7 +390,7 @@ class object_store {
   /// throws loom::object_corrupt naming `key`. For tools that read a file directly.
   static std::string verified_object(std::string_view key, std::string text) {
     std::string problem;
-    const auto header = detail::parse_object_header(text, "loom-object", false, problem);
+    const auto header = detail::parse_object_header(text, problem);
     if (!header) throw object_corrupt(std::string(key), problem);
     const std::size_t have = text.size() - header->length;
     if (have != header->size) {
@@ -383,36 +462,25 @@ class object_store {
     std::string_view rest(*text);
     rest.remove_prefix(std::min(done, rest.size()));
     while (!rest.empty()) {
-      std::string problem;
-      const auto header = detail::parse_object_header(rest, "loom-record", true, problem);
-      if (!header) {
-        // An unterminated header is a record being written (or cut short by a crash):
-        // read it next time. Anything else is damage: what follows cannot be trusted.
-        if (problem != "no header line") {
-          index.damaged[execution + "/packs/" + pack] = problem + " at offset " + std::to_string(done);
-          done = text->size();
-        }
-        return;
-      }
-      if (rest.size() < header->length + header->size + 1) return;  // not whole yet
-      const std::string_view body = rest.substr(header->length, header->size);
-      const std::string& key = header->key;
-      if (rest[header->length + header->size] != '\n') {
-        index.damaged[key] = execution + "/packs/" + pack + " at offset " + std::to_string(done) + ": record not terminated";
+      const detail::pack_record r = detail::read_pack_record(rest);
+      using state = detail::pack_record::state;
+      if (r.status == state::incomplete) return;  // read it next time
+      if (r.status == state::unframed) {  // what follows cannot be trusted
+        index.damaged[execution + "/packs/" + pack] = r.problem + " at offset " + std::to_string(done);
         done = text->size();
         return;
       }
-      if (detail::sha256_hex(body) != header->sha256) {
+      std::string key = execution + "/" + std::string(r.key);
+      if (r.status == state::damaged) {
         if (!index.objects.count(key)) {
-          index.damaged[key] = "checksum mismatch in " + execution + "/packs/" + pack + " at offset " + std::to_string(done);
+          index.damaged[key] = r.problem + " in " + execution + "/packs/" + pack + " at offset " + std::to_string(done);
         }
       } else {
-        index.objects[key] = {pack, done + header->length, header->size, header->sha256};
+        index.objects[key] = {pack, done + r.body, r.size, r.checksum};
         index.damaged.erase(key);
       }
-      const std::size_t used = header->length + header->size + 1;
-      done += used;
-      rest.remove_prefix(used);
+      done += r.length;
+      rest.remove_prefix(r.length);
     }
   }
 
@@ -442,7 +510,7 @@ class object_store {
     }
     ::close(fd);
     if (got != where.size) throw object_corrupt(std::string(key), path.string() + " was cut short");
-    if (detail::sha256_hex(bytes) != where.sha256) {
+    if (detail::pack_record_checksum(key.substr(execution.size() + 1), bytes) != where.checksum) {
       throw object_corrupt(std::string(key), "checksum mismatch in " + path.string());
     }
     return bytes;
@@ -473,15 +541,7 @@ class pack_writer {
     if (key.substr(0, execution_.size() + 1) != execution_ + "/") {
       throw error("pack_writer: key '" + std::string(key) + "' is not under execution " + execution_);
     }
-    buffer_ += "loom-record 1 size=";
-    buffer_ += std::to_string(bytes.size());
-    buffer_ += " sha256=";
-    buffer_ += detail::sha256_hex(bytes);
-    buffer_ += " key=";
-    buffer_ += key;
-    buffer_ += '\n';
-    buffer_ += bytes;
-    buffer_ += '\n';
+    detail::append_pack_record(buffer_, key.substr(execution_.size() + 1), bytes);
     ++pending_;
   }
 

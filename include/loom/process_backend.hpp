@@ -503,7 +503,7 @@ inline void execute_node_request(const node_request& r, const object_store& stor
   write.store = &store;
   write.store_prefix = key_directory(r.outputs_key);
   write.inline_literal_bytes = r.inline_literal_bytes;
-  store.put(r.outputs_key, write_futures_file(*sub, info->name, write).dump(), r.sync);
+  store.put(r.outputs_key, write_futures_text(*sub, info->name, write), r.sync);
 }
 
 }  // namespace detail

@@ -8,7 +8,8 @@
 //
 // Runs the dynamic workflow `forms` with a store, so the real writer writes
 // <EXECUTION_ID>/n0/futures.json (and the reader validates it before anything runs);
-// prints the outputs as JSON on stdout.
+// prints the outputs as JSON on stdout. Fails if the file is not byte for byte what
+// nlohmann::json would dump for it.
 #include <loom/loom.hpp>
 
 #include <boost/hana/define_struct.hpp>
@@ -93,6 +94,14 @@ int main(int argc, char** argv) {
     const std::int64_t n = argc == 4 ? std::stoll(argv[3]) : 4;
     loom::executor ex({.threads = 2});
     const auto [squares, by_key, text, weighed, placed, label] = ex.run(options, forms::forms, n);
+    // The writer writes text straight from the graph; it must be exactly what nlohmann
+    // dumps for the same document (compact, keys in order), so that what was read writes
+    // back byte for byte.
+    const std::string written = store.get(std::string(argv[2]) + "/n0/futures.json").value_or("");
+    if (written.empty() || loom::json::parse(written).dump() != written) {
+      std::cerr << "futures_forms: the futures file written is not in nlohmann's canonical form:\n" << written << '\n';
+      return 1;
+    }
     std::cout << loom::json{{"o0", loom::to_literal(squares)}, {"o1", loom::to_literal(by_key)}, {"o2", text},
                             {"o3", weighed}, {"o4", loom::to_literal(placed)}, {"o5", label}}
                      .dump()
