@@ -19,6 +19,7 @@
 #include <loom/workflow.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -175,14 +176,24 @@ struct frame {
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
       pending[i].store(graph.nodes[i].predecessor_count, std::memory_order_relaxed);
     }
+    if (parent_frame != nullptr) path_prefix = parent_frame->path_of(node_in_parent) + "/";
+    path_prefix += g->node_prefix;
   }
 
   /// "n3" for a node of the root workflow, "n1/n3" inside the workflow of node n1,
-  /// "n0/dn3" for node 3 of the sub-DAG of dynamic node n0.
+  /// "n0/dn3" for node 3 of the sub-DAG of dynamic node n0. (Built for every recorded
+  /// node: one append to the frame's prefix, short enough to need no allocation.)
   [[nodiscard]] std::string path_of(std::uint32_t node) const {
-    std::string own = std::string(g->node_prefix) + std::to_string(node);
-    return parent != nullptr ? parent->path_of(parent_node) + "/" + own : own;
+    char digits[16];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, node);
+    std::string path;
+    path.reserve(path_prefix.size() + static_cast<std::size_t>(end - digits));
+    path += path_prefix;
+    path.append(digits, end);
+    return path;
   }
+
+  std::string path_prefix;  // the parent node's path and '/', then this graph's node prefix
 };
 
 struct work_item {
@@ -909,16 +920,29 @@ class executor {
     return out;
   }
 
+  /// outputs_json(f, node).dump(), without the object in between for the usual single
+  /// output (this runs for every recorded node).
+  static std::string outputs_text(const detail::frame& f, std::uint32_t node) {
+    const detail::graph_node& n = f.g->nodes[node];
+    if (n.output_count != 1) return outputs_json(f, node).dump();
+    std::string out = "{";
+    out += json(n.info != nullptr ? n.info->interface.outputs[0].name : std::string("o0")).dump();
+    out += ':';
+    out += f.slots[n.first_slot].to_json().dump();
+    out += '}';
+    return out;
+  }
+
   /// Keeps a node's outputs: in the execution's pack through the recorder (with the
   /// node's row), or as a file of their own in a store that is not recorded.
   static void store_outputs(const detail::frame& f, std::uint32_t node) {
     const run_options& options = *f.run->options;
     const detail::graph_node& n = f.g->nodes[node];
     if (detail::execution_recorder* recorder = f.run->recorder) {
-      recorder->succeeded(f.path_of(node), n.name, static_cast<int>(n.kind), outputs_json(f, node).dump());
+      recorder->succeeded(f.path_of(node), n.name, static_cast<int>(n.kind), outputs_text(f, node));
       return;
     }
-    options.store->put(options.execution_id + "/" + f.path_of(node) + "/outputs.json", outputs_json(f, node).dump());
+    options.store->put(options.execution_id + "/" + f.path_of(node) + "/outputs.json", outputs_text(f, node));
   }
 
   /// Resume: a node whose outputs are stored is done; they are read back into its

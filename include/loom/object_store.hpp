@@ -541,7 +541,13 @@ class pack_writer {
     if (key.substr(0, execution_.size() + 1) != execution_ + "/") {
       throw error("pack_writer: key '" + std::string(key) + "' is not under execution " + execution_);
     }
-    detail::append_pack_record(buffer_, key.substr(execution_.size() + 1), bytes);
+    append_in_execution(key.substr(execution_.size() + 1), bytes);
+  }
+
+  /// The same, for a key given within the execution ("n0/dn3/outputs.json"): the
+  /// recorder's path, which checks nothing again (its keys are made of node paths).
+  void append_in_execution(std::string_view key, std::string_view bytes) {
+    detail::append_pack_record(buffer_, key, bytes);
     ++pending_;
   }
 

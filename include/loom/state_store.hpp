@@ -275,12 +275,26 @@ class state_store {
           " kind=excluded.kind, phase=excluded.phase, attempts=nodes.attempts+excluded.attempts,"
           " started_us=CASE WHEN excluded.started_us=0 THEN nodes.started_us ELSE excluded.started_us END,"
           " ended_us=excluded.ended_us, error=excluded.error, outputs=excluded.outputs");
+      // Bound in place (no copies): this loop is the state store's share of every node.
+      auto text = [&](int at, const std::string& t) {
+        return t.empty() ? sqlite3_bind_null(s, at)
+                         : sqlite3_bind_text(s, at, t.data(), static_cast<int>(t.size()), SQLITE_STATIC);
+      };
       for (const auto& n : nodes) {
         sqlite3_reset(s);
-        bind_all(s, {*row, n.path, n.task, static_cast<std::int64_t>(n.kind), static_cast<std::int64_t>(n.phase),
-                     n.attempts, n.started_us, n.ended_us, null_if_empty(n.error), null_if_empty(n.outputs)});
+        const bool bound =
+            sqlite3_bind_int64(s, 1, *row) == SQLITE_OK &&
+            sqlite3_bind_text(s, 2, n.path.data(), static_cast<int>(n.path.size()), SQLITE_STATIC) == SQLITE_OK &&
+            sqlite3_bind_text(s, 3, n.task.data(), static_cast<int>(n.task.size()), SQLITE_STATIC) == SQLITE_OK &&
+            sqlite3_bind_int64(s, 4, n.kind) == SQLITE_OK &&
+            sqlite3_bind_int64(s, 5, static_cast<std::int64_t>(n.phase)) == SQLITE_OK &&
+            sqlite3_bind_int64(s, 6, n.attempts) == SQLITE_OK && sqlite3_bind_int64(s, 7, n.started_us) == SQLITE_OK &&
+            sqlite3_bind_int64(s, 8, n.ended_us) == SQLITE_OK && text(9, n.error) == SQLITE_OK &&
+            text(10, n.outputs) == SQLITE_OK;
+        if (!bound) fail("bind");
         step_done(s);
       }
+      sqlite3_clear_bindings(s);  // nothing left pointing into `nodes`
       run("UPDATE executions SET nodes_done=nodes_done+?, nodes_failed=nodes_failed+?, nodes_total=nodes_total+?,"
           " heartbeat_us=? WHERE id=?",
           {done, failed, added, now_us(), *row});
