@@ -4,7 +4,11 @@
 // results and the machine.
 //
 //   bench_dynamic_stored_run [--length N (50000)] [--reps R (5)] [--threads T (2)] [--stored-only]
-//   (--stored-only skips the in-memory rows: for profiling the stored run alone)
+//   [--warm-heap]
+//   (--stored-only skips the in-memory rows: for profiling the stored run alone.
+//   --warm-heap keeps freed memory in the process (glibc mallopt: no mmap for large
+//   blocks, no trimming), so that a run does not pay page faults for fresh pages: a
+//   200,001-node run allocates about 100 MB, and on this VM a page fault is expensive.)
 //
 // Rows, each the median of R runs on one executor of T threads:
 // - in memory: `ex.run(start_wf, s1, s2)`, nothing stored;
@@ -20,6 +24,8 @@
 #include "../../examples/count_characters.hpp"
 
 #include "bench_util.hpp"
+
+#include <malloc.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -46,14 +52,19 @@ int main(int argc, char** argv) {
   const int reps = bench::int_arg(argc, argv, "--reps", 5);
   const int threads = bench::int_arg(argc, argv, "--threads", 2);
   const bool stored_only = bench::flag(argc, argv, "--stored-only");
+  const bool warm_heap = bench::flag(argc, argv, "--warm-heap");
+  if (warm_heap) {
+    ::mallopt(M_MMAP_THRESHOLD, 512 << 20);
+    ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  }
   loom::register_entities(start_wf);
   const std::string s1 = bench::random_letters(static_cast<std::size_t>(length), 1);
   const std::string s2 = bench::random_letters(static_cast<std::size_t>(length), 2);
   const std::int64_t nodes = 4 * std::int64_t{length} + 1;
 
   bench::print_machine("bench_dynamic_stored_run");
-  std::printf("# count_characters on 2 x %d letters: %lld nodes in one sub-DAG; executor of %d threads; median of %d\n",
-              length, static_cast<long long>(nodes), threads, reps);
+  std::printf("# count_characters on 2 x %d letters: %lld nodes in one sub-DAG; executor of %d threads; median of %d%s\n",
+              length, static_cast<long long>(nodes), threads, reps, warm_heap ? "; warm heap (mallopt)" : "");
   loom::executor ex({.threads = static_cast<std::size_t>(threads)});
   const std::int64_t expected = ex.run(start_wf, s1, s2);
   std::printf("%-44s %10s %10s %10s %10s %10s\n", "run", "median ms", "min ms", "max ms", "cpu ms", "us/node");
