@@ -5,6 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include "test_files.hpp"
 #include "test_packs.hpp"
 
@@ -158,5 +161,28 @@ TEST_CASE("object store: a damaged record in a pack is reported with its key") {
     again.flush();
     loom::object_store other(dir.path);
     CHECK(other.get("ex-4/n1/outputs.json") == std::optional<std::string>("{\"o0\": 22}"));
+  }
+}
+
+TEST_CASE("object store: packs another writer appends to are seen within the rescan interval") {
+  scratch_dir dir("object-store-test");
+  loom::object_store reader(dir.path);
+  CHECK_FALSE(reader.get("ex-5/n0/outputs.json").has_value());  // looks at the packs: none yet
+  {
+    loom::object_store other(dir.path);  // another process: a cache of its own
+    loom::pack_writer pack(other, "ex-5");
+    pack.append("ex-5/n0/outputs.json", "{\"o0\": 5}");
+    pack.flush();
+  }
+  // A miss does not list the packs again before the interval is over (a resume looks up
+  // every node that is not done); after it, the new record is found.
+  std::this_thread::sleep_for(loom::detail::pack_rescan_interval + std::chrono::milliseconds(50));
+  CHECK(reader.get("ex-5/n0/outputs.json") == std::optional<std::string>("{\"o0\": 5}"));
+
+  SECTION("a writer of the same store is seen at once") {
+    loom::pack_writer mine(reader, "ex-5");
+    mine.append("ex-5/n1/outputs.json", "{\"o0\": 6}");
+    mine.flush();
+    CHECK(reader.get("ex-5/n1/outputs.json") == std::optional<std::string>("{\"o0\": 6}"));
   }
 }

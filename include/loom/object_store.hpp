@@ -31,6 +31,8 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -236,7 +238,18 @@ struct pack_index {
   std::unordered_map<std::string, packed_location> objects;
   std::unordered_map<std::string, std::string> damaged;  // key -> why (no whole copy found)
   std::map<std::string, std::size_t> scanned;            // pack -> bytes read (whole records)
+  // The last look at the packs directory (steady clock, ns; 0: look again). Refreshes
+  // are one at a time, so a lookup that skips one never sees a half-scanned index.
+  std::atomic<std::int64_t> refreshed_at{0};
+  std::mutex refresh;
 };
+
+/// How often a key that is not found sends get() back to the packs directory. A resume
+/// looks up every node that is not done; listing and stat-ing the packs for each one
+/// would be O(nodes x packs) system calls. Packs appended through a pack_writer of the
+/// same store are seen at once (flush() marks the index stale); packs that another
+/// process appends to are seen within this interval.
+inline constexpr std::chrono::milliseconds pack_rescan_interval{100};
 
 }  // namespace detail
 
@@ -412,6 +425,13 @@ class object_store {
     std::unordered_map<std::string, std::shared_ptr<detail::pack_index>> indexes;  // by execution
   };
 
+  /// A pack of `execution` grew: the next miss looks at the packs again.
+  void mark_packs_changed(const std::string& execution) const {
+    std::lock_guard lock(packs_->mutex);
+    const auto it = packs_->indexes.find(execution);
+    if (it != packs_->indexes.end()) it->second->refreshed_at.store(0);
+  }
+
   static bool is_pack_path(std::string_view key) {
     const auto slash = key.find('/');
     return slash != std::string_view::npos && key.substr(slash + 1, 6) == "packs/" &&
@@ -436,6 +456,15 @@ class object_store {
       if (!slot) slot = std::make_shared<detail::pack_index>();
       index = slot;
     }
+    std::lock_guard refreshing(index->refresh);
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+    const std::int64_t last = index->refreshed_at.load();
+    if (last != 0 && now - last < std::chrono::nanoseconds(detail::pack_rescan_interval).count()) {
+      return {execution, index};
+    }
+    index->refreshed_at.store(now);  // (a flush from now on sets it back to 0: looked at again)
     const auto dir = root_ / execution / "packs";
     std::error_code ec;
     if (execution.empty() || !std::filesystem::is_directory(dir, ec)) return {execution, index};
@@ -564,6 +593,7 @@ class pack_writer {
     bytes_written_ += buffer_.size();
     buffer_.clear();
     pending_ = 0;
+    store_->mark_packs_changed(execution_);
   }
 
   [[nodiscard]] std::uintmax_t bytes_written() const { return bytes_written_; }
