@@ -663,6 +663,7 @@ TEST_CASE("inspect: every binding form, a subworkflow and stored literals (check
   CHECK(line_starting(r.out, "  dn6  join(parts: [dn5.o0, stored:forms/n0/literals/6.json])"));
   CHECK(line_starting(r.out, "  dn7  weigh(by_key: {\"one\": dn1.o0, \"seven\": 7})"));
   CHECK(line_starting(r.out, "  dn8  place(p: stored:forms/n0/literals/7.json, scale: null, tag: [true,\"t\"])"));
+  CHECK(line_starting(r.out, "  dn9  map square(x: [dn0.o0, dn1.o0, dn2.o0, dn3.o0]) over \"x\""));
   CHECK(line_starting(r.out, "subworkflows (1):"));
   CHECK(line_starting(r.out, "  pair_total(a, b):"));
   CHECK(line_starting(r.out, "    n3  total(xs: [input:a, n1.o0, n2.o0, n0.o0])"));

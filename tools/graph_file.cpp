@@ -333,8 +333,11 @@ class checker {
         if (!g.index.emplace(n.id, i).second) problem(at + "node " + n.id + ": duplicate id");
       }
       for (const auto& [key, _] : node.items()) {
-        if (key != "id" && key != "entity" && key != "inputs") problem(at + "node " + n.id + ": unknown field \"" + key + "\"");
+        if (key != "id" && key != "entity" && key != "inputs" && key != "map") {
+          problem(at + "node " + n.id + ": unknown field \"" + key + "\"");
+        }
       }
+      if (const auto map = node.find("map"); map != node.end()) read_map(*map, n, at);
       const auto entity = node.find("entity");
       if (entity == node.end() || !entity->is_string()) {
         problem(at + "node " + n.id + ": no string \"entity\"");
@@ -345,7 +348,13 @@ class checker {
       if (entities[i] == nullptr) {
         problem(at + "node " + n.id + ": entity '" + n.entity + "' is missing from the entities table");
       } else {
-        n.kind = entities[i]->kind;
+        if (n.mapped.empty()) {
+          n.kind = entities[i]->kind;
+        } else if (entities[i]->kind != "task") {
+          problem(at + "node " + n.id + ": \"map\": " + n.entity + " is a " + entities[i]->kind + ", not a task");
+        } else {
+          n.kind = "map";
+        }
       }
     }
     graph_ = &g;
@@ -375,7 +384,15 @@ class checker {
           problem(at + "node " + n.id + " input '" + p.name + "': no binding (expected " + p.type.to_string() + ")");
           continue;
         }
-        check_binding(*b, &p.type, false, site{at, n.id, p.name, {}}, n.producers, n.graph_inputs);
+        // A map node's mapped input is a list of the parameter's type.
+        const bool mapped = std::find(n.mapped.begin(), n.mapped.end(), p.name) != n.mapped.end();
+        const type_descriptor list(type_kind::list, {p.type});
+        check_binding(*b, mapped ? &list : &p.type, false, site{at, n.id, p.name, {}}, n.producers, n.graph_inputs);
+      }
+      for (const auto& name : n.mapped) {
+        const bool known = std::any_of(e->interface.inputs.begin(), e->interface.inputs.end(),
+                                       [&](const loom::port& p) { return p.name == name; });
+        if (!known) problem(at + "node " + n.id + ": \"map\": mapped input '" + name + "' is not an input of " + n.entity);
       }
       for (auto entry = bindings.begin(); entry != bindings.end(); ++entry) {
         const std::string& port = entry.key();
@@ -430,6 +447,27 @@ class checker {
     return {};
   }
 
+  /// A node's "map" (wf.map): its mapped inputs and whether it is partial.
+  void read_map(const json& map, node_decl& n, const std::string& at) {
+    const auto bad = [&](const std::string& what) { problem(at + "node " + n.id + ": \"map\": " + what); };
+    if (!map.is_object()) return bad("must be an object");
+    for (const auto& [key, _] : map.items()) {
+      if (key != "mapped" && key != "concurrency" && key != "partial" && key != "min_success_ratio" &&
+          key != "min_successes") {
+        bad("unknown field \"" + key + "\"");
+      }
+    }
+    const auto mapped = map.find("mapped");
+    if (mapped == map.end() || !mapped->is_array() || mapped->empty()) return bad("needs \"mapped\": a non-empty list of input names");
+    for (const auto& name : *mapped) {
+      if (!name.is_string()) return bad("\"mapped\" must hold input names");
+      n.mapped.push_back(name.get<std::string>());
+    }
+    const auto partial = map.find("partial");
+    if (partial != map.end() && !partial->is_boolean()) return bad("\"partial\" must be true or false");
+    n.partial = partial != map.end() && partial->get<bool>();
+  }
+
   void check_binding(const json& b, const type_descriptor* type, bool item, const site& where,
                      std::vector<std::string>& producers, std::vector<std::string>& graph_inputs) {
     if (!b.is_object() || b.size() != 1) {
@@ -472,9 +510,16 @@ class checker {
         return problem(where.str() + ": dangling reference: node " + node + " (" + graph_->nodes[it->second].entity +
                        ") has no output '" + output + "'");
       }
-      if (wanted != nullptr && o->type != *wanted) {
-        problem(where.str() + ": type mismatch: expected " + wanted->to_string() + ", found " + o->type.to_string() +
-                " (output " + output + " of node " + node + ", " + graph_->nodes[it->second].entity + ")");
+      // A map node's outputs are lists (of optionals when partial).
+      const node_decl& from = graph_->nodes[it->second];
+      type_descriptor found = o->type;
+      if (!from.mapped.empty()) {
+        if (from.partial) found = type_descriptor(type_kind::optional, {found});
+        found = type_descriptor(type_kind::list, {found});
+      }
+      if (wanted != nullptr && found != *wanted) {
+        problem(where.str() + ": type mismatch: expected " + wanted->to_string() + ", found " + found.to_string() +
+                " (output " + output + " of node " + node + ", " + from.entity + ")");
       }
       return;
     }

@@ -40,7 +40,9 @@ struct entity_decl {
 struct node_decl {
   std::string id;
   std::string entity;
-  std::string kind;                       // of its entity ("" when not declared)
+  std::string kind;                       // of its entity ("" when not declared); "map" for a map node
+  std::vector<std::string> mapped;        // a map node: its mapped inputs
+  bool partial = false;                   // a map node: partial_map_options (outputs of optionals)
   std::vector<std::string> producers;     // ids of the nodes it reads, each once
   std::vector<std::string> graph_inputs;  // {"input": name} it reads, each once
 };

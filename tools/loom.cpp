@@ -536,13 +536,22 @@ void print_futures_file(const loom_tool::graph_file& f) {
   auto graph = [&](const json& nodes, const json& outputs, const std::string& indent) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& n : nodes) {
-      std::string call = n["entity"].get<std::string>() + "(";
+      // A map node reads "map square(x: [...]) over x".
+      const bool is_map = n.contains("map") && n["map"].is_object() && n["map"].contains("mapped");
+      std::string call = (is_map ? "map " : "") + n["entity"].get<std::string>() + "(";
       bool first = true;
       for (const auto& [port, b] : n["inputs"].items()) {
         call += (first ? "" : ", ") + port + ": " + loom_tool::binding_text(b);
         first = false;
       }
-      rows.push_back({indent + n["id"].get<std::string>(), call + ")"});
+      call += ")";
+      if (is_map) {
+        std::string over;
+        for (const auto& name : n["map"]["mapped"]) over += (over.empty() ? " over " : ", ") + name.dump();
+        call += over;
+        if (n["map"].value("partial", false)) call += " (partial)";
+      }
+      rows.push_back({indent + n["id"].get<std::string>(), call});
     }
     out += table(rows);
     std::string list;

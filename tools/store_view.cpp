@@ -91,6 +91,7 @@ const char* kind_text(int kind) {
     case 0: return "task";
     case 1: return "workflow";
     case 2: return "dynamic";
+    case 3: return "map";
     default: return "";
   }
 }

@@ -59,7 +59,11 @@ class dot_writer {
       std::string label = dot_quote(n.name);
       label.insert(label.size() - 1, "\\n" + path.substr(prefix.size()));  // a line break in DOT
       std::string attributes = "label=" + label;
-      if (n.kind != node_kind::task) attributes += ", shape=box3d";
+      if (n.kind == node_kind::map) {
+        attributes += ", shape=box, peripheries=2";  // one node standing for many items
+      } else if (n.kind != node_kind::task) {
+        attributes += ", shape=box3d";
+      }
       if (failed_.count(path) != 0) attributes += ", fillcolor=\"#f4b6b6\"";
       out_ += indent + dot_quote(path) + " [" + attributes + "];\n";
       const auto child = frames_.find(path);

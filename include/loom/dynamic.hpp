@@ -9,6 +9,7 @@
 #include <loom/detail/graph.hpp>
 #include <loom/detail/graph_recorder.hpp>
 #include <loom/entity.hpp>
+#include <loom/map.hpp>
 #include <loom/promise.hpp>
 #include <loom/task.hpp>
 
@@ -174,6 +175,14 @@ class dynamic_builder {
     } else {
       return output_promises<E>(recorder_.add_node(e, std::forward<Args>(args)...));
     }
+  }
+
+  /// `wf.map(task, args...)`: the task over the items of lists, as one node
+  /// (loom/map.hpp). An argument of the parameter's type is bound to every item, a list
+  /// of it is mapped; options (map_options, partial_map_options) go last.
+  template <class E, class... Args>
+  auto map(const E& e, Args&&... args) {
+    return detail::record_map_call(recorder_, e, std::forward<Args>(args)...);
   }
 
   // Calls holding a braced list (`wf(join, {p1, p2})`): each argument converts to the

@@ -582,7 +582,7 @@ class executor {
           complete_node(f, item.node, ready);
           return;
         }
-        if (policy.cache && n.kind != detail::node_kind::workflow) {
+        if (policy.cache && n.kind != detail::node_kind::workflow && n.kind != detail::node_kind::map) {
           cache_key = cache_key_of(f, item.node);
           if (item.attempt == 0 && !f.run->options->overwrite_cache && reuse_cached(f, item.node, cache_key)) {
             complete_node(f, item.node, ready);
@@ -614,6 +614,10 @@ class executor {
           if (!cache_key.empty()) keep_cached(f, item.node, cache_key);
           break;
         }
+        case detail::node_kind::map:
+          run_map(f, item.node, policy);  // its items retry one by one: the node never does
+          if (f.run->options->store != nullptr) store_outputs(f, item.node);
+          break;
         case detail::node_kind::workflow:
           if (!check_depth(f, item.node)) return;
           start_child(f, item.node, n.subgraph(), nullptr, ready);
@@ -665,6 +669,74 @@ class executor {
       return;
     }
     complete_node(f, item.node, ready);
+  }
+
+  // ---- Map nodes (loom/map.hpp): a task over the items of lists, as one node. ----
+
+  /// Runs every item of a map node and puts the output lists in its slots; throws when
+  /// the lists differ in length, or when fewer items succeed than the map requires.
+  /// An item that throws is retried by itself, up to the task's retries.
+  static void run_map(detail::frame& f, std::uint32_t node, const node_policy& policy) {
+    const detail::graph& g = *f.g;
+    const detail::graph_node& n = g.nodes[node];
+    const detail::map_spec& spec = g.maps[n.map];
+    const detail::map_ops& ops = *n.info->map;
+    // The inputs: lists (mapped) and values (bound), moved out of their slots when this
+    // node is their only reader.
+    std::vector<detail::any_value> inputs(n.input_count);
+    std::size_t length = 0;
+    std::uint32_t first_list = n.input_count;
+    for (std::uint32_t i = 0; i < n.input_count; ++i) {
+      inputs[i] = detail::take_binding(g, g.input_of(n, i), f.slots.get());
+      if (((spec.mapped >> i) & 1U) == 0) continue;
+      const std::size_t size = ops.list_size(i, inputs[i]);
+      if (first_list == n.input_count) {
+        first_list = i;
+        length = size;
+      } else if (size != length) {
+        const auto& names = n.info->interface.inputs;
+        throw error("map over lists of different lengths: " + names[first_list].name + " has " +
+                    std::to_string(length) + " items, " + names[i].name + " has " + std::to_string(size));
+      }
+    }
+    std::vector<detail::any_value> outputs(n.output_count);
+    ops.make_outputs(length, outputs.data());
+    std::size_t succeeded = 0;
+    std::size_t failed = 0;
+    std::size_t first_failed = length;
+    std::string first_error;
+    for (std::size_t k = 0; k < length; ++k) {
+      for (std::uint32_t attempt = 0;; ++attempt) {
+        try {
+          ops.run_item(n.entity, inputs.data(), spec.mapped, k, outputs.data());
+          ++succeeded;
+          break;
+        } catch (const std::exception& e) {
+          if (attempt < policy.retries) continue;
+          if (failed++ == 0) {
+            first_failed = k;
+            first_error = e.what();
+          }
+          break;
+        }
+      }
+      // A map that must succeed whole stops at its first failed item.
+      if (failed != 0 && !spec.partial) break;
+    }
+    const std::size_t required = spec.required(length);
+    if (!spec.partial && failed != 0) {
+      throw error("map item " + std::to_string(first_failed) + " of " + std::to_string(length) +
+                  " failed: " + first_error);
+    }
+    if (succeeded < required) {
+      throw error("map: " + std::to_string(succeeded) + " of " + std::to_string(length) +
+                  " items succeeded, fewer than the " + std::to_string(required) + " required (" +
+                  std::to_string(failed) + " failed; the first, item " + std::to_string(first_failed) + ": " +
+                  first_error + ")");
+    }
+    for (std::uint32_t o = 0; o < n.output_count; ++o) {
+      f.slots[n.first_slot + o] = ops.finish_output(o, outputs[o], spec.partial);
+    }
   }
 
   // ---- Retries, timeouts, caching (loom/policy.hpp). ----
@@ -968,12 +1040,13 @@ class executor {
     const auto outputs = detail::read_json_object(*f.run->options->store, key);
     if (!outputs) return false;
     if (!outputs->is_object()) throw error(key + ": expected a JSON object of outputs");
+    const detail::map_spec* map = n.kind == detail::node_kind::map ? &f.g->maps[n.map] : nullptr;
     for (std::uint32_t o = 0; o < n.output_count; ++o) {
       const port& p = n.info->interface.outputs[o];
       const auto it = outputs->find(p.name);
       if (it == outputs->end()) throw error(key + ": no output '" + p.name + "'");
       try {
-        f.slots[n.first_slot + o] = n.info->output_codecs[o].decode(*it, p.name);
+        f.slots[n.first_slot + o] = n.info->output_codec(o, map).decode(*it, p.name);
       } catch (const literal_error& e) {
         throw error(key + ": " + e.what());
       }

@@ -198,9 +198,31 @@ class futures_writer {
         out += t.input_keys[k];
         binding_of(out, g, g.input_of(n, k), literal_prefix, inputs_of_graph);
       }
-      out += "}}";
+      out += '}';
+      if (n.kind == node_kind::map) {
+        out += ",\"map\":";
+        out += map_json(g.maps[n.map], *n.info).dump();
+      }
+      out += '}';
     }
     out += ']';
+  }
+
+  /// A map node's "map": which inputs are mapped, and its options.
+  static json map_json(const map_spec& spec, const entity_info& info) {
+    json mapped = json::array();
+    for (std::size_t i = 0; i < info.interface.inputs.size(); ++i) {
+      if ((spec.mapped >> i) & 1U) mapped.push_back(info.interface.inputs[i].name);
+    }
+    json out = json::object();
+    out["mapped"] = std::move(mapped);
+    out["concurrency"] = spec.concurrency;
+    out["partial"] = spec.partial;
+    if (spec.partial) {
+      out["min_success_ratio"] = spec.min_success_ratio;
+      out["min_successes"] = spec.min_successes >= 0 ? json(spec.min_successes) : json(nullptr);
+    }
+    return out;
   }
 
   void outputs_of(std::string& out, const graph& g, const std::string& literal_prefix,
@@ -466,6 +488,7 @@ class futures_reader {
         continue;
       }
       infos[i] = it->second;
+      if (node.contains("map")) read_map(node["map"], *it->second, id, i);
     }
     // A non-canonical id that spells a canonical one ("dn3" at position 5) is a duplicate.
     for (const auto& [id, i] : ids_) {
@@ -488,6 +511,11 @@ class futures_reader {
       n.expand = info->expand;
       n.output_count = static_cast<std::uint32_t>(info->interface.outputs.size());
       n.input_count = static_cast<std::uint32_t>(info->interface.inputs.size());
+      if (const map_spec* spec = map_of(i)) {
+        n.kind = node_kind::map;
+        n.map = static_cast<std::uint32_t>(g.maps.size());
+        g.maps.push_back(*spec);
+      }
     }
     node_infos_ = infos;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -512,8 +540,9 @@ class futures_reader {
           g.bindings.push_back({});
           continue;
         }
-        g.bindings.push_back(
-            read_binding(*it, p.type, info->input_codecs[k], g, binding_site{id, p.name, {}}, p.name));
+        const map_spec* spec = map_of(i);
+        g.bindings.push_back(read_binding(*it, info->input_type(k, spec), info->input_codec(k, spec), g,
+                                          binding_site{id, p.name, {}}, p.name));
       }
       for (auto entry = inputs.begin(); entry != inputs.end(); ++entry) {
         const std::string& name = entry.key();
@@ -522,6 +551,55 @@ class futures_reader {
         if (!known) problems_.push_back("node " + id + ": unknown input '" + name + "' for " + info->name);
       }
     }
+  }
+
+  /// The map spec of node i, when it is a map node.
+  [[nodiscard]] const map_spec* map_of(std::size_t i) const {
+    return i < map_specs_.size() && map_specs_[i] ? &*map_specs_[i] : nullptr;
+  }
+
+  /// A node's "map": {"mapped": [input names], "concurrency": n, "partial": bool,
+  /// "min_success_ratio": r, "min_successes": k or null}.
+  void read_map(const json& m, const entity_info& info, const std::string& id, std::size_t i) {
+    const auto problem = [&](const std::string& what) { problems_.push_back("node " + id + ": \"map\": " + what); };
+    if (info.map == nullptr) return problem(info.name + " is a " + std::string(kind_name(info.kind)) + ", not a task");
+    if (!m.is_object()) return problem("must be an object");
+    map_spec spec;
+    const auto mapped = m.find("mapped");
+    if (mapped == m.end() || !mapped->is_array() || mapped->empty()) {
+      return problem("needs \"mapped\": a non-empty list of input names");
+    }
+    for (const auto& name : *mapped) {
+      const auto& inputs = info.interface.inputs;
+      const auto at = std::find_if(inputs.begin(), inputs.end(),
+                                   [&](const port& p) { return name.is_string() && p.name == name.get<std::string>(); });
+      if (at == inputs.end()) return problem("mapped input " + name.dump() + " is not an input of " + info.name);
+      spec.mapped |= std::uint64_t{1} << static_cast<std::size_t>(at - inputs.begin());
+    }
+    const auto concurrency = m.find("concurrency");
+    if (concurrency != m.end()) {
+      if (!concurrency->is_number_unsigned()) return problem("\"concurrency\" must be a non-negative integer");
+      spec.concurrency = concurrency->get<std::size_t>();
+    }
+    const auto partial = m.find("partial");
+    if (partial != m.end()) {
+      if (!partial->is_boolean()) return problem("\"partial\" must be true or false");
+      spec.partial = partial->get<bool>();
+    }
+    const auto ratio = m.find("min_success_ratio");
+    if (ratio != m.end()) {
+      if (!ratio->is_number() || ratio->get<double>() < 0.0 || ratio->get<double>() > 1.0) {
+        return problem("\"min_success_ratio\" must be a number from 0 to 1");
+      }
+      spec.min_success_ratio = ratio->get<double>();
+    }
+    const auto at_least = m.find("min_successes");
+    if (at_least != m.end() && !at_least->is_null()) {
+      if (!at_least->is_number_unsigned()) return problem("\"min_successes\" must be a non-negative integer or null");
+      spec.min_successes = at_least->get<std::int64_t>();
+    }
+    if (map_specs_.size() <= i) map_specs_.resize(i + 1);
+    map_specs_[i] = spec;
   }
 
   void read_outputs(const json& outputs, const entity_info& expected, graph& g) {
@@ -638,10 +716,11 @@ class futures_reader {
         return {};
       }
       const type_descriptor& wanted = item ? type.elements().at(0) : type;
-      if (o->type != wanted) {
+      const type_descriptor found = producer->output_type(static_cast<std::size_t>(o - outs.begin()), map_of(*producer_index));
+      if (found != wanted) {
         problems_.push_back(site.str() + ": type mismatch: expected " + wanted.to_string() + ", found " +
-                            o->type.to_string() + " (output " + output + " of node " + node + ", " +
-                            producer->name + ")");
+                            found.to_string() + " (output " + output + " of node " + node + ", " +
+                            producer->name + (map_of(*producer_index) != nullptr ? " mapped" : "") + ")");
         return {};
       }
       return {source_kind::node_output, *producer_index, static_cast<std::uint32_t>(o - outs.begin()), 0};
@@ -768,6 +847,7 @@ class futures_reader {
   std::unordered_map<std::string, const entity_info*> entities_;
   std::unordered_map<std::string, std::uint32_t> ids_;  // ids other than dn<i> at position i
   std::vector<bool> canonical_;                          // node i's id is dn<i>
+  std::vector<std::optional<map_spec>> map_specs_;       // node i's, when it is a map node
   std::vector<const entity_info*> node_infos_;
 };
 

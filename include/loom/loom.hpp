@@ -14,6 +14,7 @@
 #include <loom/registry.hpp>
 #include <loom/fixed_string.hpp>
 #include <loom/literal.hpp>
+#include <loom/map.hpp>
 #include <loom/promise.hpp>
 #include <loom/task.hpp>
 #include <loom/type_descriptor.hpp>

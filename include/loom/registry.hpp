@@ -7,6 +7,7 @@
 
 #include <loom/detail/any_value.hpp>
 #include <loom/detail/graph.hpp>
+#include <loom/detail/map_runner.hpp>
 #include <loom/detail/signature.hpp>
 #include <loom/error.hpp>
 #include <loom/literal.hpp>
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +70,7 @@ inline std::string_view kind_name(detail::node_kind k) {
     case detail::node_kind::task: return "task";
     case detail::node_kind::workflow: return "workflow";
     case detail::node_kind::dynamic: return "dynamic";
+    case detail::node_kind::map: return "map";
   }
   return "task";
 }
@@ -123,6 +126,35 @@ struct entity_info {
   const void* type_tag = nullptr;    // one per C++ entity type: tells two entities apart
   /// The retries, timeout and caching of an entity object (of this type).
   const node_policy& (*policy)(const void* entity) = nullptr;
+  /// A task's items in a map node (loom/map.hpp); null for workflows. A map node's
+  /// ports are lists: std::vector of a mapped input, of each output (of std::optional
+  /// of each output in a partial map).
+  const map_ops* map = nullptr;
+  std::vector<port_codec> input_list_codecs;
+  std::vector<port_codec> output_list_codecs;
+  std::vector<port_codec> output_partial_codecs;
+
+  /// The type and codec of input `i` of a node of this entity: a list of the input's
+  /// type when the node is a map node that maps it.
+  [[nodiscard]] const port_codec& input_codec(std::size_t i, const map_spec* map_node) const {
+    return map_node != nullptr && ((map_node->mapped >> i) & 1U) ? input_list_codecs[i] : input_codecs[i];
+  }
+  [[nodiscard]] type_descriptor input_type(std::size_t i, const map_spec* map_node) const {
+    if (map_node != nullptr && ((map_node->mapped >> i) & 1U)) {
+      return type_descriptor(type_kind::list, {interface.inputs[i].type});
+    }
+    return interface.inputs[i].type;
+  }
+  [[nodiscard]] const port_codec& output_codec(std::size_t o, const map_spec* map_node) const {
+    if (map_node == nullptr) return output_codecs[o];
+    return map_node->partial ? output_partial_codecs[o] : output_list_codecs[o];
+  }
+  [[nodiscard]] type_descriptor output_type(std::size_t o, const map_spec* map_node) const {
+    if (map_node == nullptr) return interface.outputs[o].type;
+    type_descriptor item = interface.outputs[o].type;
+    if (map_node->partial) item = type_descriptor(type_kind::optional, {item});
+    return type_descriptor(type_kind::list, {item});
+  }
 };
 
 template <class E>
@@ -233,6 +265,7 @@ entity_info registry::describe_entity(const E& e) {
   info.policy = +[](const void* entity) -> const node_policy& { return static_cast<const E*>(entity)->policy(); };
   if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
     info.run = &task_invoker<E>::run;
+    info.map = &map_runner<E>::ops;
   } else if constexpr (node_kind_of<typename E::kind>::value == node_kind::workflow) {
     info.subgraph = &graph_of<E>;
   } else {
@@ -241,6 +274,9 @@ entity_info registry::describe_entity(const E& e) {
   [&]<class... In, std::size_t... I>(type_list<In...>, std::index_sequence<I...>) {
     (info.interface.inputs.push_back({e.input_name(I), describe<In>()}), ...);
     (info.input_codecs.push_back(port_codec::of<In>()), ...);
+    if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
+      (info.input_list_codecs.push_back(port_codec::of<std::vector<In>>()), ...);
+    }
     (info.defaults.push_back(E::template has_default<I> ? +[](const void* entity) {
       if constexpr (E::template has_default<I>) {
         return any_value::of<In>(static_cast<const E*>(entity)->template default_value<I>());
@@ -252,6 +288,10 @@ entity_info registry::describe_entity(const E& e) {
   [&]<class... Out, std::size_t... I>(type_list<Out...>, std::index_sequence<I...>) {
     (info.interface.outputs.push_back({E::output_name(I), describe<Out>()}), ...);
     (info.output_codecs.push_back(port_codec::of<Out>()), ...);
+    if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
+      (info.output_list_codecs.push_back(port_codec::of<std::vector<Out>>()), ...);
+      (info.output_partial_codecs.push_back(port_codec::of<std::vector<std::optional<Out>>>()), ...);
+    }
   }(typename E::outputs{}, std::make_index_sequence<E::output_count>{});
   return info;
 }

@@ -1,5 +1,5 @@
 // Writes futures files that use every binding form and every type descriptor form that
-// the examples do not: list and map collections (as node inputs and as outputs), a static
+// the examples do not, and a map node: list and map collections (as node inputs and as outputs), a static
 // workflow called from a dynamic one (the "subworkflows" table, with {"input": ...}
 // bindings), records, tuples, optionals, floats, booleans, and literals kept in the
 // object store ({"stored": key}) because the inline limit is set low.
@@ -75,6 +75,9 @@ inline constexpr auto forms = loom::dynamic<"forms">([](loom::dynamic_builder& w
                                     wf.literal(std::string("a string literal longer than the inline limit"))});
   auto weighed = wf(weigh, by_key);
   auto [placed, label] = wf(place, point{1.5, -2.0}, std::optional<double>{}, std::tuple{true, std::string("t")});
+  // A map node ("map" in the file): square over a list of promises (a "list" binding).
+  // Last, so that the ids and literal keys of the nodes above stay put.
+  (void)wf.map(square, squares);
   return std::tuple{squares, by_key, text, weighed, placed, label};
 }).with_inputs("n");
 

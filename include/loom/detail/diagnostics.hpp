@@ -65,6 +65,14 @@ template <class...>
 inline constexpr bool dynamic_body_without_builder = false;
 template <class...>
 inline constexpr bool dynamic_body_result_not_promises = false;
+template <class...>
+inline constexpr bool map_of_non_task = false;
+template <class...>
+inline constexpr bool map_argument_neither_item_nor_list = false;
+template <class...>
+inline constexpr bool map_without_list = false;
+template <class...>
+inline constexpr bool when_branches_disagree = false;
 
 }  // namespace loom::diagnostic
 
@@ -150,6 +158,31 @@ constexpr void unsupported_type() {
   }
 }
 
+template <class Name>
+constexpr void map_of_non_task() {
+  static_assert(diagnostic::map_of_non_task<Name>,
+                "loom: wf.map(x, args...) maps a loom::task over lists; name<...> is a workflow or a dynamic "
+                "workflow (call it in a loop in a dynamic workflow instead)");
+}
+template <class Name, std::size_t Position, class Item, class Got>
+constexpr void map_argument_neither_item_nor_list() {
+  static_assert(diagnostic::map_argument_neither_item_nor_list<Name, argument<Position>, expected<Item>, got<Got>>,
+                "loom: wrong argument type in wf.map(task, args...): the argument at position argument<N> "
+                "(0-based) of the task name<...> has type got<T>, which is neither the parameter's type "
+                "expected<T> (bound to every item) nor a std::vector of it (mapped)");
+}
+template <class Name>
+constexpr void map_without_list() {
+  static_assert(diagnostic::map_without_list<Name>,
+                "loom: wf.map(task, args...) of name<...> maps nothing: at least one argument must be a list "
+                "(a std::vector of its parameter's type, or a promise of one)");
+}
+template <class Name, std::size_t Output, class Then, class Else>
+constexpr void when_branches_disagree() {
+  static_assert(diagnostic::when_branches_disagree<Name, output<Output>, expected<Then>, got<Else>>,
+                "loom: the branches of wf.when(cond, then_fn, else_fn) must return promises of the same types: "
+                "at output<N> the then-branch gives expected<T> and the else-branch gives got<T>");
+}
 template <class Name, std::size_t Position, class Got>
 constexpr void workflow_body_parameter_not_a_promise() {
   static_assert(diagnostic::workflow_body_parameter_not_a_promise<Name, input<Position>, got<Got>>,

@@ -8,6 +8,7 @@
 #include <loom/promise.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,7 +17,7 @@
 
 namespace loom::detail {
 
-enum class node_kind : std::uint8_t { task, workflow, dynamic };
+enum class node_kind : std::uint8_t { task, workflow, dynamic, map };  // map: a task over lists (loom/map.hpp)
 
 /// node_kind_of<Kind>::value: the node kind of an entity kind (specialized with each kind).
 template <class Kind>
@@ -49,6 +50,23 @@ struct collection {
   assemble_fn assemble = nullptr;
 };
 
+/// What a map node needs at run time besides its task (kept in graph::maps).
+struct map_spec {
+  std::uint64_t mapped = 0;  // bit i: input i is mapped (a list, element k to item k)
+  std::size_t concurrency = 0;
+  bool partial = false;
+  double min_success_ratio = 1.0;
+  std::int64_t min_successes = -1;  // -1: not set
+
+  /// How many of `n` items must succeed.
+  [[nodiscard]] std::size_t required(std::size_t n) const {
+    if (!partial) return n;
+    if (min_successes >= 0) return static_cast<std::size_t>(min_successes);
+    const double r = std::ceil(min_success_ratio * static_cast<double>(n) - 1e-9);
+    return r <= 0 ? 0 : static_cast<std::size_t>(r);
+  }
+};
+
 struct graph_node {
   node_kind kind = node_kind::task;
   std::string_view name;           // the entity's name
@@ -64,6 +82,7 @@ struct graph_node {
   std::uint32_t first_successor = 0;  // into graph::successors
   std::uint32_t successor_count = 0;  // distinct consumer nodes
   std::uint32_t predecessor_count = 0;  // distinct producer nodes
+  std::uint32_t map = 0;  // a map node: its spec in graph::maps (its task is `entity`)
 };
 
 struct graph {
@@ -77,6 +96,7 @@ struct graph {
   std::vector<std::string> keys;  // map collections: the key of each item
   std::vector<any_value> literals;
   std::vector<binding> outputs;
+  std::vector<map_spec> maps;  // of the map nodes
   std::vector<std::uint32_t> successors;
   std::uint32_t slot_count = 0;        // inputs, then every node's outputs
   std::vector<std::uint32_t> readers;  // per slot: how many bindings read it
@@ -201,6 +221,15 @@ inline any_value copy_binding(const graph& g, const binding& b, any_value* slots
     }
     default: return slots[b.slot];
   }
+}
+
+/// The value of a binding, type-erased, moved out of its slot when the binding is the
+/// slot's only reader (a map node's lists: no copy of a million items).
+inline any_value take_binding(const graph& g, const binding& b, any_value* slots) {
+  if ((b.from == source_kind::input || b.from == source_kind::node_output) && g.readers[b.slot] == 1) {
+    return std::move(slots[b.slot]);
+  }
+  return copy_binding(g, b, slots);
 }
 
 /// A node's view of its inputs and outputs while it runs.
