@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -258,4 +260,57 @@ TEST_CASE("map: a stored run keeps a map's outputs as one list object", "[map]")
     CHECK(futures["nodes"][1].contains("map"));
   }
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+std::atomic<int> in_flight{0};
+std::atomic<int> most_in_flight{0};
+// Sleeps a little, so that items that may overlap do.
+constexpr auto m_slow = loom::task<"m_slow">([](std::int64_t x) {
+  const int now = in_flight.fetch_add(1) + 1;
+  int seen = most_in_flight.load();
+  while (now > seen && !most_in_flight.compare_exchange_weak(seen, now)) {
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  in_flight.fetch_sub(1);
+  return x + 1;
+});
+constexpr auto slow_all = loom::dynamic<"m_slow_all">([](loom::dynamic_builder& wf, ints xs, std::int64_t limit) {
+  return wf.map(m_slow, xs, loom::map_options{.concurrency = static_cast<std::size_t>(limit)});
+});
+}  // namespace
+
+TEST_CASE("map: items run in chunks on the executor's threads, at most `concurrency` at once", "[map]") {
+  loom::executor ex({.threads = 4});
+  ints xs(40);
+  for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<std::int64_t>(i);
+  ints expected(xs);
+  for (auto& x : expected) x += 1;
+
+  most_in_flight = 0;
+  CHECK(ex.run(slow_all, xs, 0) == expected);  // unbounded: the 4 threads share the chunks
+  CHECK(most_in_flight.load() >= 2);
+  CHECK(most_in_flight.load() <= 4);
+
+  most_in_flight = 0;
+  CHECK(ex.run(slow_all, xs, 2) == expected);
+  CHECK(most_in_flight.load() <= 2);
+
+  most_in_flight = 0;
+  CHECK(ex.run(slow_all, xs, 1) == expected);
+  CHECK(most_in_flight.load() == 1);
+}
+
+TEST_CASE("map: a large map is right, and a failing item stops a whole map", "[map]") {
+  loom::executor ex({.threads = 2});
+  ints xs(200000);
+  for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<std::int64_t>(i % 1000);
+  const auto doubled = ex.run(checked_all, xs);
+  REQUIRE(doubled.size() == xs.size());
+  bool all = true;
+  for (std::size_t i = 0; i < xs.size(); ++i) all = all && doubled[i] == 2 * xs[i];
+  CHECK(all);
+  xs[123456] = -1;  // fails; the items after it in its chunk, and other chunks, stop
+  CHECK_THAT(failure_of([&] { (void)ex.run(checked_all, xs); }),
+             Catch::Contains("map item 123456 of 200000 failed: negative: -1"));
 }

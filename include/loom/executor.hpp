@@ -196,10 +196,32 @@ struct frame {
   std::string path_prefix;  // the parent node's path and '/', then this graph's node prefix
 };
 
+struct map_run;
+
 struct work_item {
   frame* f = nullptr;
   std::uint32_t node = 0;
   std::uint32_t attempt = 0;  // 0 for the first; retries count up
+  map_run* map = nullptr;     // a chunk of a map node's items (its node has started)
+  std::uint32_t chunk = 0;
+};
+
+/// A map node while its items run, in chunks spread over the executor's threads: the
+/// inputs, the output lists, and what the items did. Owned by its chunks: the last one
+/// to finish completes (or fails) the node and deletes it.
+struct map_run {
+  std::vector<any_value> inputs;   // lists (mapped) and values (bound)
+  std::vector<any_value> outputs;  // per output, std::vector<std::optional<R>>
+  std::size_t length = 0;
+  std::size_t chunk_size = 1;
+  std::uint32_t retries = 0;
+  std::atomic<std::uint32_t> chunks_left{0};
+  std::atomic<std::size_t> succeeded{0};
+  std::atomic<std::size_t> failed{0};
+  std::atomic<bool> stop{false};  // a whole map after its first failure: no more items
+  std::mutex mutex;
+  std::size_t first_failed = 0;  // the lowest failed item, and its error
+  std::string first_error;
 };
 
 /// The shared state of one run: the count of scheduled-but-unfinished nodes (the run
@@ -542,7 +564,9 @@ class executor {
     std::vector<detail::work_item> ready;
     detail::run_state& state = *item.f->run;
     while (true) {
-      if (!state.failed.load(std::memory_order_relaxed)) {
+      if (item.map != nullptr) {
+        run_map_chunk(item, ready);  // even when the run failed: the last chunk frees the map_run
+      } else if (!state.failed.load(std::memory_order_relaxed)) {
         run_node(item, ready);
       }
       if (ready.empty()) break;
@@ -615,9 +639,8 @@ class executor {
           break;
         }
         case detail::node_kind::map:
-          run_map(f, item.node, policy);  // its items retry one by one: the node never does
-          if (f.run->options->store != nullptr) store_outputs(f, item.node);
-          break;
+          start_map(f, item.node, policy, ready);  // its items retry one by one: the node never does
+          return;  // the node completes when its last chunk does
         case detail::node_kind::workflow:
           if (!check_depth(f, item.node)) return;
           start_child(f, item.node, n.subgraph(), nullptr, ready);
@@ -673,70 +696,127 @@ class executor {
 
   // ---- Map nodes (loom/map.hpp): a task over the items of lists, as one node. ----
 
-  /// Runs every item of a map node and puts the output lists in its slots; throws when
-  /// the lists differ in length, or when fewer items succeed than the map requires.
-  /// An item that throws is retried by itself, up to the task's retries.
-  static void run_map(detail::frame& f, std::uint32_t node, const node_policy& policy) {
+  /// Starts a map node: takes its inputs, checks that its lists have one length, and
+  /// splits the items into chunks: a few per thread, so that a million trivial items
+  /// make a handful of scheduler entries, and no more chunks than `concurrency` (a
+  /// chunk runs its items one after the other). The first chunk runs here; the others
+  /// go to the queue for the other threads.
+  void start_map(detail::frame& f, std::uint32_t node, const node_policy& policy, std::vector<detail::work_item>& ready) {
     const detail::graph& g = *f.g;
     const detail::graph_node& n = g.nodes[node];
     const detail::map_spec& spec = g.maps[n.map];
     const detail::map_ops& ops = *n.info->map;
-    // The inputs: lists (mapped) and values (bound), moved out of their slots when this
-    // node is their only reader.
-    std::vector<detail::any_value> inputs(n.input_count);
-    std::size_t length = 0;
+    auto run = std::make_unique<detail::map_run>();
+    run->retries = policy.retries;
+    run->inputs.resize(n.input_count);
     std::uint32_t first_list = n.input_count;
     for (std::uint32_t i = 0; i < n.input_count; ++i) {
-      inputs[i] = detail::take_binding(g, g.input_of(n, i), f.slots.get());
+      // Moved out of their slots when this node is their only reader: no copy of a
+      // million items.
+      run->inputs[i] = detail::take_binding(g, g.input_of(n, i), f.slots.get());
       if (((spec.mapped >> i) & 1U) == 0) continue;
-      const std::size_t size = ops.list_size(i, inputs[i]);
+      const std::size_t size = ops.list_size(i, run->inputs[i]);
       if (first_list == n.input_count) {
         first_list = i;
-        length = size;
-      } else if (size != length) {
+        run->length = size;
+      } else if (size != run->length) {
         const auto& names = n.info->interface.inputs;
-        throw error("map over lists of different lengths: " + names[first_list].name + " has " +
-                    std::to_string(length) + " items, " + names[i].name + " has " + std::to_string(size));
+        fail(f, node, "map over lists of different lengths: " + names[first_list].name + " has " +
+                          std::to_string(run->length) + " items, " + names[i].name + " has " + std::to_string(size));
+        return;
       }
     }
-    std::vector<detail::any_value> outputs(n.output_count);
-    ops.make_outputs(length, outputs.data());
-    std::size_t succeeded = 0;
-    std::size_t failed = 0;
-    std::size_t first_failed = length;
-    std::string first_error;
-    for (std::size_t k = 0; k < length; ++k) {
+    run->outputs.resize(n.output_count);
+    ops.make_outputs(run->length, run->outputs.data());
+    std::size_t chunks = std::max<std::size_t>(1, std::min<std::size_t>(run->length, 4 * thread_count_));
+    if (spec.concurrency != 0) chunks = std::min(chunks, spec.concurrency);
+    run->chunk_size = run->length == 0 ? 1 : (run->length + chunks - 1) / chunks;
+    chunks = run->length == 0 ? 1 : (run->length + run->chunk_size - 1) / run->chunk_size;
+    run->chunks_left.store(static_cast<std::uint32_t>(chunks));
+    detail::map_run* shared = run.release();  // owned by its chunks from here on
+    if (chunks > 1) {
+      std::vector<detail::work_item> others;
+      others.reserve(chunks - 1);
+      for (std::size_t c = 1; c < chunks; ++c) others.push_back({&f, node, 0, shared, static_cast<std::uint32_t>(c)});
+      f.run->active.fetch_add(static_cast<std::int64_t>(others.size()), std::memory_order_relaxed);
+      push(others);
+    }
+    run_map_chunk({&f, node, 0, shared, 0}, ready);
+  }
+
+  /// Runs one chunk of a map node's items; the last chunk to finish finishes the node.
+  void run_map_chunk(detail::work_item item, std::vector<detail::work_item>& ready) {
+    detail::frame& f = *item.f;
+    detail::map_run& run = *item.map;
+    const detail::graph_node& n = f.g->nodes[item.node];
+    const detail::map_spec& spec = f.g->maps[n.map];
+    const detail::map_ops& ops = *n.info->map;
+    const std::size_t begin = std::min(run.length, static_cast<std::size_t>(item.chunk) * run.chunk_size);
+    const std::size_t end = std::min(run.length, begin + run.chunk_size);
+    for (std::size_t k = begin; k < end; ++k) {
+      if (run.stop.load(std::memory_order_relaxed) || f.run->failed.load(std::memory_order_relaxed)) break;
       for (std::uint32_t attempt = 0;; ++attempt) {
         try {
-          ops.run_item(n.entity, inputs.data(), spec.mapped, k, outputs.data());
-          ++succeeded;
+          ops.run_item(n.entity, run.inputs.data(), spec.mapped, k, run.outputs.data());
+          run.succeeded.fetch_add(1, std::memory_order_relaxed);
           break;
         } catch (const std::exception& e) {
-          if (attempt < policy.retries) continue;
-          if (failed++ == 0) {
-            first_failed = k;
-            first_error = e.what();
-          }
+          if (attempt < run.retries) continue;
+          note_map_failure(run, k, e.what(), spec.partial);
+          break;
+        } catch (...) {
+          if (attempt < run.retries) continue;
+          note_map_failure(run, k, "unknown exception (not derived from std::exception)", spec.partial);
           break;
         }
       }
-      // A map that must succeed whole stops at its first failed item.
-      if (failed != 0 && !spec.partial) break;
     }
-    const std::size_t required = spec.required(length);
+    if (run.chunks_left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    std::unique_ptr<detail::map_run> owned(item.map);  // the last chunk: the map_run goes with it
+    if (f.run->failed.load(std::memory_order_relaxed)) return;
+    finish_map(f, item.node, run, ready);
+  }
+
+  static void note_map_failure(detail::map_run& run, std::size_t k, const std::string& message, bool partial) {
+    run.failed.fetch_add(1, std::memory_order_relaxed);
+    if (!partial) run.stop.store(true, std::memory_order_relaxed);  // a whole map has failed
+    std::lock_guard lock(run.mutex);
+    if (run.first_error.empty() || k < run.first_failed) {
+      run.first_failed = k;
+      run.first_error = message;
+    }
+  }
+
+  /// Every chunk is done: the node fails when fewer items succeeded than it requires;
+  /// otherwise its output lists go to its slots.
+  void finish_map(detail::frame& f, std::uint32_t node, detail::map_run& run, std::vector<detail::work_item>& ready) {
+    const detail::graph_node& n = f.g->nodes[node];
+    const detail::map_spec& spec = f.g->maps[n.map];
+    const std::size_t succeeded = run.succeeded.load();
+    const std::size_t failed = run.failed.load();
+    const std::size_t required = spec.required(run.length);
     if (!spec.partial && failed != 0) {
-      throw error("map item " + std::to_string(first_failed) + " of " + std::to_string(length) +
-                  " failed: " + first_error);
+      fail(f, node, "map item " + std::to_string(run.first_failed) + " of " + std::to_string(run.length) +
+                        " failed: " + run.first_error);
+      return;
     }
     if (succeeded < required) {
-      throw error("map: " + std::to_string(succeeded) + " of " + std::to_string(length) +
-                  " items succeeded, fewer than the " + std::to_string(required) + " required (" +
-                  std::to_string(failed) + " failed; the first, item " + std::to_string(first_failed) + ": " +
-                  first_error + ")");
+      fail(f, node, "map: " + std::to_string(succeeded) + " of " + std::to_string(run.length) +
+                        " items succeeded, fewer than the " + std::to_string(required) + " required (" +
+                        std::to_string(failed) + " failed; the first, item " + std::to_string(run.first_failed) +
+                        ": " + run.first_error + ")");
+      return;
     }
-    for (std::uint32_t o = 0; o < n.output_count; ++o) {
-      f.slots[n.first_slot + o] = ops.finish_output(o, outputs[o], spec.partial);
+    try {
+      for (std::uint32_t o = 0; o < n.output_count; ++o) {
+        f.slots[n.first_slot + o] = n.info->map->finish_output(o, run.outputs[o], spec.partial);
+      }
+      if (f.run->options->store != nullptr) store_outputs(f, node);
+    } catch (const std::exception& e) {
+      fail(f, node, e.what());
+      return;
     }
+    complete_node(f, node, ready);
   }
 
   // ---- Retries, timeouts, caching (loom/policy.hpp). ----
