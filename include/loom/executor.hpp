@@ -479,7 +479,8 @@ class executor {
   template <class E>
   static typename E::result_type take_result(detail::frame& root) {
     auto value_of = [&]<class T>(std::size_t i, std::type_identity<T>) -> T {
-      return detail::copy_binding(*root.g, root.g->outputs[i], root.slots.get()).template get<T>();
+      // The run is over: an output read once is moved out of its slot, not copied.
+      return std::move(detail::take_binding(*root.g, root.g->outputs[i], root.slots.get()).template get<T>());
     };
     return [&]<class... Out, std::size_t... I>(detail::type_list<Out...>,
                                                std::index_sequence<I...>) -> typename E::result_type {
@@ -702,6 +703,37 @@ class executor {
   /// chunk runs its items one after the other). The first chunk runs here; the others
   /// go to the queue for the other threads.
   void start_map(detail::frame& f, std::uint32_t node, const node_policy& policy, std::vector<detail::work_item>& ready) {
+    // Its inputs are taken (moved) here: a failure before the chunks start fails the
+    // node, and nothing retries it.
+    std::unique_ptr<detail::map_run> run;
+    std::size_t chunks = 1;
+    try {
+      run = prepare_map(f, node, policy);
+      if (!run) return;  // failed (lists of different lengths)
+      const detail::map_spec& spec = f.g->maps[f.g->nodes[node].map];
+      chunks = std::max<std::size_t>(1, std::min<std::size_t>(run->length, 4 * thread_count_));
+      if (spec.concurrency != 0) chunks = std::min(chunks, spec.concurrency);
+      run->chunk_size = run->length == 0 ? 1 : (run->length + chunks - 1) / chunks;
+      chunks = run->length == 0 ? 1 : (run->length + run->chunk_size - 1) / run->chunk_size;
+      run->chunks_left.store(static_cast<std::uint32_t>(chunks));
+    } catch (const std::exception& e) {
+      fail(f, node, e.what());
+      return;
+    }
+    detail::map_run* shared = run.release();  // owned by its chunks from here on
+    if (chunks > 1) {
+      std::vector<detail::work_item> others;
+      others.reserve(chunks - 1);
+      for (std::size_t c = 1; c < chunks; ++c) others.push_back({&f, node, 0, shared, static_cast<std::uint32_t>(c)});
+      f.run->active.fetch_add(static_cast<std::int64_t>(others.size()), std::memory_order_relaxed);
+      push(others);
+    }
+    run_map_chunk({&f, node, 0, shared, 0}, ready);
+  }
+
+  /// A map node's inputs, the length of its lists, its empty output lists; null (and
+  /// the node failed) when its lists differ in length.
+  static std::unique_ptr<detail::map_run> prepare_map(detail::frame& f, std::uint32_t node, const node_policy& policy) {
     const detail::graph& g = *f.g;
     const detail::graph_node& n = g.nodes[node];
     const detail::map_spec& spec = g.maps[n.map];
@@ -713,7 +745,7 @@ class executor {
     for (std::uint32_t i = 0; i < n.input_count; ++i) {
       // Moved out of their slots when this node is their only reader: no copy of a
       // million items.
-      run->inputs[i] = detail::take_binding(g, g.input_of(n, i), f.slots.get());
+      run->inputs[i] = detail::take_binding(g, g.input_of(n, i), f.slots.get(), graph_is_private(f));
       if (((spec.mapped >> i) & 1U) == 0) continue;
       const std::size_t size = ops.list_size(i, run->inputs[i]);
       if (first_list == n.input_count) {
@@ -723,26 +755,18 @@ class executor {
         const auto& names = n.info->interface.inputs;
         fail(f, node, "map over lists of different lengths: " + names[first_list].name + " has " +
                           std::to_string(run->length) + " items, " + names[i].name + " has " + std::to_string(size));
-        return;
+        return nullptr;
       }
     }
     run->outputs.resize(n.output_count);
-    ops.make_outputs(run->length, run->outputs.data());
-    std::size_t chunks = std::max<std::size_t>(1, std::min<std::size_t>(run->length, 4 * thread_count_));
-    if (spec.concurrency != 0) chunks = std::min(chunks, spec.concurrency);
-    run->chunk_size = run->length == 0 ? 1 : (run->length + chunks - 1) / chunks;
-    chunks = run->length == 0 ? 1 : (run->length + run->chunk_size - 1) / run->chunk_size;
-    run->chunks_left.store(static_cast<std::uint32_t>(chunks));
-    detail::map_run* shared = run.release();  // owned by its chunks from here on
-    if (chunks > 1) {
-      std::vector<detail::work_item> others;
-      others.reserve(chunks - 1);
-      for (std::size_t c = 1; c < chunks; ++c) others.push_back({&f, node, 0, shared, static_cast<std::uint32_t>(c)});
-      f.run->active.fetch_add(static_cast<std::int64_t>(others.size()), std::memory_order_relaxed);
-      push(others);
-    }
-    run_map_chunk({&f, node, 0, shared, 0}, ready);
+    ops.make_outputs(run->length, spec.partial, run->outputs.data());
+    return run;
   }
+
+  /// Whether this frame alone holds its graph (a dynamic node's sub-DAG that no trace
+  /// keeps): its literals may then be moved out by their only reader. A static
+  /// workflow's graph is shared by every run of it, and keeps its literals.
+  static bool graph_is_private(const detail::frame& f) { return f.owned != nullptr && f.owned.use_count() == 1; }
 
   /// Runs one chunk of a map node's items; the last chunk to finish finishes the node.
   void run_map_chunk(detail::work_item item, std::vector<detail::work_item>& ready) {
@@ -757,7 +781,7 @@ class executor {
       if (run.stop.load(std::memory_order_relaxed) || f.run->failed.load(std::memory_order_relaxed)) break;
       for (std::uint32_t attempt = 0;; ++attempt) {
         try {
-          ops.run_item(n.entity, run.inputs.data(), spec.mapped, k, run.outputs.data());
+          ops.run_item(n.entity, run.inputs.data(), spec.mapped, k, spec.partial, run.outputs.data());
           run.succeeded.fetch_add(1, std::memory_order_relaxed);
           break;
         } catch (const std::exception& e) {
@@ -1240,7 +1264,8 @@ class executor {
     const std::uint32_t node = f.parent_node;
     const detail::graph_node& n = parent.g->nodes[node];
     for (std::size_t o = 0; o < f.g->outputs.size(); ++o) {
-      parent.slots[n.first_slot + o] = detail::copy_binding(*f.g, f.g->outputs[o], f.slots.get());
+      // The frame is done with its slots: outputs read once are moved, not copied.
+      parent.slots[n.first_slot + o] = detail::take_binding(*f.g, f.g->outputs[o], f.slots.get(), graph_is_private(f));
     }
     if (f.run->options->store != nullptr) store_outputs(parent, node);
     std::string cache_key;

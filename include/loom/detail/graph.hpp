@@ -100,6 +100,7 @@ struct graph {
   std::vector<std::uint32_t> successors;
   std::uint32_t slot_count = 0;        // inputs, then every node's outputs
   std::vector<std::uint32_t> readers;  // per slot: how many bindings read it
+  std::vector<std::uint32_t> literal_readers;  // per literal: how many bindings read it
 
   [[nodiscard]] const binding& input_of(const graph_node& n, std::size_t i) const {
     return bindings[n.first_input + i];
@@ -113,10 +114,12 @@ struct graph {
       slot_count += n.output_count;
     }
     readers.assign(slot_count, 0);
+    literal_readers.assign(literals.size(), 0);
     auto resolve = [this](binding& b) {
       if (b.from == source_kind::input) b.slot = b.index;
       if (b.from == source_kind::node_output) b.slot = nodes[b.node].first_slot + b.index;
       if (b.from == source_kind::input || b.from == source_kind::node_output) ++readers[b.slot];
+      if (b.from == source_kind::literal && b.index < literals.size()) ++literal_readers[b.index];
     };
     for (auto& b : items) resolve(b);
     for (auto& b : bindings) resolve(b);
@@ -225,9 +228,14 @@ inline any_value copy_binding(const graph& g, const binding& b, any_value* slots
 
 /// The value of a binding, type-erased, moved out of its slot when the binding is the
 /// slot's only reader (a map node's lists: no copy of a million items).
-inline any_value take_binding(const graph& g, const binding& b, any_value* slots) {
+/// `graph_is_private`: the caller alone holds `g` (see executor::graph_is_private), so a
+/// literal read by this binding only is moved out of the graph too.
+inline any_value take_binding(const graph& g, const binding& b, any_value* slots, bool graph_is_private = false) {
   if ((b.from == source_kind::input || b.from == source_kind::node_output) && g.readers[b.slot] == 1) {
     return std::move(slots[b.slot]);
+  }
+  if (b.from == source_kind::literal && graph_is_private && g.literal_readers[b.index] == 1) {
+    return std::move(const_cast<any_value&>(g.literals[b.index]));
   }
   return copy_binding(g, b, slots);
 }

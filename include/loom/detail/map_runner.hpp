@@ -20,14 +20,20 @@ namespace loom::detail {
 
 /// Runs the items of a map node of task E, type-erased (entity_info::map): the executor
 /// and a futures file's reader know the mapped inputs only at run time.
+///
+/// The output lists are filled in place, item k by whichever thread runs it: a
+/// std::vector<R> of n default values when R allows it (no copy at the end), else a
+/// std::vector<std::optional<R>> (a partial map's result, a type without a default
+/// constructor, and bool: std::vector<bool> packs bits, which two threads cannot write
+/// at once).
 struct map_ops {
   /// The length of the list an input holds (a std::vector of the input's type).
   std::size_t (*list_size)(std::size_t input, const any_value& list);
-  /// Per output, a std::vector<std::optional<R>> of `n` empty items.
-  void (*make_outputs)(std::size_t n, any_value* outputs);
+  /// Per output, a list of `n` items to fill.
+  void (*make_outputs)(std::size_t n, bool partial, any_value* outputs);
   /// Runs item k: element k of a mapped input's list, the value of a bound one; its
   /// results go to element k of each output list. Throws what the task throws.
-  void (*run_item)(const void* entity, const any_value* inputs, std::uint64_t mapped, std::size_t k,
+  void (*run_item)(const void* entity, const any_value* inputs, std::uint64_t mapped, std::size_t k, bool partial,
                    any_value* outputs);
   /// The output list as the node's result: std::vector<std::optional<R>> for a partial
   /// map, else std::vector<R> (every item is there).
@@ -38,6 +44,10 @@ template <class E>
 struct map_runner {
   using inputs = typename E::inputs;
   using outputs = typename E::outputs;
+
+  /// Whether a whole map's output list of R is filled as a std::vector<R> directly.
+  template <class R>
+  static constexpr bool direct = std::is_default_constructible_v<R> && !std::is_same_v<R, bool>;
 
   /// Item k's argument I, by reference (by value for bool: std::vector<bool> has no
   /// elements to refer to).
@@ -59,24 +69,40 @@ struct map_runner {
     return size;
   }
 
-  static void make_outputs(std::size_t n, any_value* out) {
+  static void make_outputs(std::size_t n, bool partial, any_value* out) {
     [&]<class... R, std::size_t... O>(type_list<R...>, std::index_sequence<O...>) {
-      (out[O].template emplace<std::vector<std::optional<R>>>(n), ...);
+      auto make = [&]<class T>(any_value& list, std::type_identity<T>) {
+        if (!partial && direct<T>) {
+          if constexpr (direct<T>) list.template emplace<std::vector<T>>(n);
+        } else {
+          list.template emplace<std::vector<std::optional<T>>>(n);
+        }
+      };
+      (make(out[O], std::type_identity<R>{}), ...);
     }(outputs{}, std::make_index_sequence<E::output_count>{});
   }
 
-  static void run_item(const void* entity, const any_value* in, std::uint64_t mapped, std::size_t k, any_value* out) {
+  template <class T>
+  static void put(any_value& list, std::size_t k, bool partial, T&& value) {
+    using R = std::remove_cvref_t<T>;
+    if (!partial && direct<R>) {
+      if constexpr (direct<R>) list.template get<std::vector<R>>()[k] = std::forward<T>(value);
+    } else {
+      list.template get<std::vector<std::optional<R>>>()[k].emplace(std::forward<T>(value));
+    }
+  }
+
+  static void run_item(const void* entity, const any_value* in, std::uint64_t mapped, std::size_t k, bool partial,
+                       any_value* out) {
     const E& e = *static_cast<const E*>(entity);
     auto result = [&]<std::size_t... I>(std::index_sequence<I...>) {
       return std::invoke(e.function(), argument<I>(in, mapped, k)...);
     }(std::make_index_sequence<E::arity>{});
     if constexpr (E::output_count == 1) {
-      out[0].template get<std::vector<std::optional<type_at_t<0, outputs>>>>()[k].emplace(std::move(result));
+      put(out[0], k, partial, std::move(result));
     } else {
       [&]<std::size_t... O>(std::index_sequence<O...>) {
-        (out[O].template get<std::vector<std::optional<type_at_t<O, outputs>>>>()[k].emplace(
-             std::move(std::get<O>(result))),
-         ...);
+        (put(out[O], k, partial, std::move(std::get<O>(result))), ...);
       }(std::make_index_sequence<E::output_count>{});
     }
   }
@@ -85,9 +111,13 @@ struct map_runner {
     any_value result;
     [&]<class... R, std::size_t... O>(type_list<R...>, std::index_sequence<O...>) {
       auto finish = [&]<class T>(std::type_identity<T>) {
+        if (!partial && direct<T>) {
+          result = std::move(list);  // filled in place: the list is the result
+          return;
+        }
         auto& items = list.template get<std::vector<std::optional<T>>>();
         if (partial) {
-          result = any_value::of<std::vector<std::optional<T>>>(std::move(items));
+          result = std::move(list);
           return;
         }
         std::vector<T> whole;
