@@ -314,3 +314,20 @@ TEST_CASE("map: a large map is right, and a failing item stops a whole map", "[m
   CHECK_THAT(failure_of([&] { (void)ex.run(checked_all, xs); }),
              Catch::Contains("map item 123456 of 200000 failed: negative: -1"));
 }
+
+namespace {
+// Parameters taken as `P&&` and `const P&`: a map hands each item a copy or a reference.
+constexpr auto m_shout = loom::task<"m_shout">([](std::string&& word, const std::string& mark) {
+  std::string out = std::move(word);
+  for (auto& c : out) c = static_cast<char>(c - 'a' + 'A');
+  return out + mark;
+});
+constexpr auto shout_all = loom::dynamic<"m_shout_all">([](loom::dynamic_builder& wf, std::vector<std::string> words) {
+  return wf.map(m_shout, words, std::string("!"));
+});
+}  // namespace
+
+TEST_CASE("map: a task taking P&& gets a copy of each item", "[map]") {
+  loom::executor ex({.threads = 2});
+  CHECK(ex.run(shout_all, std::vector<std::string>{"ab", "cd"}) == std::vector<std::string>{"AB!", "CD!"});
+}

@@ -719,6 +719,9 @@ class executor {
     } catch (const std::exception& e) {
       fail(f, node, e.what());
       return;
+    } catch (...) {
+      fail(f, node, "unknown exception (not derived from std::exception)");
+      return;
     }
     detail::map_run* shared = run.release();  // owned by its chunks from here on
     if (chunks > 1) {
@@ -728,7 +731,9 @@ class executor {
       f.run->active.fetch_add(static_cast<std::int64_t>(others.size()), std::memory_order_relaxed);
       push(others);
     }
-    run_map_chunk({&f, node, 0, shared, 0}, ready);
+    // The first chunk runs next on this thread, as the node's own work item, but out of
+    // run_node's try: whatever completing the node throws must not retry it.
+    ready.push_back({&f, node, 0, shared, 0});
   }
 
   /// A map node's inputs, the length of its lists, its empty output lists; null (and
@@ -826,9 +831,10 @@ class executor {
     }
     if (succeeded < required) {
       fail(f, node, "map: " + std::to_string(succeeded) + " of " + std::to_string(run.length) +
-                        " items succeeded, fewer than the " + std::to_string(required) + " required (" +
-                        std::to_string(failed) + " failed; the first, item " + std::to_string(run.first_failed) +
-                        ": " + run.first_error + ")");
+                        " items succeeded, fewer than the " + std::to_string(required) + " required " +
+                        (failed == 0 ? std::string("(min_successes is more than the items)")
+                                     : "(" + std::to_string(failed) + " failed; the first, item " +
+                                           std::to_string(run.first_failed) + ": " + run.first_error + ")"));
       return;
     }
     try {

@@ -96,7 +96,13 @@ struct map_runner {
                        any_value* out) {
     const E& e = *static_cast<const E*>(entity);
     auto result = [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return std::invoke(e.function(), argument<I>(in, mapped, k)...);
+      // By reference when the function takes `const P&` or `P`; a parameter `P&&` gets
+      // a copy of the item (the lists stay whole: another item, or a retry, reads them).
+      if constexpr (std::is_invocable_v<decltype(e.function()), argument_t<I>...>) {
+        return std::invoke(e.function(), argument<I>(in, mapped, k)...);
+      } else {
+        return std::invoke(e.function(), type_at_t<I, inputs>(argument<I>(in, mapped, k))...);
+      }
     }(std::make_index_sequence<E::arity>{});
     if constexpr (E::output_count == 1) {
       put(out[0], k, partial, std::move(result));
