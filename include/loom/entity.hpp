@@ -284,19 +284,31 @@ constexpr std::size_t first_missing_default(std::index_sequence<I...>) {
   return sizeof...(I);
 }
 
+/// Checks how many arguments a call of E has (`Given`): no more than E's inputs, and
+/// each input left out has a default. Reports the first problem as one compile error.
+template <class E, std::size_t Given>
+constexpr bool check_argument_count() {
+  using name = typename E::diagnostic_name;
+  if constexpr (Given > E::arity) {
+    report::too_many_arguments<name, E::arity, Given>();
+    return false;
+  } else if constexpr (constexpr std::size_t missing =
+                           first_missing_default<E, Given>(std::make_index_sequence<E::arity>{});
+                       missing < E::arity) {
+    report::missing_argument<name, missing, type_at_t<missing, typename E::inputs>>();
+    return false;
+  } else {
+    return true;
+  }
+}
+
 /// Checks a call `e(args...)` (Native) or `wf(e, args...)`; reports the first problem
 /// as one compile error and returns false, or returns true.
 template <class E, bool Native, class... Args>
 constexpr bool check_call() {
   using name = typename E::diagnostic_name;
   constexpr std::size_t given = sizeof...(Args);
-  if constexpr (given > E::arity) {
-    report::too_many_arguments<name, E::arity, given>();
-    return false;
-  } else if constexpr (constexpr std::size_t missing =
-                           first_missing_default<E, given>(std::make_index_sequence<E::arity>{});
-                       missing < E::arity) {
-    report::missing_argument<name, missing, type_at_t<missing, typename E::inputs>>();
+  if constexpr (!check_argument_count<E, given>()) {
     return false;
   } else if constexpr (constexpr std::size_t bad =
                            first_bad_argument<E, Native, Args...>(std::make_index_sequence<given>{});

@@ -115,13 +115,7 @@ constexpr bool check_map_call() {
   } else if constexpr (E::arity > 64) {
     report::map_of_non_task<name>();  // (not reachable in practice: 64 parameters)
     return false;
-  } else if constexpr (given > E::arity) {
-    report::too_many_arguments<name, E::arity, given>();
-    return false;
-  } else if constexpr (constexpr std::size_t missing =
-                           first_missing_default<E, given>(std::make_index_sequence<E::arity>{});
-                       missing < E::arity) {
-    report::missing_argument<name, missing, type_at_t<missing, typename E::inputs>>();
+  } else if constexpr (!check_argument_count<E, given>()) {
     return false;
   } else if constexpr (constexpr std::size_t bad = first_bad_map_argument<E, Args...>(); bad < given) {
     using param = type_at_t<bad, typename E::inputs>;
