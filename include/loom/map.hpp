@@ -135,7 +135,7 @@ using map_item_t = std::conditional_t<Partial, std::optional<R>, R>;
 
 /// The promises of a map node's outputs: one list per output of the task.
 template <class E, bool Partial>
-auto map_output_promises(std::uint32_t node) {
+constexpr auto map_output_promises(std::uint32_t node) {
   return []<class... Out, std::size_t... I>(std::uint32_t n, type_list<Out...>, std::index_sequence<I...>) {
     if constexpr (sizeof...(Out) == 1) {
       return promise_access::make<std::vector<map_item_t<Out, Partial>>...>({source_kind::node_output, n, 0});
@@ -207,19 +207,30 @@ auto record_map(graph_recorder& r, const E& e, const Options& options, Args&&...
   }
 }
 
-/// Splits the options (a last argument of type map_options or partial_map_options).
-template <class E, class... Args>
-auto record_map_call(graph_recorder& r, const E& e, Args&&... args) {
+/// Calls `f(options, args...)` with the options of `wf.map(e, args..., options)` split
+/// off: the last argument when it is map_options or partial_map_options, else the
+/// default map_options (shared by the static and the dynamic builder).
+template <class F, class... Args>
+constexpr auto with_map_options(F&& f, Args&&... args) {
   constexpr std::size_t n = sizeof...(Args);
   if constexpr (n > 0 && is_map_options<std::remove_cvref_t<type_at_t<n - 1, type_list<Args...>>>>::value) {
     auto all = std::forward_as_tuple(std::forward<Args>(args)...);
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return record_map(r, e, std::get<n - 1>(all),
-                        std::forward<std::tuple_element_t<I, decltype(all)>>(std::get<I>(all))...);
+      return f(std::get<n - 1>(all), std::forward<std::tuple_element_t<I, decltype(all)>>(std::get<I>(all))...);
     }(std::make_index_sequence<n - 1>{});
   } else {
-    return record_map(r, e, map_options{}, std::forward<Args>(args)...);
+    return f(map_options{}, std::forward<Args>(args)...);
   }
+}
+
+/// Records `wf.map(e, args...[, options])` into `r`'s graph.
+template <class E, class... Args>
+auto record_map_call(graph_recorder& r, const E& e, Args&&... args) {
+  return with_map_options(
+      [&](const auto& options, auto&&... rest) {
+        return record_map(r, e, options, std::forward<decltype(rest)>(rest)...);
+      },
+      std::forward<Args>(args)...);
 }
 
 }  // namespace detail

@@ -9,6 +9,7 @@
 #include <loom/detail/graph_recorder.hpp>
 #include <loom/entity.hpp>
 #include <loom/error.hpp>
+#include <loom/map.hpp>
 #include <loom/task.hpp>
 
 #include <array>
@@ -143,6 +144,29 @@ class workflow_builder {
     }
   }
 
+  /// `wf.map(task, args...)`: the task over the items of lists, as one node
+  /// (loom/map.hpp), as in a dynamic body; options (map_options, partial_map_options)
+  /// go last. Its mapped arguments are decided from the types, so the plan knows them.
+  template <class E, class... Args>
+  constexpr auto map(const E& e, Args&&... args) {
+    return detail::with_map_options(
+        [&]<class Options, class... Rest>(const Options& options, Rest&&... rest) constexpr {
+          constexpr bool partial = std::is_same_v<Options, partial_map_options>;
+          if constexpr (!is_entity_v<E>) {
+            detail::report::not_a_task<E>();
+            return promise<int>{};
+          } else if constexpr (!detail::check_map_call<E, Rest...>() || !detail::has_task_value_interface<E>) {
+            return detail::map_output_promises<E, partial>(0);  // reported
+          } else if (graph_ == nullptr) {
+            return detail::map_output_promises<E, partial>(
+                add_plan_node<E>(detail::node_kind::map, std::forward<Rest>(rest)...));
+          } else {
+            return record_map_node(e, options, std::forward<Rest>(rest)...);
+          }
+        },
+        std::forward<Args>(args)...);
+  }
+
   // The recording of the compile-time plan (used only while the compiler evaluates
   // the body; empty at run time).
   std::vector<detail::plan_node> plan_nodes;
@@ -166,17 +190,26 @@ class workflow_builder {
 
   template <class E, class... Args>
   constexpr std::uint32_t add_node(const E& e, Args&&... args) {
-    if (graph_ == nullptr) {
-      const auto index = static_cast<std::uint32_t>(plan_nodes.size());
-      plan_nodes.push_back({detail::node_kind_of<typename E::kind>::value, E::name,
-                            static_cast<std::uint32_t>(plan_bindings.size()), E::arity, E::output_count});
-      [&]<std::size_t... I>(std::index_sequence<I...>) {
-        auto given = std::forward_as_tuple(std::forward<Args>(args)...);
-        (plan_bindings.push_back(plan_binding_of<I>(given)), ...);
-      }(std::make_index_sequence<E::arity>{});
-      return index;
-    }
+    if (graph_ == nullptr) return add_plan_node<E>(detail::node_kind_of<typename E::kind>::value, std::forward<Args>(args)...);
     return detail::graph_recorder(*graph_).add_node(e, std::forward<Args>(args)...);
+  }
+
+  template <class E, class Options, class... Args>
+  auto record_map_node(const E& e, const Options& options, Args&&... args) {
+    detail::graph_recorder recorder(*graph_);
+    return detail::record_map(recorder, e, options, std::forward<Args>(args)...);
+  }
+
+  /// Records a node of the compile-time plan: its kind, and a binding per input.
+  template <class E, class... Args>
+  constexpr std::uint32_t add_plan_node(detail::node_kind kind, Args&&... args) {
+    const auto index = static_cast<std::uint32_t>(plan_nodes.size());
+    plan_nodes.push_back({kind, E::name, static_cast<std::uint32_t>(plan_bindings.size()), E::arity, E::output_count});
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      auto given = std::forward_as_tuple(std::forward<Args>(args)...);
+      (plan_bindings.push_back(plan_binding_of<I>(given)), ...);
+    }(std::make_index_sequence<E::arity>{});
+    return index;
   }
 
   template <std::size_t I, class Given>
