@@ -601,6 +601,10 @@ class executor {
     if (run_progress* progress = f.run->options->progress; progress != nullptr && item.attempt == 0) {
       progress->running.fetch_add(1, std::memory_order_relaxed);
     }
+    if (n.side != detail::branch_side::none && !detail::branch_taken(*f.g, n, f.slots.get())) {
+      skip_node(f, item.node, ready);  // in the branch of a wf.when not taken
+      return;
+    }
     try {
       if (detail::execution_recorder* recorder = f.run->recorder) {
         if (item.attempt == 0 && f.run->resume && reuse_outputs(f, item.node)) {
@@ -639,6 +643,11 @@ class executor {
           if (!cache_key.empty()) keep_cached(f, item.node, cache_key);
           break;
         }
+        case detail::node_kind::branch:
+        case detail::node_kind::merge:
+          run_when_node(f, item.node);
+          if (f.run->options->store != nullptr) store_outputs(f, item.node);
+          break;
         case detail::node_kind::map:
           start_map(f, item.node, policy, ready);  // its items retry one by one: the node never does
           return;  // the node completes when its last chunk does
@@ -693,6 +702,33 @@ class executor {
       return;
     }
     complete_node(f, item.node, ready);
+  }
+
+  // ---- The two ends of a wf.when (loom/when.hpp). ----
+
+  /// A branch node gives its condition as its decision; a merge node gives the results
+  /// of the side its branch node took (the other side's nodes were skipped).
+  static void run_when_node(detail::frame& f, std::uint32_t node) {
+    const detail::graph& g = *f.g;
+    const detail::graph_node& n = g.nodes[node];
+    const detail::binding& first = g.input_of(n, 0);
+    if (n.kind == detail::node_kind::branch) {
+      f.slots[n.first_slot].emplace<bool>(detail::read_binding<bool>(g, first, f.slots.get()));
+      return;
+    }
+    const bool then_taken = f.slots[first.slot].get<bool>();  // read, not taken: the branch's nodes read it too
+    const std::uint32_t results = 1 + (then_taken ? 0 : n.output_count);
+    for (std::uint32_t o = 0; o < n.output_count; ++o) {
+      f.slots[n.first_slot + o] = detail::take_binding(g, g.input_of(n, results + o), f.slots.get());
+    }
+  }
+
+  void skip_node(detail::frame& f, std::uint32_t node, std::vector<detail::work_item>& ready) {
+    if (detail::execution_recorder* recorder = f.run->recorder) {
+      const detail::graph_node& n = f.g->nodes[node];
+      recorder->skipped(f.path_of(node), n.name, static_cast<int>(n.kind));
+    }
+    complete_node(f, node, ready);
   }
 
   // ---- Map nodes (loom/map.hpp): a task over the items of lists, as one node. ----

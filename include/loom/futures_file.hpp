@@ -203,6 +203,11 @@ class futures_writer {
         out += ",\"map\":";
         out += map_json(g.maps[n.map], *n.info).dump();
       }
+      if (n.side != branch_side::none) {  // a static workflow's node inside a branch of a wf.when
+        out += ",\"when\":{\"branch\":\"";
+        append_id(out, g, n.guard);
+        out += n.side == branch_side::then_side ? "\",\"side\":\"then\"}" : "\",\"side\":\"else\"}";
+      }
       out += '}';
     }
     out += ']';

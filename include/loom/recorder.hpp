@@ -83,6 +83,13 @@ class execution_recorder {
     push(std::move(e));
   }
 
+  /// A node not run: it is in the branch of a wf.when that was not taken.
+  void skipped(std::string path, std::string_view task, int kind) {
+    node_event e = event(std::move(path), task, kind, node_phase::skipped);
+    e.counts_start = false;
+    push(std::move(e));
+  }
+
   void failed(std::string path, std::string_view task, int kind, std::string message,
               node_phase phase = node_phase::failed) {
     node_event e = event(std::move(path), task, kind, phase);
@@ -206,7 +213,7 @@ class execution_recorder {
         }
         r.error = std::move(e.error);
         r.outputs = std::move(e.outputs_key);
-        if (e.phase == node_phase::succeeded || e.phase == node_phase::cached) ++done;
+        if (e.phase == node_phase::succeeded || e.phase == node_phase::cached || e.phase == node_phase::skipped) ++done;
         if (e.phase == node_phase::failed) ++failed;
       }
       if (e.outputs) {

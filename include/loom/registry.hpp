@@ -71,6 +71,8 @@ inline std::string_view kind_name(detail::node_kind k) {
     case detail::node_kind::workflow: return "workflow";
     case detail::node_kind::dynamic: return "dynamic";
     case detail::node_kind::map: return "map";
+    case detail::node_kind::branch: return "branch";
+    case detail::node_kind::merge: return "merge";
   }
   return "task";
 }
@@ -185,7 +187,11 @@ class registry {
   /// taken, with another interface or version, is an error.
   template <class E>
   const entity_info& add(const E& e) {
-    auto info = std::make_unique<entity_info>(describe_entity(e));
+    return add(std::make_unique<entity_info>(describe_entity(e)));
+  }
+
+  /// Registers an entity described by the library itself (the two ends of a wf.when).
+  const entity_info& add(std::unique_ptr<entity_info> info) {
     std::lock_guard lock(mutex_);
     if (const auto g = generated_.find(info->type_tag); g != generated_.end()) apply(*info, g->second);
     auto [it, inserted] = entities_.try_emplace(info->name, nullptr);

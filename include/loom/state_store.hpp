@@ -48,6 +48,7 @@ enum class node_phase : int {
   failed = 2,     // its last attempt failed; `error` says why
   cached = 3,     // not run: its outputs came from the cache
   aborted = 4,    // stopped because the run failed elsewhere (or it timed out)
+  skipped = 5,    // not run: it is in the branch of a wf.when that was not taken
 };
 
 inline std::string_view phase_name(node_phase p) {
@@ -57,6 +58,7 @@ inline std::string_view phase_name(node_phase p) {
     case node_phase::failed: return "failed";
     case node_phase::cached: return "cached";
     case node_phase::aborted: return "aborted";
+    case node_phase::skipped: return "skipped";
   }
   return "unknown";
 }
@@ -82,7 +84,7 @@ struct execution_record {
 struct node_record {
   std::string path;  // "n0/dn3"
   std::string task;  // the entity it runs
-  int kind = 0;      // 0 task, 1 workflow, 2 dynamic (detail::node_kind)
+  int kind = 0;      // 0 task, 1 workflow, 2 dynamic, 3 map, 4 branch, 5 merge (detail::node_kind)
   node_phase phase = node_phase::running;
   std::int64_t attempts = 0;  // times it was started, over every run of the execution
   std::int64_t started_us = 0;

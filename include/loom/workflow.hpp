@@ -11,6 +11,7 @@
 #include <loom/error.hpp>
 #include <loom/map.hpp>
 #include <loom/task.hpp>
+#include <loom/when.hpp>
 
 #include <array>
 #include <cstdint>
@@ -96,6 +97,8 @@ struct plan_node {
   std::uint32_t first_binding = 0;
   std::uint32_t input_count = 0;
   std::uint32_t output_count = 0;
+  std::uint32_t guard = 0;  // inside a branch of a wf.when: its branch node, and which side
+  branch_side side = branch_side::none;
 };
 
 struct plan_binding {
@@ -108,8 +111,10 @@ struct plan_edge {
   std::uint32_t from_node = 0;
   std::uint32_t from_output = 0;
   std::uint32_t to_node = 0;
-  std::uint32_t to_input = 0;
+  std::uint32_t to_input = 0;  // guard_input: from a branch node to a node of its branch
 };
+
+inline constexpr std::uint32_t guard_input = 0xFFFFFFFFU;
 
 template <class E>
 const graph& graph_of();
@@ -167,6 +172,46 @@ class workflow_builder {
         std::forward<Args>(args)...);
   }
 
+  /// `wf.when(cond, then_fn, else_fn)` (loom/when.hpp): `cond` a promise<bool>; each
+  /// branch a callable taking the builder and returning promises (of the same types in
+  /// both). Both branches are in the graph; only the one `cond` selects runs, and the
+  /// result is its promises.
+  template <class Cond, class Then, class Else>
+  constexpr auto when(const Cond& cond, Then then_fn, Else else_fn) {
+    using then_result = typename detail::branch_result<Then, workflow_builder>::type;
+    if constexpr (!detail::check_when<workflow_builder, Cond, Then, Else>()) {
+      if constexpr (detail::promised_outputs<then_result>::valid) {
+        return then_result{};  // reported
+      } else {
+        return promise<int>{};
+      }
+    } else {
+      using else_result = typename detail::branch_result<Else, workflow_builder>::type;
+      const detail::promise_ref condition = detail::checked_ref(cond);
+      const std::uint32_t branch = add_when_node(&detail::branch_info, &condition, 1);
+      const std::uint32_t outer_guard = guard_;
+      const detail::branch_side outer_side = side_;
+      guard_ = branch;
+      side_ = detail::branch_side::then_side;
+      const then_result from_then = then_fn(*this);
+      side_ = detail::branch_side::else_side;
+      const else_result from_else = else_fn(*this);
+      guard_ = outer_guard;
+      side_ = outer_side;
+      const auto then_refs = detail::refs_of(from_then);
+      const auto else_refs = detail::refs_of(from_else);
+      constexpr std::size_t n = then_refs.size();
+      std::array<detail::promise_ref, 1 + 2 * n> inputs{};
+      inputs[0] = {detail::source_kind::node_output, branch, 0};
+      for (std::size_t o = 0; o < n; ++o) {
+        inputs[1 + o] = then_refs[o];
+        inputs[1 + n + o] = else_refs[o];
+      }
+      return detail::merge_promises<then_result>(
+          add_when_node(&detail::merge_info_of<then_result>, inputs.data(), inputs.size()));
+    }
+  }
+
   // The recording of the compile-time plan (used only while the compiler evaluates
   // the body; empty at run time).
   std::vector<detail::plan_node> plan_nodes;
@@ -191,20 +236,51 @@ class workflow_builder {
   template <class E, class... Args>
   constexpr std::uint32_t add_node(const E& e, Args&&... args) {
     if (graph_ == nullptr) return add_plan_node<E>(detail::node_kind_of<typename E::kind>::value, std::forward<Args>(args)...);
-    return detail::graph_recorder(*graph_).add_node(e, std::forward<Args>(args)...);
+    return guarded(detail::graph_recorder(*graph_).add_node(e, std::forward<Args>(args)...));
+  }
+
+  /// The branch or merge node of a wf.when (their names come from `info` at run time,
+  /// and are fixed in the plan, which cannot hold a registry entry).
+  constexpr std::uint32_t add_when_node(const detail::entity_info& (*info)(), const detail::promise_ref* inputs,
+                                        std::size_t count) {
+    if (graph_ != nullptr) return detail::add_when_node(*graph_, info(), inputs, count, guard_, side_);
+    const auto index = static_cast<std::uint32_t>(plan_nodes.size());
+    const bool branch = count == 1;
+    plan_nodes.push_back({branch ? detail::node_kind::branch : detail::node_kind::merge,
+                          branch ? "loom.when" : "loom.when.merge", static_cast<std::uint32_t>(plan_bindings.size()),
+                          static_cast<std::uint32_t>(count), static_cast<std::uint32_t>(branch ? 1 : (count - 1) / 2),
+                          guard_, side_});
+    for (std::size_t k = 0; k < count; ++k) plan_bindings.push_back({inputs[k].kind, inputs[k].node, inputs[k].index});
+    return index;
+  }
+
+  /// A node just recorded is inside the branch being recorded, if any.
+  constexpr std::uint32_t guarded(std::uint32_t index) {
+    if (side_ == detail::branch_side::none) return index;
+    if (graph_ == nullptr) {
+      plan_nodes[index].guard = guard_;
+      plan_nodes[index].side = side_;
+    } else {
+      graph_->nodes[index].guard = guard_;
+      graph_->nodes[index].side = side_;
+    }
+    return index;
   }
 
   template <class E, class Options, class... Args>
   auto record_map_node(const E& e, const Options& options, Args&&... args) {
     detail::graph_recorder recorder(*graph_);
-    return detail::record_map(recorder, e, options, std::forward<Args>(args)...);
+    auto result = detail::record_map(recorder, e, options, std::forward<Args>(args)...);
+    guarded(static_cast<std::uint32_t>(graph_->nodes.size() - 1));
+    return result;
   }
 
   /// Records a node of the compile-time plan: its kind, and a binding per input.
   template <class E, class... Args>
   constexpr std::uint32_t add_plan_node(detail::node_kind kind, Args&&... args) {
     const auto index = static_cast<std::uint32_t>(plan_nodes.size());
-    plan_nodes.push_back({kind, E::name, static_cast<std::uint32_t>(plan_bindings.size()), E::arity, E::output_count});
+    plan_nodes.push_back(
+        {kind, E::name, static_cast<std::uint32_t>(plan_bindings.size()), E::arity, E::output_count, guard_, side_});
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       auto given = std::forward_as_tuple(std::forward<Args>(args)...);
       (plan_bindings.push_back(plan_binding_of<I>(given)), ...);
@@ -236,6 +312,8 @@ class workflow_builder {
   }
 
   detail::graph* graph_ = nullptr;
+  std::uint32_t guard_ = 0;  // while a branch of a wf.when is recorded: its branch node and side
+  detail::branch_side side_ = detail::branch_side::none;
 };
 
 /// The compile-time plan of a static workflow.
@@ -298,6 +376,7 @@ consteval plan_sizes sizes_of_plan() {
   std::size_t edges = 0;
   for (const auto& binding : b.plan_bindings) edges += binding.from == source_kind::node_output ? 1 : 0;
   for (const auto& item : b.plan_items) edges += item.from == source_kind::node_output ? 1 : 0;
+  for (const auto& node : b.plan_nodes) edges += node.side != branch_side::none ? 1 : 0;
   return {b.plan_nodes.size(), b.plan_bindings.size(), b.plan_items.size(), edges, E::output_count};
   (void)result;
 }
@@ -316,6 +395,7 @@ consteval auto make_plan() {
   for (std::size_t i = 0; i < sizes.items; ++i) p.items[i] = b.plan_items[i];
   std::size_t e = 0;
   for (std::uint32_t n = 0; n < sizes.nodes; ++n) {
+    if (p.nodes[n].side != branch_side::none) p.edges[e++] = {p.nodes[n].guard, 0, n, guard_input};
     for (std::uint32_t in = 0; in < p.nodes[n].input_count; ++in) {
       const auto& binding = p.binding_of(n, in);
       if (binding.from == source_kind::node_output) p.edges[e++] = {binding.node, binding.index, n, in};

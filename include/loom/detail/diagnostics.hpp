@@ -32,6 +32,9 @@ template <std::size_t N>
 struct expected_count {};
 template <std::size_t N>
 struct got_count {};
+struct then_branch {};  // which branch of a wf.when
+struct else_branch {};
+struct no_output {};  // a branch of a wf.when with fewer outputs than the other
 template <class T>
 struct offending_type {};
 
@@ -73,6 +76,10 @@ template <class...>
 inline constexpr bool map_without_list = false;
 template <class...>
 inline constexpr bool when_branches_disagree = false;
+template <class...>
+inline constexpr bool when_condition_not_bool = false;
+template <class...>
+inline constexpr bool when_branch_not_a_branch = false;
 
 }  // namespace loom::diagnostic
 
@@ -177,11 +184,26 @@ constexpr void map_without_list() {
                 "loom: wf.map(task, args...) of name<...> maps nothing: at least one argument must be a list "
                 "(a std::vector of its parameter's type, or a promise of one)");
 }
-template <class Name, std::size_t Output, class Then, class Else>
+template <std::size_t Output, class Then, class Else>
 constexpr void when_branches_disagree() {
-  static_assert(diagnostic::when_branches_disagree<Name, output<Output>, expected<Then>, got<Else>>,
+  static_assert(diagnostic::when_branches_disagree<output<Output>, expected<Then>, got<Else>>,
                 "loom: the branches of wf.when(cond, then_fn, else_fn) must return promises of the same types: "
-                "at output<N> the then-branch gives expected<T> and the else-branch gives got<T>");
+                "at output<N> the then-branch gives expected<T> and the else-branch gives got<T> (no_output: "
+                "that branch has fewer outputs)");
+}
+template <class Got>
+constexpr void when_condition_not_bool() {
+  static_assert(diagnostic::when_condition_not_bool<got<Got>>,
+                "loom: the condition of wf.when(cond, then_fn, else_fn) must be a loom::promise<bool> (the "
+                "output of a task, or an input of the workflow); it has type got<T>");
+}
+template <class Which, class Got>
+constexpr void when_branch_not_a_branch() {
+  static_assert(diagnostic::when_branch_not_a_branch<Which, got<Got>>,
+                "loom: a branch of wf.when(cond, then_fn, else_fn) must be a callable taking the builder "
+                "([](auto& wf) { ... }) and returning a loom::promise or a std::tuple of promises; the "
+                "then_branch/else_branch got got<T> (its result type, or the callable when it cannot be called "
+                "with the builder)");
 }
 template <class Name, std::size_t Position, class Got>
 constexpr void workflow_body_parameter_not_a_promise() {

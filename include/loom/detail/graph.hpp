@@ -5,6 +5,7 @@
 #pragma once
 
 #include <loom/detail/any_value.hpp>
+#include <loom/error.hpp>
 #include <loom/promise.hpp>
 
 #include <algorithm>
@@ -17,7 +18,12 @@
 
 namespace loom::detail {
 
-enum class node_kind : std::uint8_t { task, workflow, dynamic, map };  // map: a task over lists (loom/map.hpp)
+// map: a task over lists (loom/map.hpp); branch and merge: the two ends of a
+// wf.when (loom/when.hpp).
+enum class node_kind : std::uint8_t { task, workflow, dynamic, map, branch, merge };
+
+/// Which branch of a wf.when a node belongs to (its innermost one), if any.
+enum class branch_side : std::uint8_t { none, then_side, else_side };
 
 /// node_kind_of<Kind>::value: the node kind of an entity kind (specialized with each kind).
 template <class Kind>
@@ -83,6 +89,10 @@ struct graph_node {
   std::uint32_t successor_count = 0;  // distinct consumer nodes
   std::uint32_t predecessor_count = 0;  // distinct producer nodes
   std::uint32_t map = 0;  // a map node: its spec in graph::maps (its task is `entity`)
+  // A node inside a branch of a wf.when: the branch node that decides whether it runs
+  // (it waits for that node, and is skipped when the other side is taken).
+  std::uint32_t guard = 0;
+  branch_side side = branch_side::none;
 };
 
 struct graph {
@@ -145,6 +155,10 @@ struct graph {
           }
         }
       }
+      if (n.side != branch_side::none) {
+        scratch.push_back(n.guard);  // waits for its branch node's decision, and reads it
+        ++readers[nodes[n.guard].first_slot];
+      }
       if (scratch.size() > 1) {
         std::sort(scratch.begin(), scratch.end());
         scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
@@ -167,6 +181,57 @@ struct graph {
         successors[producer.first_successor + producer.successor_count++] = i;
       }
     }
+    if (std::any_of(nodes.begin(), nodes.end(), [](const graph_node& n) { return n.side != branch_side::none; })) {
+      check_branch_scopes();
+    }
+  }
+
+  /// Whether an output of `producer` may be read in the scope (branch node, side): a
+  /// value made inside a branch of a wf.when exists only when that branch runs.
+  [[nodiscard]] bool visible_in(const graph_node& producer, std::uint32_t scope, branch_side side) const {
+    if (producer.side == branch_side::none) return true;
+    while (side != branch_side::none) {
+      if (scope == producer.guard && side == producer.side) return true;
+      const graph_node& outer = nodes[scope];
+      scope = outer.guard;
+      side = outer.side;
+    }
+    return false;
+  }
+
+  /// A value leaves a branch of a wf.when only as the branch's result (an input of the
+  /// wf.when's merge node): a promise made in a branch and used elsewhere is an error
+  /// here, not a missing value at run time.
+  void check_branch_scopes() const {
+    auto check = [&](const binding& b, std::uint32_t scope, branch_side side, const std::string& user) {
+      if (b.from != source_kind::node_output || visible_in(nodes[b.node], scope, side)) return;
+      const graph_node& p = nodes[b.node];
+      throw error("loom: workflow " + name + ": " + user + " takes an output of node " + std::string(node_prefix) +
+                  std::to_string(b.node) + " (" + std::string(p.name) + "), which exists only when the " +
+                  (p.side == branch_side::then_side ? "then" : "else") + "-branch of the wf.when at node " +
+                  std::string(node_prefix) + std::to_string(p.guard) +
+                  " runs; a value leaves a branch only as what the branch returns");
+    };
+    for (std::uint32_t i = 0; i < nodes.size(); ++i) {
+      const graph_node& n = nodes[i];
+      const std::string user = "node " + std::string(node_prefix) + std::to_string(i) + " (" + std::string(n.name) + ")";
+      for (std::uint32_t k = 0; k < n.input_count; ++k) {
+        std::uint32_t scope = n.guard;
+        branch_side side = n.side;
+        if (n.kind == node_kind::merge && k > 0) {  // then-results, then else-results
+          scope = bindings[n.first_input].node;
+          side = k <= n.output_count ? branch_side::then_side : branch_side::else_side;
+        }
+        const binding& b = bindings[n.first_input + k];
+        if (b.from == source_kind::collection) {
+          const collection& c = collections[b.index];
+          for (std::uint32_t j = 0; j < c.item_count; ++j) check(items[c.first_item + j], scope, side, user);
+        } else {
+          check(b, scope, side, user);
+        }
+      }
+    }
+    for (const binding& b : outputs) check(b, 0, branch_side::none, "an output of the workflow");
   }
 };
 
