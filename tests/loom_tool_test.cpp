@@ -164,6 +164,8 @@ struct store_fixture {
       command = {LOOM_RESUME_TASKS_BINARY, "run", "chains", "--count", "2", "--length", "3", "--threads", "2"};
     } else if (id == "nested") {  // static -> dynamic -> static -> dynamic
       command = {LOOM_PROCESS_TASKS_BINARY, "run", "p_outer_static", "--i0", "3", "--threads", "2"};
+    } else if (id == "branched") {  // a wf.when down its else-branch: the then-branch is skipped
+      command = {LOOM_PROCESS_TASKS_BINARY, "run", "p_branched", "--i0", "-3", "--threads", "2"};
     } else if (id == "fails") {  // n0 (a dynamic body that aborts) fails; n1 never starts
       command = {LOOM_PROCESS_TASKS_BINARY, "run", "body_dies_in_workflow", "--i0", "1", "--backend", "process",
                  "--threads", "2"};
@@ -461,6 +463,50 @@ TEST_CASE("show: static and dynamic workflows nested in each other, --node shows
   const auto bad = loom_tool({"show", "nested", "--node", "n0/dn7", "--store", f.store()});
   CHECK(bad.code == 1);
   CHECK(contains(bad.err, "no node 'n0/dn7' in execution nested"));
+}
+
+TEST_CASE("show and graph: a wf.when's branch and merge nodes, and the skipped side") {
+  store_fixture f;
+  f.need("branched");
+  const auto r = loom_tool({"show", "branched", "--store", f.store()});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  // p_branched(-3): n0 is_positive, n1 the branch node; then: n2 one_to, n3 the map of
+  // p_square, n4 total; else: n5 sub; n6 the merge, n7 add.
+  std::vector<std::vector<std::string>> rows;
+  bool in_table = false;
+  for (const auto& line : lines_of(r.out)) {
+    if (line.rfind("NODE", 0) == 0) {
+      in_table = true;
+      continue;
+    }
+    if (!in_table) continue;
+    const auto w = words(line);
+    rows.push_back({w[0], w[1], w[2], w[3]});
+  }
+  const std::vector<std::vector<std::string>> expected = {
+      {"n0", "p_is_positive", "task", "succeeded"}, {"n1", "loom.when", "branch", "succeeded"},
+      {"n2", "p_one_to", "task", "skipped"},        {"n3", "p_square", "map", "skipped"},
+      {"n4", "total", "task", "skipped"},           {"n5", "sub", "task", "succeeded"},
+      {"n6", "loom.when.merge<integer>", "merge", "succeeded"}, {"n7", "add", "task", "succeeded"},
+  };
+  CHECK(rows == expected);
+  const auto outputs = loom_tool({"show", "branched", "--json", "--store", f.store()});
+  REQUIRE(outputs.code == 0);
+  const auto doc = json::parse(outputs.out);
+  CHECK(doc["execution"]["status"] == "succeeded");
+  CHECK(doc["execution"]["nodes_done"] == 8);  // the skipped nodes count as done
+  CHECK(doc["nodes"][2]["phase"] == "skipped");
+
+  const auto g = loom_tool({"graph", "branched", "--store", f.store()});
+  INFO(g.out << g.err);
+  REQUIRE(g.code == 0);
+  CHECK(contains(g.out, "\"n1\" [label=\"loom.when\\nn1\", shape=diamond"));
+  CHECK(contains(g.out, "\"n6\" [label=\"loom.when.merge<integer>\\nn6\", shape=invtrapezium"));
+  CHECK(contains(g.out, "\"n3\" [label=\"p_square\\nn3\", shape=box, peripheries=2, fillcolor=\"#e4e4e4\""));
+  CHECK(contains(g.out, "\"n1\" -> \"n2\" [style=dotted, label=\"then\"];"));
+  CHECK(contains(g.out, "\"n1\" -> \"n5\" [style=dotted, label=\"else\"];"));
+  CHECK(contains(g.out, "\"n5\" -> \"n6\";"));
 }
 
 TEST_CASE("show: a failed run: the error of the failed node, and the node that never started") {

@@ -22,6 +22,12 @@ if(LOOM_BUILD_EXAMPLES)
   add_executable(process_common_characters process_common_characters.cpp)
   target_link_libraries(process_common_characters PRIVATE loom::loom)
   loom_backend_parity(count_characters run start_wf --threads 2)  # the seed's call: Pear, Earth
+  # A wf.when with a map in its then-branch, down each branch.
+  foreach(n IN ITEMS 4 -3)
+    add_test(NAME "process: p_branched --i0 ${n} (a wf.when, a map in a branch): the same stdout on both backends"
+      COMMAND ${CMAKE_COMMAND} -P ${CMAKE_CURRENT_SOURCE_DIR}/backend_parity.cmake --
+              $<TARGET_FILE:loom_process_tasks> run p_branched --i0 ${n} --threads 2)
+  endforeach()
   loom_backend_parity(count_characters run count_characters --s1 ab --s2 B)
   loom_backend_parity(merge_sort run merge_sort --numbers [31,4,15,9,26,5,35,8] --threshold 4)
   loom_backend_parity(process_common_characters run start_wf --s1 Pineapple --s2 Apples)

@@ -95,6 +95,21 @@ inline constexpr auto outer_static = loom::workflow<"p_outer_static">([](auto& w
   return wf(twice_sum, n);
 });
 
+// A wf.when, with a map in one branch: n > 0 sums the squares of 1..n (each square an
+// item of the map), otherwise gives -n; then adds one.
+inline constexpr auto is_positive = loom::task<"p_is_positive">([](std::int64_t x) { return x > 0; });
+inline constexpr auto one_to = loom::task<"p_one_to">([](std::int64_t n) {
+  int_list out;
+  for (std::int64_t i = 1; i <= n; ++i) out.push_back(i);
+  return out;
+});
+inline constexpr auto branched = loom::workflow<"p_branched">([](auto& wf, promise<std::int64_t> n) {
+  const auto chosen = wf.when(
+      wf(is_positive, n), [&](auto& b) { return b(total, b.map(square, b(one_to, n))); },
+      [&](auto& b) { return b(sub, 0, n); });
+  return wf(add, chosen, 1);
+});
+
 loom::promise<std::int64_t> countdown_body(loom::dynamic_builder& wf, std::int64_t n);
 inline constexpr auto countdown = loom::dynamic<"p_countdown">(&countdown_body);
 inline loom::promise<std::int64_t> countdown_body(loom::dynamic_builder& wf, std::int64_t n) {
@@ -251,7 +266,8 @@ inline void register_all() {
   loom::register_entities(merge_sort, merge_sort_remotely, ::split, merge, sort_locally);
   loom::register_entities(add, mul, sub, concat, loom_test::split, total, fail_with);
   loom::register_entities(square, to_text, join, sum_map, third, reversed, maybe_half, arithmetic, squares, labelled,
-                          keyed, no_nodes, sum_of_squares, twice_sum, outer_static, countdown, values);
+                          keyed, no_nodes, sum_of_squares, twice_sum, outer_static, countdown, values, is_positive,
+                          one_to, branched);
   loom::register_entities(crash_abort, crash_segv, crash_kill, exit_three, exit_silently, write_garbage,
                           write_wrong_type, dies_in_body, abort_in_workflow, body_dies_in_workflow, hold, holds,
                           killed_among_slow, sleeper, flaky_process);

@@ -30,6 +30,7 @@ std::string_view phase_colour(std::string_view phase) {
   if (phase == "running") return "#fff2a8";
   if (phase == "cached") return "#c4dcf5";
   if (phase == "aborted") return "#f7d3a6";
+  if (phase == "skipped") return "#e4e4e4";  // in the branch of a wf.when not taken
   return "#ffffff";  // not started: loom::to_dot's plain node
 }
 
@@ -99,9 +100,9 @@ class dot_writer {
     std::string label = dot_quote(n.task.empty() ? "?" : n.task);
     label.insert(label.size() - 1, "\\n" + n.path.substr(prefix.size()));  // a line break in DOT
     std::string attributes = "label=" + label;
-    if (n.kind == "workflow" || n.kind == "dynamic") attributes += ", shape=box3d";
+    attributes += loom::detail::dot_shape(n.kind);
     attributes += ", fillcolor=\"" + std::string(phase_colour(n.phase)) + "\"";
-    if (n.phase == "not started") attributes += ", style=\"rounded,filled,dashed\"";
+    if (n.phase == "not started" || n.phase == "skipped") attributes += ", style=\"rounded,filled,dashed\"";
     std::string tooltip = n.phase;
     if (n.row && n.row->attempts > 1) tooltip += ", " + std::to_string(n.row->attempts) + " attempts";
     if (n.row && !n.row->error.empty()) tooltip += ": " + n.row->error;
@@ -133,6 +134,9 @@ class dot_writer {
         for (const auto& input : n.graph_inputs) out_ += indent + dot_quote("input:" + input) + " -> " + consumer + ";\n";
       }
       for (const auto& producer : n.producers) out_ += indent + dot_quote(prefix + producer) + " -> " + consumer + ";\n";
+      if (!n.branch.empty()) {
+        out_ += indent + dot_quote(prefix + n.branch) + " -> " + consumer + loom::detail::dot_branch_edge(n.side) + ";\n";
+      }
     }
   }
 

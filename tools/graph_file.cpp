@@ -226,8 +226,8 @@ class checker {
       }
       const auto kind = spec.find("kind");
       if (kind == spec.end() || !kind->is_string() ||
-          (*kind != "task" && *kind != "workflow" && *kind != "dynamic")) {
-        problem(at + ": \"kind\" must be \"task\", \"workflow\" or \"dynamic\"");
+          (*kind != "task" && *kind != "workflow" && *kind != "dynamic" && *kind != "branch" && *kind != "merge")) {
+        problem(at + ": \"kind\" must be \"task\", \"workflow\", \"dynamic\", \"branch\" or \"merge\"");
       } else {
         decl.kind = kind->get<std::string>();
       }
@@ -333,11 +333,12 @@ class checker {
         if (!g.index.emplace(n.id, i).second) problem(at + "node " + n.id + ": duplicate id");
       }
       for (const auto& [key, _] : node.items()) {
-        if (key != "id" && key != "entity" && key != "inputs" && key != "map") {
+        if (key != "id" && key != "entity" && key != "inputs" && key != "map" && key != "when") {
           problem(at + "node " + n.id + ": unknown field \"" + key + "\"");
         }
       }
       if (const auto map = node.find("map"); map != node.end()) read_map(*map, n, at);
+      if (const auto when = node.find("when"); when != node.end()) read_when(*when, n, g, at);
       const auto entity = node.find("entity");
       if (entity == node.end() || !entity->is_string()) {
         problem(at + "node " + n.id + ": no string \"entity\"");
@@ -445,6 +446,28 @@ class checker {
       if (&decl == self) return name;
     }
     return {};
+  }
+
+  /// A node's "when" (inside a branch of a wf.when): its branch node, an earlier node of
+  /// the same graph, and its side.
+  void read_when(const json& when, node_decl& n, const graph_decl& g, const std::string& at) {
+    const std::string where = at + "node " + n.id + ": \"when\"";
+    if (!when.is_object()) return problem(where + " must be an object {\"branch\": id, \"side\": \"then\"|\"else\"}");
+    for (const auto& [key, _] : when.items()) {
+      if (key != "branch" && key != "side") problem(where + ": unknown field \"" + key + "\"");
+    }
+    const auto branch = when.find("branch");
+    if (branch == when.end() || !branch->is_string() || !g.index.count(branch->get<std::string>())) {
+      problem(where + ": \"branch\" must name an earlier node");
+    } else {
+      n.branch = branch->get<std::string>();
+    }
+    const auto side = when.find("side");
+    if (side == when.end() || !side->is_string() || (*side != "then" && *side != "else")) {
+      problem(where + ": \"side\" must be \"then\" or \"else\"");
+    } else {
+      n.side = side->get<std::string>();
+    }
   }
 
   /// A node's "map" (wf.map): its mapped inputs and whether it is partial.

@@ -31,7 +31,7 @@ namespace loom_tool {
 using json = nlohmann::json;
 
 struct entity_decl {
-  std::string kind;  // "task", "workflow", "dynamic" (as written; checked)
+  std::string kind;  // "task", "workflow", "dynamic", "branch", "merge" (as written; checked)
   bool has_interface = false;
   loom::entity_interface interface;
 };
@@ -43,6 +43,8 @@ struct node_decl {
   std::string kind;                       // of its entity ("" when not declared); "map" for a map node
   std::vector<std::string> mapped;        // a map node: its mapped inputs
   bool partial = false;                   // a map node: partial_map_options (outputs of optionals)
+  std::string branch;                     // inside a branch of a wf.when: its branch node's id
+  std::string side;                       // and "then" or "else"
   std::vector<std::string> producers;     // ids of the nodes it reads, each once
   std::vector<std::string> graph_inputs;  // {"input": name} it reads, each once
 };

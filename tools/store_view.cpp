@@ -92,6 +92,8 @@ const char* kind_text(int kind) {
     case 1: return "workflow";
     case 2: return "dynamic";
     case 3: return "map";
+    case 4: return "branch";
+    case 5: return "merge";
     default: return "";
   }
 }

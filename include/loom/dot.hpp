@@ -16,6 +16,22 @@ namespace loom {
 
 namespace detail {
 
+/// A node's shape by its kind (shared by loom::to_dot and `loom graph`): a map node is a
+/// double box (one node standing for many items), a workflow or dynamic node a 3-D box
+/// (a graph inside), a wf.when's branch node a diamond and its merge node a trapezium.
+inline std::string dot_shape(std::string_view kind) {
+  if (kind == "map") return ", shape=box, peripheries=2";
+  if (kind == "workflow" || kind == "dynamic") return ", shape=box3d";
+  if (kind == "branch") return ", shape=diamond";
+  if (kind == "merge") return ", shape=invtrapezium";
+  return "";
+}
+
+/// The edge from a wf.when's branch node to a node of its `side` ("then", "else").
+inline std::string dot_branch_edge(std::string_view side) {
+  return " [style=dotted, label=" + std::string(side == "then" ? "\"then\"" : "\"else\"") + "]";
+}
+
 inline std::string dot_quote(std::string_view text) {
   std::string out = "\"";
   for (const char c : text) {
@@ -59,11 +75,7 @@ class dot_writer {
       std::string label = dot_quote(n.name);
       label.insert(label.size() - 1, "\\n" + path.substr(prefix.size()));  // a line break in DOT
       std::string attributes = "label=" + label;
-      if (n.kind == node_kind::map) {
-        attributes += ", shape=box, peripheries=2";  // one node standing for many items
-      } else if (n.kind != node_kind::task) {
-        attributes += ", shape=box3d";
-      }
+      attributes += dot_shape(kind_name(n.kind));
       if (failed_.count(path) != 0) attributes += ", fillcolor=\"#f4b6b6\"";
       out_ += indent + dot_quote(path) + " [" + attributes + "];\n";
       const auto child = frames_.find(path);
@@ -94,6 +106,10 @@ class dot_writer {
         each_producer(g, b, [&](std::uint32_t producer) {
           out_ += indent + dot_quote(id(producer)) + " -> " + dot_quote(id(i)) + ";\n";
         });
+      }
+      if (n.side != branch_side::none) {
+        out_ += indent + dot_quote(id(n.guard)) + " -> " + dot_quote(id(i)) +
+                dot_branch_edge(n.side == branch_side::then_side ? "then" : "else") + ";\n";
       }
     }
   }
