@@ -69,9 +69,62 @@ TEST_CASE("state store: a new database has the current schema; a newer one is re
   { loom::state_store again(db); }  // opening an up-to-date database changes nothing
   CHECK(user_version(db) == loom::state_store::schema_version);
   set_user_version(db, loom::state_store::schema_version + 1);
-  CHECK_THROWS_WITH(loom::state_store(db), Catch::Contains(db.string()) && Catch::Contains("has schema version 2") &&
-                                               Catch::Contains("newer than this Loom's 1"));
+  CHECK_THROWS_WITH(loom::state_store(db), Catch::Contains(db.string()) && Catch::Contains("has schema version 3") &&
+                                               Catch::Contains("newer than this Loom's 2"));
   CHECK_THROWS_WITH(loom::state_store(dir.path / "missing.db", /*create=*/false), Catch::Contains("does not exist"));
+}
+
+TEST_CASE("state store: a schema 1 database (before map items) is migrated to schema 2") {
+  scratch_dir dir("state-store-test");
+  const auto db = dir.path / "loom.db";
+  {
+    loom::state_store states(db);
+    states.create_execution(new_execution("old"));
+  }
+  {  // what Loom with schema 1 left: no map_items table
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(h, "DROP TABLE map_items", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(h);
+  }
+  set_user_version(db, 1);
+  loom::state_store states(db);
+  CHECK(user_version(db) == 2);
+  CHECK(states.execution("old"));  // kept
+  CHECK(states.map_items("old").empty());
+  states.write_map_items("old", {.path = "n0", .length = 1, .succeeded = 1, .phases = std::string(1, '\x01')});
+  CHECK(states.map_items("old").size() == 1);
+}
+
+TEST_CASE("state store: a map node's items are one row: packed phases, sparse attempts and errors") {
+  scratch_dir dir("state-store-test");
+  loom::state_store states(dir.path / "loom.db");
+  states.create_execution(new_execution("ex"));
+  loom::map_items_record m;
+  m.path = "n0/dn1";
+  m.length = 6;
+  m.succeeded = 4;
+  m.failed = 1;
+  // items 0..5: succeeded, succeeded, failed, not done, succeeded, succeeded
+  m.phases = std::string{static_cast<char>(0b00'10'01'01), static_cast<char>(0b01'01)};
+  m.attempts = R"({"2":3})";
+  m.errors = R"({"2":"boom"})";
+  states.write_map_items("ex", m);
+  m.succeeded = 5;  // written again: replaced, not added
+  states.write_map_items("ex", m);
+  const auto rows = states.map_items("ex");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].path == "n0/dn1");
+  CHECK(rows[0].length == 6);
+  CHECK(rows[0].succeeded == 5);
+  CHECK(rows[0].phases.size() == 2);  // 6 items in 2 bytes
+  CHECK(rows[0].phase(0) == loom::map_items_record::succeeded_item);
+  CHECK(rows[0].phase(2) == loom::map_items_record::failed_item);
+  CHECK(rows[0].phase(3) == loom::map_items_record::not_done);
+  CHECK(rows[0].phase(5) == loom::map_items_record::succeeded_item);
+  CHECK(rows[0].phase(99) == loom::map_items_record::not_done);
+  CHECK(rows[0].errors == R"({"2":"boom"})");
+  CHECK(rows[0].attempts == R"({"2":3})");
 }
 
 TEST_CASE("state store: node events collapse into rows; attempts add up across batches") {
@@ -103,9 +156,11 @@ TEST_CASE("state store: node events collapse into rows; attempts add up across b
   states.finish_execution("ex", "succeeded", "");
   CHECK(states.execution("ex")->status == "succeeded");
   CHECK(states.execution("ex")->ended_us > 0);
+  states.write_map_items("ex", {.path = "n1", .length = 0});
   states.delete_execution("ex");
   CHECK_FALSE(states.execution("ex").has_value());
   CHECK(states.nodes("ex").empty());
+  CHECK(states.map_items("ex").empty());
 }
 
 TEST_CASE("state store: a running execution with a live owner cannot be taken over; a dead one can") {

@@ -134,6 +134,10 @@ struct run_options {
   /// Run every cached node (loom/policy.hpp) even when the cache has its outputs, and
   /// replace the cache entries with the new outputs (`--overwrite-cache`).
   bool overwrite_cache = false;
+  /// A recorded run keeps the outputs of a map node's items as they finish, at most this
+  /// often per chunk of items (and the node's item row in the state store with them), so
+  /// that a resumed map runs only the items not done. 0: after every item (tests).
+  std::chrono::milliseconds map_checkpoint_interval{1000};
   /// Counters this run keeps up to date (the command line's progress line).
   run_progress* progress = nullptr;
   /// Where warnings go (a damaged stored object that resume does not use); null:
@@ -222,6 +226,14 @@ struct map_run {
   std::mutex mutex;
   std::size_t first_failed = 0;  // the lowest failed item, and its error
   std::string first_error;
+
+  // A recorded run: what each item did, for the node's item row and for resume.
+  enum : std::uint8_t { not_done, succeeded_item, failed_item, reused_item };
+  std::unique_ptr<std::atomic<std::uint8_t>[]> phase;  // per item; null when the run is not recorded
+  std::string path;                                    // the node's
+  std::atomic<std::uint32_t> checkpoints{0};           // the next checkpoint object's number
+  std::vector<std::pair<std::size_t, std::uint32_t>> attempts;  // items tried more than once (under mutex)
+  std::vector<std::pair<std::size_t, std::string>> errors;      // failed items, the first ones (under mutex)
 };
 
 /// The shared state of one run: the count of scheduled-but-unfinished nodes (the run
@@ -801,7 +813,112 @@ class executor {
     }
     run->outputs.resize(n.output_count);
     ops.make_outputs(run->length, spec.partial, run->outputs.data());
+    if (f.run->recorder != nullptr) {
+      run->path = f.path_of(node);
+      run->phase.reset(new std::atomic<std::uint8_t>[run->length]());
+      if (f.run->resume) reuse_items(f, node, *run);
+    }
     return run;
+  }
+
+  /// Resume: the items a run before kept (`<path>/items/<k>.json`, each {"items":
+  /// [indices], "o0": [outputs], ...}) are done; their outputs go into the lists. A
+  /// damaged record is reported and not used: its items run again.
+  static void reuse_items(detail::frame& f, std::uint32_t node, detail::map_run& run) {
+    const run_options& options = *f.run->options;
+    const detail::graph_node& n = f.g->nodes[node];
+    const detail::map_spec& spec = f.g->maps[n.map];
+    const std::string prefix = options.execution_id + "/" + run.path + "/items/";
+    std::uint32_t next = 0;
+    std::size_t reused = 0;
+    for (const std::string& key : options.store->list(options.execution_id + "/" + run.path + "/items")) {
+      if (key.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string name = key.substr(prefix.size());
+      std::uint32_t number = 0;
+      const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), number);
+      if (ec != std::errc() || std::string_view(end, name.data() + name.size() - end) != ".json") continue;
+      next = std::max(next, number + 1);
+      try {
+        const auto doc = detail::read_json_object(*options.store, key);
+        if (!doc || !doc->is_object() || !doc->contains("items") || !(*doc)["items"].is_array()) {
+          throw error(key + ": expected {\"items\": [...], \"o0\": [...], ...}");
+        }
+        const json& items = (*doc)["items"];
+        for (std::uint32_t o = 0; o < n.output_count; ++o) {
+          const auto it = doc->find("o" + std::to_string(o));
+          if (it == doc->end() || !it->is_array() || it->size() != items.size()) {
+            throw error(key + ": \"o" + std::to_string(o) + "\" must be a list as long as \"items\"");
+          }
+        }
+        for (std::size_t j = 0; j < items.size(); ++j) {
+          if (!items[j].is_number_unsigned() || items[j].get<std::size_t>() >= run.length) {
+            throw error(key + ": item " + items[j].dump() + " is not an index of the " + std::to_string(run.length) +
+                        " items");
+          }
+          const auto k = items[j].get<std::size_t>();
+          if (run.phase[k].load(std::memory_order_relaxed) == detail::map_run::reused_item) continue;
+          for (std::uint32_t o = 0; o < n.output_count; ++o) {
+            n.info->map->put_literal(o, run.outputs[o], k, spec.partial, (*doc)["o" + std::to_string(o)][j],
+                                     n.info->interface.outputs[o].name);
+          }
+          run.phase[k].store(detail::map_run::reused_item, std::memory_order_relaxed);
+          ++reused;
+        }
+      } catch (const std::exception& e) {
+        warn(options, "a kept record of map items, " + key + ", is not used: " + e.what() + "; its items run again");
+      }
+    }
+    run.checkpoints.store(next);
+    run.succeeded.store(reused);
+  }
+
+  /// Keeps the outputs of the items of [from, to) that succeeded since the last record
+  /// (one object), and the node's item row.
+  static void checkpoint_items(detail::frame& f, const detail::graph_node& n, detail::map_run& run, std::size_t from,
+                               std::size_t to) {
+    const detail::map_spec& spec = f.g->maps[n.map];
+    json items = json::array();
+    std::vector<json> outputs(n.output_count, json::array());
+    for (std::size_t k = from; k < to; ++k) {
+      if (run.phase[k].load(std::memory_order_relaxed) != detail::map_run::succeeded_item) continue;
+      items.push_back(k);
+      for (std::uint32_t o = 0; o < n.output_count; ++o) {
+        outputs[o].push_back(n.info->map->item_literal(o, run.outputs[o], k, spec.partial));
+      }
+    }
+    if (items.empty()) return;
+    json doc = json::object();
+    doc["items"] = std::move(items);
+    for (std::uint32_t o = 0; o < n.output_count; ++o) doc["o" + std::to_string(o)] = std::move(outputs[o]);
+    const std::uint32_t number = run.checkpoints.fetch_add(1);
+    f.run->recorder->checkpoint(run.path + "/items/" + std::to_string(number) + ".json", doc.dump());
+    f.run->recorder->map_items(items_row(run));
+  }
+
+  /// The item row of a map node: each item's phase in 2 bits, the items tried more than
+  /// once and the errors of the failed ones.
+  static std::shared_ptr<const map_items_record> items_row(detail::map_run& run) {
+    auto row = std::make_shared<map_items_record>();
+    row->path = run.path;
+    row->length = static_cast<std::int64_t>(run.length);
+    row->succeeded = static_cast<std::int64_t>(run.succeeded.load());
+    row->failed = static_cast<std::int64_t>(run.failed.load());
+    row->phases.assign((run.length + 3) / 4, '\0');
+    for (std::size_t k = 0; k < run.length; ++k) {
+      unsigned p = run.phase[k].load(std::memory_order_relaxed);
+      if (p == detail::map_run::reused_item) p = detail::map_run::succeeded_item;
+      row->phases[k / 4] = static_cast<char>(static_cast<unsigned char>(row->phases[k / 4]) | (p << (2 * (k % 4))));
+    }
+    json attempts = json::object();
+    json errors = json::object();
+    {
+      std::lock_guard lock(run.mutex);
+      for (const auto& [k, count] : run.attempts) attempts[std::to_string(k)] = count;
+      for (const auto& [k, message] : run.errors) errors[std::to_string(k)] = message;
+    }
+    row->attempts = attempts.dump();
+    row->errors = errors.dump();
+    return row;
   }
 
   /// Whether this frame alone holds its graph (a dynamic node's sub-DAG that no trace
@@ -818,12 +935,20 @@ class executor {
     const detail::map_ops& ops = *n.info->map;
     const std::size_t begin = std::min(run.length, static_cast<std::size_t>(item.chunk) * run.chunk_size);
     const std::size_t end = std::min(run.length, begin + run.chunk_size);
+    const bool recorded = run.phase != nullptr;
+    const auto interval = f.run->options->map_checkpoint_interval;
+    const auto started = std::chrono::steady_clock::now();
+    auto last_kept = started;
+    std::size_t kept_to = begin;  // the items before it are in a checkpoint
     for (std::size_t k = begin; k < end; ++k) {
       if (run.stop.load(std::memory_order_relaxed) || f.run->failed.load(std::memory_order_relaxed)) break;
-      for (std::uint32_t attempt = 0;; ++attempt) {
+      if (recorded && run.phase[k].load(std::memory_order_relaxed) == detail::map_run::reused_item) continue;
+      std::uint32_t attempt = 0;
+      for (;; ++attempt) {
         try {
           ops.run_item(n.entity, run.inputs.data(), spec.mapped, k, spec.partial, run.outputs.data());
           run.succeeded.fetch_add(1, std::memory_order_relaxed);
+          if (recorded) run.phase[k].store(detail::map_run::succeeded_item, std::memory_order_relaxed);
           break;
         } catch (const std::exception& e) {
           if (attempt < run.retries) continue;
@@ -835,6 +960,22 @@ class executor {
           break;
         }
       }
+      if (!recorded) continue;
+      if (attempt > 0) {
+        std::lock_guard lock(run.mutex);
+        run.attempts.emplace_back(k, attempt + 1);
+      }
+      // The clock is read every 64 items (or after each, when asked to keep every item).
+      if (((k & 63) == 63 || interval.count() == 0) && std::chrono::steady_clock::now() - last_kept >= interval) {
+        checkpoint_items(f, n, run, kept_to, k + 1);
+        kept_to = k + 1;
+        last_kept = std::chrono::steady_clock::now();
+      }
+    }
+    // A chunk that took a while keeps its last items too (a quick one does not: the node's
+    // outputs are kept whole when it ends, and are all a resume needs then).
+    if (recorded && kept_to < end && std::chrono::steady_clock::now() - started >= interval) {
+      checkpoint_items(f, n, run, kept_to, end);
     }
     if (run.chunks_left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     std::unique_ptr<detail::map_run> owned(item.map);  // the last chunk: the map_run goes with it
@@ -845,7 +986,9 @@ class executor {
   static void note_map_failure(detail::map_run& run, std::size_t k, const std::string& message, bool partial) {
     run.failed.fetch_add(1, std::memory_order_relaxed);
     if (!partial) run.stop.store(true, std::memory_order_relaxed);  // a whole map has failed
+    if (run.phase) run.phase[k].store(detail::map_run::failed_item, std::memory_order_relaxed);
     std::lock_guard lock(run.mutex);
+    if (run.phase && run.errors.size() < map_items_errors_kept) run.errors.emplace_back(k, message);
     if (run.first_error.empty() || k < run.first_failed) {
       run.first_failed = k;
       run.first_error = message;
@@ -860,6 +1003,14 @@ class executor {
     const std::size_t succeeded = run.succeeded.load();
     const std::size_t failed = run.failed.load();
     const std::size_t required = spec.required(run.length);
+    if (run.phase) {
+      try {
+        f.run->recorder->map_items(items_row(run));
+      } catch (const std::exception& e) {
+        fail(f, node, e.what());
+        return;
+      }
+    }
     if (!spec.partial && failed != 0) {
       fail(f, node, "map item " + std::to_string(run.first_failed) + " of " + std::to_string(run.length) +
                         " failed: " + run.first_error);

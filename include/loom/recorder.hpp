@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,6 +40,10 @@ struct node_event {
   std::optional<std::string> outputs;  // bytes to pack under <execution>/<path>/outputs.json
   std::string outputs_key;             // or: where they already are (not the node's own key)
   bool counts_start = true;            // false: a node found done by resume, not started
+  // Not a node's event: an object to pack under `path` (a key within the execution),
+  // or the item row of a map node (`path` is the node's).
+  enum class what : std::uint8_t { node, object, map_items } is = what::node;
+  std::shared_ptr<const map_items_record> items;
 };
 
 class execution_recorder {
@@ -95,6 +100,25 @@ class execution_recorder {
     node_event e = event(std::move(path), task, kind, phase);
     e.error = std::move(message);
     e.counts_start = false;
+    push(std::move(e));
+  }
+
+  /// The outputs of some items of a map node, packed under `key` (within the execution):
+  /// what a resumed map does not run again.
+  void checkpoint(std::string key, std::string text) {
+    node_event e;
+    e.path = std::move(key);
+    e.is = node_event::what::object;
+    e.outputs = std::move(text);
+    push(std::move(e));
+  }
+
+  /// The item row of a map node (replacing the one before).
+  void map_items(std::shared_ptr<const map_items_record> items) {
+    node_event e;
+    e.path = items->path;
+    e.is = node_event::what::map_items;
+    e.items = std::move(items);
     push(std::move(e));
   }
 
@@ -191,7 +215,17 @@ class execution_recorder {
     rows.reserve(batch.size());
     std::int64_t done = 0;
     std::int64_t failed = 0;
+    std::vector<std::shared_ptr<const map_items_record>> items;
     for (auto& e : batch) {
+      if (e.is == node_event::what::object) {
+        pack_.append_in_execution(e.path, *e.outputs);
+        continue;
+      }
+      if (e.is == node_event::what::map_items) {  // the last of a node's rows wins
+        if (!items.empty() && items.back()->path == e.path) items.pop_back();
+        items.push_back(std::move(e.items));
+        continue;
+      }
       if (rows.empty() || rows.back().path != e.path) {
         rows.emplace_back();
         rows.back().path = e.path;
@@ -224,6 +258,7 @@ class execution_recorder {
     // The outputs are on the disk before any row says they are there.
     pack_.flush(true);
     state_->write_nodes(execution_, rows, done, failed, added);
+    for (const auto& m : items) state_->write_map_items(execution_, *m);
   }
 
   state_store* state_;

@@ -93,6 +93,31 @@ struct node_record {
   std::string outputs;  // where its outputs are, when not at "<execution>/<path>/outputs.json"
 };
 
+/// What the items of a map node did (loom/map.hpp): one row per map node, whatever its
+/// length. `phases` packs each item's phase in 2 bits (item k in bits 2(k%4) of byte
+/// k/4): 0 not done, 1 succeeded, 2 failed. Items tried more than once and the errors
+/// of failed items are sparse JSON objects by index ({"17": 3}, {"17": "boom"}).
+struct map_items_record {
+  std::string path;
+  std::int64_t length = 0;
+  std::int64_t succeeded = 0;
+  std::int64_t failed = 0;
+  std::string phases;
+  std::string attempts = "{}";  // only the items tried more than once
+  std::string errors = "{}";    // failed items (the first map_items_errors_kept of them)
+
+  enum : int { not_done = 0, succeeded_item = 1, failed_item = 2 };
+  /// The phase of item k (not_done when the row does not cover it).
+  [[nodiscard]] int phase(std::size_t k) const {
+    if (k / 4 >= phases.size()) return not_done;
+    return (static_cast<unsigned char>(phases[k / 4]) >> (2 * (k % 4))) & 3;
+  }
+};
+
+/// A map node keeps the errors of its first 1,000 failed items (a million failing items
+/// would otherwise make one row of their messages).
+inline constexpr std::size_t map_items_errors_kept = 1000;
+
 /// A cache entry: the outputs of a task (or dynamic workflow) for a hash of its name,
 /// version and inputs.
 struct cache_record {
@@ -112,7 +137,7 @@ class state_store {
  public:
   /// The schema this Loom writes (PRAGMA user_version). migrate() brings an older
   /// database up to it, one step at a time; a newer one is refused.
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   /// The database of an object store root: `<root>/loom.db`.
   static std::filesystem::path default_path(const std::filesystem::path& store_root) { return store_root / "loom.db"; }
@@ -255,6 +280,7 @@ class state_store {
     transaction([&] {
       if (const auto row = execution_rowid(id)) {
         run("DELETE FROM nodes WHERE execution=?", {*row});
+        run("DELETE FROM map_items WHERE execution=?", {*row});
         run("DELETE FROM executions WHERE id=?", {*row});
       }
     });
@@ -323,6 +349,59 @@ class state_store {
             n.error = text(s, 7);
             n.outputs = text(s, 8);
             out.push_back(std::move(n));
+          });
+    return out;
+  }
+
+  // ---- map nodes' items ----
+
+  /// Replaces the item row of map node `items.path`.
+  void write_map_items(const std::string& id, const map_items_record& items) {
+    std::lock_guard lock(mutex_);
+    transaction([&] {
+      const auto row = execution_rowid(id);
+      if (!row) throw state_store_error("no execution " + id + " in " + path_.string());
+      sqlite3_stmt* s = prepare(
+          "INSERT INTO map_items(execution, path, length, succeeded, failed, phases, attempts, errors)"
+          " VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(execution, path) DO UPDATE SET length=excluded.length,"
+          " succeeded=excluded.succeeded, failed=excluded.failed, phases=excluded.phases,"
+          " attempts=excluded.attempts, errors=excluded.errors");
+      sqlite3_reset(s);
+      auto bind_text = [&](int at, const std::string& t) {
+        return sqlite3_bind_text(s, at, t.data(), static_cast<int>(t.size()), SQLITE_STATIC) == SQLITE_OK;
+      };
+      const bool bound = sqlite3_bind_int64(s, 1, *row) == SQLITE_OK && bind_text(2, items.path) &&
+                         sqlite3_bind_int64(s, 3, items.length) == SQLITE_OK &&
+                         sqlite3_bind_int64(s, 4, items.succeeded) == SQLITE_OK &&
+                         sqlite3_bind_int64(s, 5, items.failed) == SQLITE_OK &&
+                         sqlite3_bind_blob(s, 6, items.phases.data(), static_cast<int>(items.phases.size()),
+                                           SQLITE_STATIC) == SQLITE_OK &&
+                         bind_text(7, items.attempts) && bind_text(8, items.errors);
+      if (!bound) fail("bind");
+      step_done(s);
+      sqlite3_clear_bindings(s);
+    });
+  }
+
+  /// The item rows of an execution's map nodes, by path.
+  [[nodiscard]] std::vector<map_items_record> map_items(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    std::vector<map_items_record> out;
+    const auto row = execution_rowid(id);
+    if (!row) return out;
+    query("SELECT path, length, succeeded, failed, phases, attempts, errors FROM map_items WHERE execution=?"
+          " ORDER BY path",
+          {*row}, [&](sqlite3_stmt* s) {
+            map_items_record m;
+            m.path = text(s, 0);
+            m.length = sqlite3_column_int64(s, 1);
+            m.succeeded = sqlite3_column_int64(s, 2);
+            m.failed = sqlite3_column_int64(s, 3);
+            const auto* blob = static_cast<const char*>(sqlite3_column_blob(s, 4));
+            m.phases.assign(blob != nullptr ? blob : "", static_cast<std::size_t>(sqlite3_column_bytes(s, 4)));
+            m.attempts = text(s, 5);
+            m.errors = text(s, 6);
+            out.push_back(std::move(m));
           });
     return out;
   }
@@ -418,6 +497,17 @@ class state_store {
         "  version TEXT NOT NULL,"
         "  outputs TEXT NOT NULL,"
         "  created_us INTEGER NOT NULL) WITHOUT ROWID;",
+        // 1 -> 2: the items of map nodes, one row per map node.
+        "CREATE TABLE map_items("
+        "  execution INTEGER NOT NULL REFERENCES executions(id),"
+        "  path TEXT NOT NULL,"
+        "  length INTEGER NOT NULL,"
+        "  succeeded INTEGER NOT NULL,"
+        "  failed INTEGER NOT NULL,"
+        "  phases BLOB NOT NULL,"
+        "  attempts TEXT NOT NULL,"
+        "  errors TEXT NOT NULL,"
+        "  PRIMARY KEY(execution, path)) WITHOUT ROWID;",
     };
     std::lock_guard lock(mutex_);
     transaction([&] {

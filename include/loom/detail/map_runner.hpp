@@ -6,11 +6,13 @@
 
 #include <loom/detail/any_value.hpp>
 #include <loom/detail/signature.hpp>
+#include <loom/literal.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -38,6 +40,12 @@ struct map_ops {
   /// The output list as the node's result: std::vector<std::optional<R>> for a partial
   /// map, else std::vector<R> (every item is there).
   any_value (*finish_output)(std::size_t output, any_value& list, bool partial);
+  /// Item k of an output list being filled, as a literal (a recorded run keeps the
+  /// items done so far: a resumed map does not run them again).
+  json (*item_literal)(std::size_t output, const any_value& list, std::size_t k, bool partial);
+  /// Puts a literal read back from such a record as item k; throws literal_error.
+  void (*put_literal)(std::size_t output, any_value& list, std::size_t k, bool partial, const json& literal,
+                      std::string_view where);
 };
 
 template <class E>
@@ -136,7 +144,35 @@ struct map_runner {
     return result;
   }
 
-  static constexpr map_ops ops{&list_size, &make_outputs, &run_item, &finish_output};
+  /// Calls f(std::type_identity<R>) for the type R of output `output`.
+  template <class F>
+  static void with_output_type(std::size_t output, F&& f) {
+    [&]<class... R, std::size_t... O>(type_list<R...>, std::index_sequence<O...>) {
+      ((output == O ? (f(std::type_identity<R>{}), 0) : 0), ...);
+    }(outputs{}, std::make_index_sequence<E::output_count>{});
+  }
+
+  static json item_literal(std::size_t output, const any_value& list, std::size_t k, bool partial) {
+    json out;
+    with_output_type(output, [&]<class T>(std::type_identity<T>) {
+      if (!partial && direct<T>) {
+        if constexpr (direct<T>) out = to_literal<T>(list.template get<std::vector<T>>()[k]);
+      } else {
+        const auto& item = list.template get<std::vector<std::optional<T>>>()[k];
+        out = item ? to_literal<T>(*item) : json(nullptr);
+      }
+    });
+    return out;
+  }
+
+  static void put_literal(std::size_t output, any_value& list, std::size_t k, bool partial, const json& literal,
+                          std::string_view where) {
+    with_output_type(output, [&]<class T>(std::type_identity<T>) {
+      put(list, k, partial, from_literal<T>(literal, where));
+    });
+  }
+
+  static constexpr map_ops ops{&list_size, &make_outputs, &run_item, &finish_output, &item_literal, &put_literal};
 };
 
 }  // namespace loom::detail
