@@ -166,6 +166,8 @@ struct store_fixture {
       command = {LOOM_PROCESS_TASKS_BINARY, "run", "p_outer_static", "--i0", "3", "--threads", "2"};
     } else if (id == "branched") {  // a wf.when down its else-branch: the then-branch is skipped
       command = {LOOM_PROCESS_TASKS_BINARY, "run", "p_branched", "--i0", "-3", "--threads", "2"};
+    } else if (id == "picky") {  // a partial map of 10 items: items 2 and 6 fail
+      command = {LOOM_PROCESS_TASKS_BINARY, "run", "p_picky_map", "--i0", "10", "--threads", "2"};
     } else if (id == "fails") {  // n0 (a dynamic body that aborts) fails; n1 never starts
       command = {LOOM_PROCESS_TASKS_BINARY, "run", "body_dies_in_workflow", "--i0", "1", "--backend", "process",
                  "--threads", "2"};
@@ -507,6 +509,40 @@ TEST_CASE("show and graph: a wf.when's branch and merge nodes, and the skipped s
   CHECK(contains(g.out, "\"n1\" -> \"n2\" [style=dotted, label=\"then\"];"));
   CHECK(contains(g.out, "\"n1\" -> \"n5\" [style=dotted, label=\"else\"];"));
   CHECK(contains(g.out, "\"n5\" -> \"n6\";"));
+}
+
+TEST_CASE("show: a map node's items summed up, and --item K shows one") {
+  store_fixture f;
+  f.need("picky");
+  const auto r = loom_tool({"show", "picky", "--store", f.store()});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(line_starting(r.out, "n1 "));
+  CHECK(contains(r.out, "map n1 (p_picky): 10 items, 8 succeeded, 2 failed, 0 not done\n"
+                        "  item 2 failed: no threes: 3\n"
+                        "  item 6 failed: no threes: 7\n"));
+  const auto j = json::parse(loom_tool({"show", "picky", "--json", "--store", f.store()}).out);
+  const auto& items = j["nodes"][1]["items"];
+  CHECK(items["length"] == 10);
+  CHECK(items["succeeded"] == 8);
+  CHECK(items["failed_items"] == json::array({{{"item", 2}, {"error", "no threes: 3"}}, {{"item", 6}, {"error", "no threes: 7"}}}));
+
+  const auto failed = loom_tool({"show", "picky", "--node", "n1", "--item", "6", "--store", f.store()});
+  INFO(failed.out << failed.err);
+  REQUIRE(failed.code == 0);
+  CHECK(contains(failed.out, "item 6 of map node n1 (p_picky)\nphase      failed\nattempts   1\nerror      no threes: 7\n"));
+  const auto fine = json::parse(loom_tool({"show", "picky", "--node", "n1", "--item", "4", "--json", "--store", f.store()}).out);
+  CHECK(fine["phase"] == "succeeded");
+  CHECK(fine["outputs"] == json{{"o0", 500}});
+
+  const auto beyond = loom_tool({"show", "picky", "--node", "n1", "--item", "10", "--store", f.store()});
+  CHECK(beyond.code == 1);
+  CHECK(contains(beyond.err, "map node n1 has 10 items: there is no item 10"));
+  CHECK(loom_tool({"show", "picky", "--node", "n1", "--item", "-1", "--store", f.store()}).code == 2);
+  CHECK(loom_tool({"show", "picky", "--item", "1", "--store", f.store()}).code == 2);  // no --node
+  const auto not_map = loom_tool({"show", "picky", "--node", "n0", "--item", "0", "--store", f.store()});
+  CHECK(not_map.code == 1);
+  CHECK(contains(not_map.err, "node n0 is not a map node"));
 }
 
 TEST_CASE("show: a failed run: the error of the failed node, and the node that never started") {

@@ -39,6 +39,18 @@ constexpr auto mi_flaky = loom::task<"mi_flaky">([](std::int64_t x) {
 constexpr auto tenfold_all = loom::workflow<"mi_tenfold_all">([](auto& wf, promise<ints> xs) {
   return wf.map(mi_tenfold, xs, loom::map_options{.concurrency = 1});
 });
+std::atomic<int> cached_runs{0};
+constexpr auto mi_cached_square = loom::task<"mi_cached_square">([](std::int64_t x) {
+  ++cached_runs;
+  return x * x;
+}).with_cache();
+constexpr auto cached_squares = loom::workflow<"mi_cached_squares">([](auto& wf, promise<ints> xs) {
+  return wf.map(mi_cached_square, xs);
+});
+constexpr auto cached_partial = loom::workflow<"mi_cached_partial">([](auto& wf, promise<ints> xs) {
+  return wf.map(mi_cached_square, xs, loom::partial_map_options{});
+});
+
 constexpr auto flaky_all = loom::dynamic<"mi_flaky_all">([](loom::dynamic_builder& wf, ints xs) {
   return wf.map(mi_flaky, xs, loom::partial_map_options{.min_success_ratio = 0.5});
 });
@@ -146,4 +158,29 @@ TEST_CASE("map items: a partial map's row has each failed item's error and the r
   CHECK(loom::json::parse(rows[0].attempts) == loom::json{{"1", 2}, {"3", 3}});
   // A quick map keeps no item records: its outputs are kept whole when it ends.
   CHECK(store.list("partial/n0/dn0/items").empty());
+}
+
+TEST_CASE("map items: a map of a cached task is cached whole, by its lists and options", "[map][cache]") {
+  store_dir dir;
+  loom::object_store store(dir.path);
+  loom::executor ex({.threads = 2});
+  loom::run_options options;
+  options.store = &store;
+  cached_runs = 0;
+  options.execution_id = "first";
+  CHECK(ex.run(options, cached_squares, ints{1, 2, 3}) == ints{1, 4, 9});
+  CHECK(cached_runs == 3);
+  options.execution_id = "second";  // another execution: the cache has it
+  CHECK(ex.run(options, cached_squares, ints{1, 2, 3}) == ints{1, 4, 9});
+  CHECK(cached_runs == 3);
+  loom::state_store states(loom::state_store::default_path(store.root()));
+  const auto nodes = states.nodes("second");
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0].phase == loom::node_phase::cached);
+  options.execution_id = "third";  // other lists: not the same entry
+  CHECK(ex.run(options, cached_squares, ints{1, 2}) == ints{1, 4});
+  CHECK(cached_runs == 5);
+  options.execution_id = "fourth";  // a partial map of the same lists: not the same entry
+  CHECK(ex.run(options, cached_partial, ints{1, 2, 3}) == std::vector<std::optional<std::int64_t>>{1, 4, 9});
+  CHECK(cached_runs == 8);
 }

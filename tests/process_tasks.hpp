@@ -110,6 +110,24 @@ inline constexpr auto branched = loom::workflow<"p_branched">([](auto& wf, promi
   return wf(add, chosen, 1);
 });
 
+// A partial map whose items 3, 7, 11, ... fail (the numbers 1..n: items 2, 6, 10, ...).
+inline constexpr auto picky = loom::task<"p_picky">([](std::int64_t x) {
+  if (x % 4 == 3) throw std::runtime_error("no threes: " + std::to_string(x));
+  return x * 100;
+});
+inline constexpr auto picky_map = loom::workflow<"p_picky_map">([](auto& wf, promise<std::int64_t> n) {
+  return wf.map(picky, wf(one_to, n), loom::partial_map_options{.min_success_ratio = 0.5});
+});
+
+inline constexpr auto picky_all = loom::workflow<"p_picky_all">([](auto& wf, promise<std::int64_t> n) {
+  return wf.map(picky, wf(one_to, n));  // a whole map: item 2 (the number 3) fails it
+});
+// Which process ran each item of a map.
+inline constexpr auto pid_of = loom::task<"p_pid_of">([](std::int64_t) { return static_cast<std::int64_t>(::getpid()); });
+inline constexpr auto pids_of_items = loom::workflow<"p_pids_of_items">([](auto& wf, promise<std::int64_t> n) {
+  return wf.map(pid_of, wf(one_to, n));
+});
+
 loom::promise<std::int64_t> countdown_body(loom::dynamic_builder& wf, std::int64_t n);
 inline constexpr auto countdown = loom::dynamic<"p_countdown">(&countdown_body);
 inline loom::promise<std::int64_t> countdown_body(loom::dynamic_builder& wf, std::int64_t n) {
@@ -267,7 +285,7 @@ inline void register_all() {
   loom::register_entities(add, mul, sub, concat, loom_test::split, total, fail_with);
   loom::register_entities(square, to_text, join, sum_map, third, reversed, maybe_half, arithmetic, squares, labelled,
                           keyed, no_nodes, sum_of_squares, twice_sum, outer_static, countdown, values, is_positive,
-                          one_to, branched);
+                          one_to, branched, picky, picky_map, picky_all, pid_of, pids_of_items);
   loom::register_entities(crash_abort, crash_segv, crash_kill, exit_three, exit_silently, write_garbage,
                           write_wrong_type, dies_in_body, abort_in_workflow, body_dies_in_workflow, hold, holds,
                           killed_among_slow, sleeper, flaky_process);

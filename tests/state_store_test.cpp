@@ -92,7 +92,12 @@ TEST_CASE("state store: a schema 1 database (before map items) is migrated to sc
   CHECK(user_version(db) == 2);
   CHECK(states.execution("old"));  // kept
   CHECK(states.map_items("old").empty());
-  states.write_map_items("old", {.path = "n0", .length = 1, .succeeded = 1, .phases = std::string(1, '\x01')});
+  loom::map_items_record one;
+  one.path = "n0";
+  one.length = 1;
+  one.succeeded = 1;
+  one.phases = std::string(1, '\x01');
+  states.write_map_items("old", one);
   CHECK(states.map_items("old").size() == 1);
 }
 
@@ -156,7 +161,9 @@ TEST_CASE("state store: node events collapse into rows; attempts add up across b
   states.finish_execution("ex", "succeeded", "");
   CHECK(states.execution("ex")->status == "succeeded");
   CHECK(states.execution("ex")->ended_us > 0);
-  states.write_map_items("ex", {.path = "n1", .length = 0});
+  loom::map_items_record empty;
+  empty.path = "n1";
+  states.write_map_items("ex", empty);
   states.delete_execution("ex");
   CHECK_FALSE(states.execution("ex").has_value());
   CHECK(states.nodes("ex").empty());

@@ -160,6 +160,24 @@ TEST_CASE("the process backend gives the thread backend's results: nesting and r
   CHECK(both(countdown, std::int64_t{2}) == 2);
 }
 
+TEST_CASE("a map node's items run in batches: a few node processes, not one per item", "[process][map]") {
+  loom::executor ex({.threads = 2});
+  const auto pids = ex.run(process_backend(), pids_of_items, std::int64_t{40});
+  REQUIRE(pids.size() == 40);
+  const std::set<std::int64_t> distinct(pids.begin(), pids.end());
+  CHECK(distinct.size() >= 2);  // the batches run side by side, one process each
+  CHECK(distinct.size() <= 8);  // at most 4 batches per executor thread
+  CHECK(distinct.count(::getpid()) == 0);
+  CHECK(no_children_left());
+  // Partial and whole maps fail as they do on threads, item by item.
+  const auto kept = both(picky_map, std::int64_t{10});
+  CHECK(kept[2] == std::nullopt);
+  CHECK(kept[4] == 500);
+  const auto failed = failure_of(ex, picky_all, std::int64_t{10});
+  CHECK(contains(failed.what(), "map item 2 of 10 failed: no threes: 3"));
+  CHECK(no_children_left());
+}
+
 TEST_CASE("the process backend enforces the run's limits with the thread backend's messages", "[process]") {
   loom::executor ex({.threads = 2});
   loom::run_options o = process_backend();

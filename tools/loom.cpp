@@ -1,7 +1,7 @@
 // loom — inspects a store of recorded executions (docs/loom-tool.md):
 //
 //   loom executions [--json]                         the executions, newest first
-//   loom show ID [--node PATH] [--json]              the node tree of an execution
+//   loom show ID [--node PATH [--item K]] [--json]   the node tree of an execution
 //   loom graph ID [--node PATH] [--format dot|svg]   its executed DAG (Graphviz)
 //   loom inspect FILE|KEY [--json]                   pretty-print and check a stored object
 //   loom gc --before DATE [--dry-run]                delete old executions
@@ -228,8 +228,8 @@ std::string main_help() {
              "commands:\n"
              "  executions [--json]                          the executions: id, workflow, status, start (UTC),\n"
              "                                               duration, nodes done/total; newest first\n"
-             "  show ID [--node PATH] [--json]               the node tree of an execution: phase, attempts,\n"
-             "                                               duration and error of every node\n"
+             "  show ID [--node PATH [--item K]] [--json]    the node tree of an execution: phase, attempts,\n"
+             "                                               duration and error of every node; map items\n"
              "  graph ID [--node PATH] [--format dot|svg]    the executed DAG in Graphviz DOT (or SVG)\n"
              "  inspect FILE|KEY [--json]                    pretty-print and check a futures file or a stored\n"
              "                                               value (a file, or a key of the store)\n"
@@ -250,13 +250,15 @@ const std::map<std::string, std::string>& command_help() {
            store_option_help + "  --json        a JSON list, one object per execution, every recorded field\n" +
            exit_help},
       {"show",
-       std::string("usage: loom show ID [--store DIR] [--node PATH] [--json]\n"
+       std::string("usage: loom show ID [--store DIR] [--node PATH [--item K]] [--json]\n"
                    "the node tree of execution ID: each node (n0, n0/dn3, n1/n0 ...) nested under the\n"
                    "dynamic or workflow node it belongs to, with its task, kind, phase (succeeded, failed,\n"
-                   "running, cached, aborted, not started), attempts, duration and error.\n\n"
+                   "running, cached, aborted, skipped, not started), attempts, duration and error; then each\n"
+                   "map node's items: how many succeeded, failed and are not done, and the failed ones.\n\n"
                    "options:\n") +
            store_option_help +
            "  --node PATH   only that node and what it contains\n"
+           "  --item K      item K of map node PATH: its phase, attempts, error and outputs\n"
            "  --json        {\"execution\": {...}, \"nodes\": [{path, task, kind, phase, attempts, ..., children}]}\n" +
            exit_help},
       {"graph",
@@ -334,6 +336,21 @@ int cmd_executions(const command_line& cl) {
 
 // ---- show ----
 
+/// The value of an option that is a count or an index: a non-negative integer.
+std::size_t count_option(const std::string& option, const std::string& text) {
+  std::size_t used = 0;
+  std::size_t value = 0;
+  try {
+    value = static_cast<std::size_t>(std::stoull(text, &used));
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || text[0] == '-') {
+    throw usage_error(option + ": expected a non-negative integer, got '" + text + "'");
+  }
+  return value;
+}
+
 void report_tree_problems(const char* command, const loom_tool::execution_tree& tree) {
   for (const auto& note : tree.notes) std::fprintf(stderr, "loom %s: note: %s\n", command, note.c_str());
   for (const auto& error : tree.errors) std::fprintf(stderr, "loom %s: %s\n", command, error.c_str());
@@ -354,6 +371,29 @@ int cmd_show(const command_line& cl) {
   const auto view = loom_tool::view_of(s.execution(id));
   const auto tree = loom_tool::load_tree(s, id);
   const auto& top = node_or_root(tree, cl, id);
+  if (const auto item = cl.value("--item")) {  // one item of a map node
+    if (&top == &tree.root) throw usage_error("--item needs --node PATH, the map node");
+    const auto k = count_option("--item", *item);
+    nlohmann::ordered_json j;
+    try {
+      j = loom_tool::item_json(s, id, top, k);
+    } catch (const std::runtime_error& e) {
+      throw failure(e.what());
+    }
+    if (cl.has("--json")) {
+      write_out(j.dump(2) + "\n");
+      return 0;
+    }
+    std::string out = "item " + std::to_string(k) + " of map node " + top.path + " (" + top.task + ")\n";
+    out += "phase      " + j["phase"].get<std::string>() + "\n";
+    out += "attempts   " + j["attempts"].dump() + "\n";
+    if (j.contains("error")) out += "error      " + (j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump()) + "\n";
+    if (j.contains("outputs")) {
+      for (const auto& [name, value] : j["outputs"].items()) out += "output     " + name + " = " + value.dump() + "\n";
+    }
+    write_out(out);
+    return 0;
+  }
   if (cl.has("--json")) {
     auto nodes = nlohmann::ordered_json::array();
     if (&top == &tree.root) {
@@ -404,6 +444,14 @@ int cmd_show(const command_line& cl) {
     }
     if (rows.size() == 1) out += "(no nodes recorded)\n";
     else out += table(rows);
+    // Each map node's items, summed up (one row of the state store per map node).
+    std::string maps;
+    std::function<void(const loom_tool::tree_node&)> summarise = [&](const loom_tool::tree_node& n) {
+      if (n.items) maps += loom_tool::items_summary(n);
+      for (const auto& c : n.children) summarise(*c);
+    };
+    summarise(top);
+    if (!maps.empty()) out += "\n" + maps;
     write_out(out);
   }
   std::fflush(stdout);
@@ -616,17 +664,7 @@ int cmd_inspect(const command_line& cl) {
   const std::string& target = cl.positional[0];
   const bool as_json = cl.has("--json");
   loom_tool::graph_check_options options;
-  if (const auto text = cl.value("--max-nodes")) {
-    std::size_t used = 0;
-    try {
-      options.max_nodes = static_cast<std::size_t>(std::stoull(*text, &used));
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != text->size() || (*text)[0] == '-') {
-      throw usage_error("--max-nodes: expected a non-negative integer, got '" + *text + "'");
-    }
-  }
+  if (const auto text = cl.value("--max-nodes")) options.max_nodes = count_option("--max-nodes", *text);
   const bool explicit_store = cl.value("--store").has_value();
   const auto dir = store_dir(cl);
   std::optional<loom_tool::store> s;
@@ -776,7 +814,7 @@ struct command {
 const std::vector<command>& commands() {
   static const std::vector<command> list = {
       {{"executions", {}, {"--json"}, 0, ""}, cmd_executions},
-      {{"show", {"--node"}, {"--json"}, 1, "ID"}, cmd_show},
+      {{"show", {"--node", "--item"}, {"--json"}, 1, "ID"}, cmd_show},
       {{"graph", {"--node", "--format"}, {}, 1, "ID"}, cmd_graph},
       {{"inspect", {"--max-nodes"}, {"--json"}, 1, "FILE"}, cmd_inspect},
       {{"gc", {"--before"}, {"--dry-run"}, 0, ""}, cmd_gc},

@@ -252,6 +252,10 @@ class tree_builder {
       auto path = row.path;
       rows_.emplace(std::move(path), std::move(row));
     }
+    for (auto& items : store_.database().map_items(tree_.id)) {
+      auto path = items.path;
+      items_.emplace(std::move(path), std::move(items));
+    }
     const graph_file* root = load(tree_.id + "/workflow.json", /*expected=*/true);
     tree_.root.file = root;
     if (root != nullptr) {
@@ -350,6 +354,7 @@ class tree_builder {
     }
     n.row = std::move(it->second);
     rows_.erase(it);
+    if (const auto items = items_.find(n.path); items != items_.end()) n.items = std::move(items->second);
     n.phase = std::string(loom::phase_name(n.row->phase));
     if (n.task.empty()) n.task = n.row->task;
     if (n.kind.empty()) n.kind = kind_text(n.row->kind);
@@ -390,6 +395,7 @@ class tree_builder {
   store& store_;
   execution_tree& tree_;
   std::map<std::string, loom::node_record> rows_;
+  std::map<std::string, loom::map_items_record> items_;
 };
 
 }  // namespace
@@ -431,9 +437,124 @@ nlohmann::ordered_json node_json(const tree_node& n) {
   out["duration_us"] = n.row && n.row->ended_us > 0 && n.row->started_us > 0 ? n.row->ended_us - n.row->started_us : 0;
   out["error"] = n.row ? n.row->error : "";
   if (n.row && !n.row->outputs.empty()) out["outputs"] = n.row->outputs;
+  if (n.items) out["items"] = items_json(*n.items);
   auto children = nlohmann::ordered_json::array();
   for (const auto& c : n.children) children.push_back(node_json(*c));
   out["children"] = std::move(children);
+  return out;
+}
+
+namespace {
+
+/// A sparse {"index": value} object of an item row; empty when it is damaged.
+nlohmann::json sparse(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+/// The indices of sparse object `j`, in order.
+std::vector<std::pair<std::size_t, nlohmann::json>> by_index(const nlohmann::json& j) {
+  std::vector<std::pair<std::size_t, nlohmann::json>> out;
+  for (const auto& [key, value] : j.items()) {
+    std::size_t k = 0;
+    const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), k);
+    if (ec == std::errc() && end == key.data() + key.size()) out.emplace_back(k, value);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+const char* item_phase_name(int phase) {
+  switch (phase) {
+    case loom::map_items_record::succeeded_item: return "succeeded";
+    case loom::map_items_record::failed_item: return "failed";
+    default: return "not done";
+  }
+}
+
+}  // namespace
+
+nlohmann::ordered_json items_json(const loom::map_items_record& items) {
+  auto out = nlohmann::ordered_json::object();
+  out["length"] = items.length;
+  out["succeeded"] = items.succeeded;
+  out["failed"] = items.failed;
+  out["not_done"] = std::max<std::int64_t>(0, items.length - items.succeeded - items.failed);
+  auto failed = nlohmann::ordered_json::array();
+  for (const auto& [k, error] : by_index(sparse(items.errors))) {
+    failed.push_back(nlohmann::ordered_json{{"item", k}, {"error", error}});
+  }
+  out["failed_items"] = std::move(failed);
+  auto retried = nlohmann::ordered_json::object();
+  for (const auto& [k, attempts] : by_index(sparse(items.attempts))) retried[std::to_string(k)] = attempts;
+  out["attempts"] = std::move(retried);
+  return out;
+}
+
+std::string items_summary(const tree_node& n, std::size_t failed_shown) {
+  const auto& items = *n.items;
+  const auto not_done = std::max<std::int64_t>(0, items.length - items.succeeded - items.failed);
+  std::string out = "map " + n.path + " (" + n.task + "): " + std::to_string(items.length) + " items, " +
+                    std::to_string(items.succeeded) + " succeeded, " + std::to_string(items.failed) + " failed, " +
+                    std::to_string(not_done) + " not done\n";
+  const auto errors = by_index(sparse(items.errors));
+  std::size_t shown = 0;
+  for (const auto& [k, error] : errors) {
+    if (shown++ == failed_shown) break;
+    std::string text = error.is_string() ? error.get<std::string>() : error.dump();
+    if (const auto nl = text.find('\n'); nl != std::string::npos) text = text.substr(0, nl) + " ...";
+    out += "  item " + std::to_string(k) + " failed: " + text + "\n";
+  }
+  if (static_cast<std::int64_t>(std::min(shown, failed_shown)) < items.failed) {
+    out += "  (" + std::to_string(items.failed - static_cast<std::int64_t>(std::min(shown, failed_shown))) +
+           " more failed items; --item K shows one)\n";
+  }
+  const auto retried = by_index(sparse(items.attempts));
+  if (!retried.empty()) out += "  " + std::to_string(retried.size()) + " items were tried more than once\n";
+  return out;
+}
+
+nlohmann::ordered_json item_json(store& s, const std::string& id, const tree_node& n, std::size_t k) {
+  if (!n.items) throw std::runtime_error("node " + n.path + " is not a map node with recorded items");
+  const auto& items = *n.items;
+  if (k >= static_cast<std::size_t>(items.length)) {
+    throw std::runtime_error("map node " + n.path + " has " + std::to_string(items.length) + " items: there is no item " +
+                             std::to_string(k));
+  }
+  auto out = nlohmann::ordered_json::object();
+  out["node"] = n.path;
+  out["task"] = n.task;
+  out["item"] = k;
+  const int phase = items.phase(k);
+  out["phase"] = item_phase_name(phase);
+  const auto attempts = sparse(items.attempts);
+  const auto key = std::to_string(k);
+  out["attempts"] = attempts.contains(key) ? attempts[key] : nlohmann::json(phase == loom::map_items_record::not_done ? 0 : 1);
+  const auto errors = sparse(items.errors);
+  if (errors.contains(key)) out["error"] = errors[key];
+  if (phase != loom::map_items_record::succeeded_item) return out;
+  // Its outputs: element k of the node's output lists, or in a record of finished items.
+  auto outputs = nlohmann::ordered_json::object();
+  const auto whole = s.objects->get(id + "/" + n.path + "/outputs.json");
+  if (const auto doc = whole ? nlohmann::json::parse(*whole, nullptr, false) : nlohmann::json(); doc.is_object()) {
+    for (const auto& [name, list] : doc.items()) {
+      if (list.is_array() && k < list.size()) outputs[name] = list[k];
+    }
+  } else {
+    for (const auto& record_key : s.objects->list(id + "/" + n.path + "/items")) {
+      const auto text = s.objects->get(record_key);
+      const auto record = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+      if (!record.is_object() || !record.contains("items") || !record["items"].is_array()) continue;
+      const auto& indices = record["items"];
+      for (std::size_t j = 0; j < indices.size(); ++j) {
+        if (indices[j] != k) continue;
+        for (const auto& [name, list] : record.items()) {
+          if (name != "items" && list.is_array() && j < list.size()) outputs[name] = list[j];
+        }
+      }
+    }
+  }
+  if (!outputs.empty()) out["outputs"] = std::move(outputs);
   return out;
 }
 

@@ -79,6 +79,7 @@ struct tree_node {
   std::string kind;   // "task", "workflow", "dynamic" ("" when unknown)
   std::string phase;  // running, succeeded, failed, cached, aborted, or "not started"
   std::optional<loom::node_record> row;
+  std::optional<loom::map_items_record> items;  // a map node: what its items did
   const graph_decl* graph = nullptr;      // its graph (the root's, a dynamic node's sub-DAG, a workflow's)
   const graph_file* file = nullptr;  // the file that holds it
   std::vector<std::unique_ptr<tree_node>> children;  // in the graph's order, then nodes only rows know
@@ -98,5 +99,15 @@ struct execution_tree {
 execution_tree load_tree(store& s, const std::string& id);
 
 nlohmann::ordered_json node_json(const tree_node& n);
+
+/// A map node's items, summed up: counts per phase, the failed items with their errors
+/// (the first `failed_shown`), how many were tried more than once.
+std::string items_summary(const tree_node& n, std::size_t failed_shown = 10);
+nlohmann::ordered_json items_json(const loom::map_items_record& items);
+
+/// Item `k` of map node `n`: its phase, attempts, error, and outputs when they are kept
+/// (in the node's outputs, or in a record of finished items). Throws when there is no
+/// item k.
+nlohmann::ordered_json item_json(store& s, const std::string& id, const tree_node& n, std::size_t k);
 
 }  // namespace loom_tool

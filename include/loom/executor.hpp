@@ -234,6 +234,7 @@ struct map_run {
   std::atomic<std::uint32_t> checkpoints{0};           // the next checkpoint object's number
   std::vector<std::pair<std::size_t, std::uint32_t>> attempts;  // items tried more than once (under mutex)
   std::vector<std::pair<std::size_t, std::string>> errors;      // failed items, the first ones (under mutex)
+  std::string cache_key;  // a cached task's map: where its outputs go when it succeeds
 };
 
 /// The shared state of one run: the count of scheduled-but-unfinished nodes (the run
@@ -623,7 +624,7 @@ class executor {
           complete_node(f, item.node, ready);
           return;
         }
-        if (policy.cache && n.kind != detail::node_kind::workflow && n.kind != detail::node_kind::map) {
+        if (policy.cache && n.kind != detail::node_kind::workflow) {
           cache_key = cache_key_of(f, item.node);
           if (item.attempt == 0 && !f.run->options->overwrite_cache && reuse_cached(f, item.node, cache_key)) {
             complete_node(f, item.node, ready);
@@ -661,7 +662,7 @@ class executor {
           if (f.run->options->store != nullptr) store_outputs(f, item.node);
           break;
         case detail::node_kind::map:
-          start_map(f, item.node, policy, ready);  // its items retry one by one: the node never does
+          start_map(f, item.node, policy, std::move(cache_key), ready);  // its items retry one by one: the node never does
           return;  // the node completes when its last chunk does
         case detail::node_kind::workflow:
           if (!check_depth(f, item.node)) return;
@@ -750,7 +751,8 @@ class executor {
   /// make a handful of scheduler entries, and no more chunks than `concurrency` (a
   /// chunk runs its items one after the other). The first chunk runs here; the others
   /// go to the queue for the other threads.
-  void start_map(detail::frame& f, std::uint32_t node, const node_policy& policy, std::vector<detail::work_item>& ready) {
+  void start_map(detail::frame& f, std::uint32_t node, const node_policy& policy, std::string cache_key,
+                 std::vector<detail::work_item>& ready) {
     // Its inputs are taken (moved) here: a failure before the chunks start fails the
     // node, and nothing retries it.
     std::unique_ptr<detail::map_run> run;
@@ -758,6 +760,7 @@ class executor {
     try {
       run = prepare_map(f, node, policy);
       if (!run) return;  // failed (lists of different lengths)
+      run->cache_key = std::move(cache_key);
       const detail::map_spec& spec = f.g->maps[f.g->nodes[node].map];
       chunks = std::max<std::size_t>(1, std::min<std::size_t>(run->length, 4 * thread_count_));
       if (spec.concurrency != 0) chunks = std::min(chunks, spec.concurrency);
@@ -931,10 +934,25 @@ class executor {
     detail::frame& f = *item.f;
     detail::map_run& run = *item.map;
     const detail::graph_node& n = f.g->nodes[item.node];
-    const detail::map_spec& spec = f.g->maps[n.map];
-    const detail::map_ops& ops = *n.info->map;
     const std::size_t begin = std::min(run.length, static_cast<std::size_t>(item.chunk) * run.chunk_size);
     const std::size_t end = std::min(run.length, begin + run.chunk_size);
+    if (f.run->options->backend == execution_backend::process) {
+      run_map_batch(f, item.node, run, begin, end, item.chunk);
+    } else {
+      run_map_items(f, n, run, begin, end);
+    }
+    if (run.chunks_left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    std::unique_ptr<detail::map_run> owned(item.map);  // the last chunk: the map_run goes with it
+    if (f.run->failed.load(std::memory_order_relaxed)) return;
+    finish_map(f, item.node, run, ready);
+  }
+
+  /// Runs items [begin, end) of a map node on this thread, one after the other, each
+  /// with the task's retries; a recorded run keeps their outputs as they finish.
+  static void run_map_items(detail::frame& f, const detail::graph_node& n, detail::map_run& run, std::size_t begin,
+                            std::size_t end) {
+    const detail::map_spec& spec = f.g->maps[n.map];
+    const detail::map_ops& ops = *n.info->map;
     const bool recorded = run.phase != nullptr;
     const auto interval = f.run->options->map_checkpoint_interval;
     const auto started = std::chrono::steady_clock::now();
@@ -977,10 +995,80 @@ class executor {
     if (recorded && kept_to < end && std::chrono::steady_clock::now() - started >= interval) {
       checkpoint_items(f, n, run, kept_to, end);
     }
-    if (run.chunks_left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    std::unique_ptr<detail::map_run> owned(item.map);  // the last chunk: the map_run goes with it
-    if (f.run->failed.load(std::memory_order_relaxed)) return;
-    finish_map(f, item.node, run, ready);
+  }
+
+  /// The process backend: items [begin, end) of a map node as one batch in one node
+  /// process (a map of a million items makes a few processes, not a million). The
+  /// process gets the batch's slices of the mapped lists; its outputs and failures come
+  /// back per item. A process that crashes fails the batch's items.
+  static void run_map_batch(detail::frame& f, std::uint32_t node, detail::map_run& run, std::size_t begin,
+                            std::size_t end, std::uint32_t chunk) {
+    const detail::graph_node& n = f.g->nodes[node];
+    const detail::map_spec& spec = f.g->maps[n.map];
+    const detail::entity_info& info = *n.info;
+    std::vector<std::size_t> items;  // the batch's items: those a run before did not finish
+    for (std::size_t k = begin; k < end; ++k) {
+      if (!run.phase || run.phase[k].load(std::memory_order_relaxed) != detail::map_run::reused_item) items.push_back(k);
+    }
+    if (items.empty() || run.stop.load() || f.run->failed.load()) return;
+    json inputs = json::object();
+    for (std::uint32_t i = 0; i < n.input_count; ++i) {
+      json value = run.inputs[i].to_json();
+      if ((spec.mapped >> i) & 1U) {  // the batch's slice
+        json slice = json::array();
+        for (const std::size_t k : items) slice.push_back(std::move(value[k]));
+        value = std::move(slice);
+      }
+      inputs[info.interface.inputs[i].name] = std::move(value);
+    }
+    const std::string prefix = f.run->options->execution_id + "/" + f.path_of(node) + "/batch-" + std::to_string(chunk);
+    detail::node_request request;
+    request.inputs_key = prefix + "/inputs.json";
+    request.outputs_key = prefix + "/outputs.json";
+    request.error_key = prefix + "/error.json";
+    request.map_mapped = spec.mapped;
+    request.map_partial = spec.partial;
+    std::optional<json> result;
+    try {
+      const detail::process_exit exit = spawn_request(f, node, std::move(request), std::move(inputs));
+      result = detail::read_json_object(*f.run->options->store, prefix + "/outputs.json");
+      if (!result || !result->is_object() || !result->contains("done") || !(*result)["done"].is_number_unsigned() ||
+          !result->contains("failed") || !(*result)["failed"].is_object()) {
+        throw error("its process (pid " + std::to_string(exit.pid) + ") wrote no readable batch result");
+      }
+    } catch (const std::exception& e) {
+      for (const std::size_t k : items) note_map_failure(run, k, e.what(), spec.partial);
+      return;
+    }
+    const json& failed = (*result)["failed"];
+    const json& attempts = (*result)["attempts"];
+    const std::size_t done = std::min(items.size(), (*result)["done"].get<std::size_t>());
+    for (std::size_t j = 0; j < done; ++j) {
+      const std::size_t k = items[j];
+      const std::string at = std::to_string(j);
+      if (attempts.is_object() && attempts.contains(at) && run.phase) {
+        std::lock_guard lock(run.mutex);
+        run.attempts.emplace_back(k, attempts[at].is_number_unsigned() ? attempts[at].get<std::uint32_t>() : 0);
+      }
+      if (failed.contains(at)) {
+        note_map_failure(run, k, failed[at].is_string() ? failed[at].get<std::string>() : failed[at].dump(), spec.partial);
+        continue;
+      }
+      try {
+        for (std::uint32_t o = 0; o < n.output_count; ++o) {
+          const std::string& name = info.interface.outputs[o].name;
+          if (!result->contains(name) || !(*result)[name].is_array() || (*result)[name].size() <= j) {
+            throw error("the batch result has no " + name + " for item " + std::to_string(k));
+          }
+          info.map->put_literal(o, run.outputs[o], k, spec.partial, (*result)[name][j], name);
+        }
+      } catch (const std::exception& e) {
+        note_map_failure(run, k, e.what(), spec.partial);
+        continue;
+      }
+      run.succeeded.fetch_add(1, std::memory_order_relaxed);
+      if (run.phase) run.phase[k].store(detail::map_run::succeeded_item, std::memory_order_relaxed);
+    }
   }
 
   static void note_map_failure(detail::map_run& run, std::size_t k, const std::string& message, bool partial) {
@@ -1029,6 +1117,7 @@ class executor {
         f.slots[n.first_slot + o] = n.info->map->finish_output(o, run.outputs[o], spec.partial);
       }
       if (f.run->options->store != nullptr) store_outputs(f, node);
+      if (!run.cache_key.empty()) keep_cached(f, node, run.cache_key);
     } catch (const std::exception& e) {
       fail(f, node, e.what());
       return;
@@ -1124,7 +1213,13 @@ class executor {
     for (std::uint32_t k = 0; k < n.input_count; ++k) {
       inputs[n.info->interface.inputs[k].name] = binding_json(*f.g, f.g->input_of(n, k), f.slots.get());
     }
-    return detail::sha256_hex(n.info->name + "\n" + n.info->version + "\n" + inputs.dump());
+    std::string map;  // a map node: which inputs it maps, and what it tolerates
+    if (n.kind == detail::node_kind::map) {
+      const detail::map_spec& spec = f.g->maps[n.map];
+      map = "\nmap " + std::to_string(spec.mapped) + " " + (spec.partial ? "partial " : "whole ") +
+            std::to_string(spec.min_success_ratio) + " " + std::to_string(spec.min_successes);
+    }
+    return detail::sha256_hex(n.info->name + "\n" + n.info->version + "\n" + inputs.dump() + map);
   }
 
   /// A cache hit: the outputs stored for this key, read into the node's slots. A
@@ -1196,27 +1291,36 @@ class executor {
   /// task's own message (its error object), or how the process ended and its last
   /// lines of output. `result_key` is what it must write (outputs or futures file).
   static detail::process_exit spawn_node(detail::frame& f, std::uint32_t node, const std::string& result_key) {
+    const detail::graph_node& n = f.g->nodes[node];
+    json inputs = json::object();
+    for (std::uint32_t k = 0; k < n.input_count; ++k) {
+      inputs[n.info->interface.inputs[k].name] = binding_json(*f.g, f.g->input_of(n, k), f.slots.get());
+    }
+    detail::node_request request;
+    const detail::node_keys keys = keys_of(f, node);
+    request.inputs_key = keys.inputs();
+    request.outputs_key = result_key;
+    request.error_key = keys.error();
+    return spawn_request(f, node, std::move(request), std::move(inputs));
+  }
+
+  /// Runs `request` (its keys set) in a node process of node `node`, with these inputs;
+  /// throws what the task threw or what became of the process.
+  static detail::process_exit spawn_request(detail::frame& f, std::uint32_t node, detail::node_request request,
+                                            json inputs) {
     const run_options& options = *f.run->options;
     const object_store& store = *options.store;
     const detail::graph_node& n = f.g->nodes[node];
     const detail::entity_info& info = *n.info;
-    const detail::node_keys keys = keys_of(f, node);
+    const std::string& result_key = request.outputs_key;
     if (!f.run->private_store) {  // a kept store may hold an earlier run's objects under this id
       store.remove(result_key);
-      store.remove(keys.error());
-    }
-    json inputs = json::object();
-    for (std::uint32_t k = 0; k < n.input_count; ++k) {
-      inputs[info.interface.inputs[k].name] = binding_json(*f.g, f.g->input_of(n, k), f.slots.get());
+      store.remove(request.error_key);
     }
     // Read right away by the node process: no need to wait for the disk.
-    store.put(keys.inputs(), json{{"entity", info.name}, {"inputs", std::move(inputs)}}.dump(), false);
-    detail::node_request request;
+    store.put(request.inputs_key, json{{"entity", info.name}, {"inputs", std::move(inputs)}}.dump(), false);
     request.entity = info.name;
     request.store_root = store.root().string();
-    request.inputs_key = keys.inputs();
-    request.outputs_key = result_key;
-    request.error_key = keys.error();
     request.node_path = f.path_of(node);
     request.max_dynamic_nodes = f.run->limits.max_dynamic_nodes;
     request.inline_literal_bytes = options.inline_literal_bytes;
@@ -1229,7 +1333,7 @@ class executor {
       if (exit.known && WIFEXITED(exit.status)) {
         std::optional<json> stored;
         try {
-          stored = detail::read_json_object(store, keys.error());
+          stored = detail::read_json_object(store, request.error_key);
         } catch (const std::exception&) {
         }
         if (stored && stored->is_object() && stored->contains("message") && (*stored)["message"].is_string()) {

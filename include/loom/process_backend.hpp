@@ -396,18 +396,27 @@ struct node_request {
   /// Whether what the process writes must reach the disk before it exits (a store the
   /// user keeps: yes; the run's private store: no).
   bool sync = true;
+  /// A batch of a map node's items (`--map MASK`): the inputs hold the batch's slices
+  /// of the mapped lists (the inputs of bit MASK), and the process runs its items one by
+  /// one, each with the task's retries. `--map-partial 0` stops at the first failure.
+  std::optional<std::uint64_t> map_mapped;
+  bool map_partial = false;
 
   /// The command line that asks for it (argv[0] first).
   [[nodiscard]] std::vector<std::string> arguments(std::string argv0) const {
-    return {std::move(argv0), "exec-node", entity,
-            "--store", store_root,
-            "--inputs", inputs_key,
-            "--outputs", outputs_key,
-            "--error", error_key,
-            "--node", node_path,
-            "--max-dynamic-nodes", std::to_string(max_dynamic_nodes),
-            "--inline-literal-bytes", std::to_string(inline_literal_bytes),
-            "--sync", sync ? "1" : "0"};
+    std::vector<std::string> args = {std::move(argv0), "exec-node", entity,
+                                     "--store", store_root,
+                                     "--inputs", inputs_key,
+                                     "--outputs", outputs_key,
+                                     "--error", error_key,
+                                     "--node", node_path,
+                                     "--max-dynamic-nodes", std::to_string(max_dynamic_nodes),
+                                     "--inline-literal-bytes", std::to_string(inline_literal_bytes),
+                                     "--sync", sync ? "1" : "0"};
+    if (map_mapped) {
+      args.insert(args.end(), {"--map", std::to_string(*map_mapped), "--map-partial", map_partial ? "1" : "0"});
+    }
+    return args;
   }
 
   static node_request parse(int argc, char** argv) {
@@ -442,6 +451,8 @@ struct node_request {
       else if (flag == "max-dynamic-nodes") r.max_dynamic_nodes = count(flag, value);
       else if (flag == "inline-literal-bytes") r.inline_literal_bytes = count(flag, value);
       else if (flag == "sync") r.sync = count(flag, value) != 0;
+      else if (flag == "map") r.map_mapped = count(flag, value);
+      else if (flag == "map-partial") r.map_partial = count(flag, value) != 0;
       else throw error("exec-node: unknown option --" + flag);
     }
     if (r.store_root.empty() || r.inputs_key.empty() || r.outputs_key.empty() || r.error_key.empty()) {
@@ -456,6 +467,71 @@ struct node_request {
 inline std::string key_directory(const std::string& key) {
   const auto slash = key.rfind('/');
   return slash == std::string::npos ? std::string() : key.substr(0, slash);
+}
+
+/// A batch of a map node's items in a node process. Writes {"o0": [item outputs, null
+/// where an item failed or did not run], ..., "done": items tried, "failed": {"j":
+/// error}, "attempts": {"j": n}} (j: the item's position in the batch).
+inline void execute_map_batch(const node_request& r, const entity_info& info, const json& given,
+                              const object_store& store) {
+  if (info.map == nullptr) throw error("'" + info.name + "' is a " + std::string(kind_name(info.kind)) + ", not a task");
+  const std::uint64_t mapped = *r.map_mapped;
+  std::vector<any_value> inputs(info.interface.inputs.size());
+  std::size_t length = 0;
+  bool any_list = false;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const port& p = info.interface.inputs[i];
+    const auto it = given.find(p.name);
+    if (it == given.end()) throw error(r.inputs_key + ": no value for input '" + p.name + "'");
+    const bool is_mapped = ((mapped >> i) & 1U) != 0;
+    inputs[i] = (is_mapped ? info.input_list_codecs[i] : info.input_codecs[i]).decode(*it, p.name);
+    if (!is_mapped) continue;
+    const std::size_t size = info.map->list_size(i, inputs[i]);
+    if (any_list && size != length) throw error(r.inputs_key + ": the mapped lists differ in length");
+    length = size;
+    any_list = true;
+  }
+  if (!any_list) throw error("--map " + std::to_string(mapped) + " maps none of the inputs of " + info.name);
+  std::vector<any_value> outputs(info.interface.outputs.size());
+  info.map->make_outputs(length, /*partial=*/true, outputs.data());  // optional items: a failed one stays empty
+  const std::uint32_t retries = info.policy != nullptr ? info.policy(info.entity).retries : 0;
+  json failed = json::object();
+  json attempts = json::object();
+  std::size_t done = 0;
+  for (; done < length; ++done) {
+    std::uint32_t attempt = 0;
+    std::string error_text;
+    for (;; ++attempt) {
+      try {
+        info.map->run_item(info.entity, inputs.data(), mapped, done, /*partial=*/true, outputs.data());
+        error_text.clear();
+        break;
+      } catch (const std::exception& e) {
+        error_text = e.what();
+      } catch (...) {
+        error_text = "unknown exception (not derived from std::exception)";
+      }
+      if (attempt >= retries) break;
+    }
+    if (attempt > 0) attempts[std::to_string(done)] = attempt + 1;
+    if (!error_text.empty()) {
+      failed[std::to_string(done)] = error_text;
+      if (!r.map_partial) {
+        ++done;
+        break;  // a whole map has failed: the other items need not run
+      }
+    }
+  }
+  json out = json::object();
+  for (std::size_t o = 0; o < outputs.size(); ++o) {
+    json list = json::array();
+    for (std::size_t k = 0; k < length; ++k) list.push_back(info.map->item_literal(o, outputs[o], k, true));
+    out[info.interface.outputs[o].name] = std::move(list);
+  }
+  out["done"] = done;
+  out["failed"] = std::move(failed);
+  out["attempts"] = std::move(attempts);
+  store.put(r.outputs_key, out.dump(), r.sync);
 }
 
 /// The node process itself: decode the inputs, run the task (or the dynamic body),
@@ -476,6 +552,7 @@ inline void execute_node_request(const node_request& r, const object_store& stor
   if (!doc->is_object() || inputs_it == doc->end() || !inputs_it->is_object()) {
     throw error(r.inputs_key + ": expected {\"entity\": ..., \"inputs\": {...}}");
   }
+  if (r.map_mapped) return execute_map_batch(r, *info, *inputs_it, store);
   graph g = single_node_graph(*info);
   std::unique_ptr<any_value[]> slots(new any_value[g.slot_count]);
   for (std::size_t i = 0; i < info->interface.inputs.size(); ++i) {
