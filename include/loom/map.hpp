@@ -129,6 +129,36 @@ constexpr bool check_map_call() {
   }
 }
 
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+/// Checks the options of `wf.map(e, ..., options)`: a partial map of a task with an
+/// optional output is refused (a failed item and a nullopt would look alike).
+template <class E, class Options>
+constexpr bool check_map_options() {
+  if constexpr (std::is_same_v<Options, partial_map_options>) {
+    return []<class... Out>(type_list<Out...>) {
+      constexpr std::size_t bad = [] {
+        const bool optional[] = {false, is_optional<Out>::value...};
+        for (std::size_t o = 1; o <= sizeof...(Out); ++o) {
+          if (optional[o]) return o - 1;
+        }
+        return sizeof...(Out);
+      }();
+      if constexpr (bad < sizeof...(Out)) {
+        report::partial_map_of_optional_output<typename E::diagnostic_name, bad, type_at_t<bad, type_list<Out...>>>();
+        return false;
+      } else {
+        return true;
+      }
+    }(typename E::outputs{});
+  } else {
+    return true;
+  }
+}
+
 /// The value type of each output list: R, or std::optional<R> for a partial map.
 template <class R, bool Partial>
 using map_item_t = std::conditional_t<Partial, std::optional<R>, R>;
@@ -189,7 +219,8 @@ auto record_map(graph_recorder& r, const E& e, const Options& options, Args&&...
   if constexpr (!is_entity_v<E>) {
     report::not_a_task<E>();
     return promise<int>{};
-  } else if constexpr (!check_map_call<E, Args...>() || !has_task_value_interface<E>) {
+  } else if constexpr (!check_map_call<E, Args...>() || !check_map_options<E, Options>() ||
+                       !has_task_value_interface<E>) {
     return map_output_promises<E, partial>(0);  // reported
   } else {
     map_spec spec = spec_of(options);

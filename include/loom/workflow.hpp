@@ -160,7 +160,8 @@ class workflow_builder {
           if constexpr (!is_entity_v<E>) {
             detail::report::not_a_task<E>();
             return promise<int>{};
-          } else if constexpr (!detail::check_map_call<E, Rest...>() || !detail::has_task_value_interface<E>) {
+          } else if constexpr (!detail::check_map_call<E, Rest...>() || !detail::check_map_options<E, Options>() ||
+                               !detail::has_task_value_interface<E>) {
             return detail::map_output_promises<E, partial>(0);  // reported
           } else if (graph_ == nullptr) {
             return detail::map_output_promises<E, partial>(

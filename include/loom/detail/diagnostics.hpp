@@ -75,6 +75,8 @@ inline constexpr bool map_argument_neither_item_nor_list = false;
 template <class...>
 inline constexpr bool map_without_list = false;
 template <class...>
+inline constexpr bool partial_map_of_optional_output = false;
+template <class...>
 inline constexpr bool when_branches_disagree = false;
 template <class...>
 inline constexpr bool when_condition_not_bool = false;
@@ -183,6 +185,14 @@ constexpr void map_without_list() {
   static_assert(diagnostic::map_without_list<Name>,
                 "loom: wf.map(task, args...) of name<...> maps nothing: at least one argument must be a list "
                 "(a std::vector of its parameter's type, or a promise of one)");
+}
+template <class Name, std::size_t Output, class Got>
+constexpr void partial_map_of_optional_output() {
+  static_assert(diagnostic::partial_map_of_optional_output<Name, output<Output>, got<Got>>,
+                "loom: a partial map (partial_map_options) of name<...> would give lists of std::optional of its "
+                "output<N>, which is itself got<T> (a std::optional): an item that failed and an item that "
+                "returned nullopt would look alike (stored, both are null); map a task whose output is not "
+                "optional, or use map_options");
 }
 template <std::size_t Output, class Then, class Else>
 constexpr void when_branches_disagree() {
