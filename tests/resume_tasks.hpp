@@ -65,6 +65,21 @@ inline constexpr auto chains = loom::dynamic<"chains">([](loom::dynamic_builder&
                                  return wf(total, ends);
                                }).with_inputs("count", "length");
 
-inline void register_all() { loom::register_entities(chains, link, total); }
+/// A map over 0 .. n-1 (each item logged as "item k"), then the total: 3 x n(n-1)/2.
+inline constexpr auto item = loom::task<"item">([](std::int64_t k) -> std::int64_t {
+                               take_time();
+                               log_execution("item", k);
+                               return 3 * k;
+                             }).with_inputs("k");
+inline constexpr auto count_to = loom::task<"count_to">([](std::int64_t n) {
+                                   std::vector<std::int64_t> out;
+                                   for (std::int64_t k = 0; k < n; ++k) out.push_back(k);
+                                   return out;
+                                 }).with_inputs("n");
+inline constexpr auto mapped_items = loom::workflow<"mapped_items">([](auto& wf, loom::promise<std::int64_t> n) {
+                                       return wf(total, wf.map(item, wf(count_to, n)));
+                                     }).with_inputs("n");
+
+inline void register_all() { loom::register_entities(chains, link, total, item, count_to, mapped_items); }
 
 }  // namespace loom_resume_test

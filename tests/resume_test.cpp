@@ -5,6 +5,7 @@
 // the state store had recorded as succeeded may run again (each task execution is
 // logged, so the test counts them).
 #include <loom/object_store.hpp>
+#include <loom/literal.hpp>
 #include <loom/state_store.hpp>
 
 #include <catch2/catch.hpp>
@@ -20,6 +21,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -42,7 +44,8 @@ using clock_type = std::chrono::steady_clock;
 
 /// Starts the workflow binary with `args`, its stdout and stderr to files, and
 /// LOOM_TEST_LOG set.
-pid_t start(const std::vector<std::string>& args, const fs::path& log, const fs::path& out, const fs::path& err) {
+pid_t start(const std::vector<std::string>& args, const fs::path& log, const fs::path& out, const fs::path& err,
+            int task_us = 40) {
   std::vector<std::string> all = {LOOM_RESUME_TASKS_BINARY};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -53,7 +56,7 @@ pid_t start(const std::vector<std::string>& args, const fs::path& log, const fs:
     if (std::string_view(*e).rfind("LOOM_TEST_LOG=", 0) != 0) env_strings.emplace_back(*e);
   }
   env_strings.push_back("LOOM_TEST_LOG=" + log.string());
-  env_strings.push_back("LOOM_TEST_TASK_US=40");  // 10,000 links: 0.2 s on 2 threads
+  env_strings.push_back("LOOM_TEST_TASK_US=" + std::to_string(task_us));  // 10,000 links of 40 us: 0.2 s on 2 threads
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -210,6 +213,58 @@ TEST_CASE("resume: kill -9 at random moments of a 10,000-node run; every resume 
   // Most trials must have interrupted something, or the test tested nothing.
   CHECK(killed_runs >= trials / 2);
   CHECK(partial >= trials / 4);
+}
+
+TEST_CASE("resume: kill -9 during a map; the resume runs only the items whose outputs were not kept", "[resume][map]") {
+  scratch_dir dir("resume-map");
+  const fs::path store = dir.path / "store";
+  constexpr std::int64_t n = 400;  // 2 ms each on 2 threads: 0.4 s
+  bool partial = false;
+  for (int trial = 0; trial < 6 && !partial; ++trial) {
+    const std::string id = "m" + std::to_string(trial);
+    const fs::path log = dir.path / (id + ".log");
+    const fs::path err = dir.path / (id + ".err");
+    int status = 0;
+    const bool killed = run_or_kill(start({"run", "mapped_items", "--n", std::to_string(n), "--store", store.string(),
+                                           "--execution-id", id, "--threads", "2", "--map-checkpoint-ms", "20", "--quiet"},
+                                          log, dir.path / (id + ".out"), err, 2000),
+                                    std::chrono::milliseconds(150 + 40 * trial), status);
+    INFO("trial " << trial << ": " << slurp(err));
+    if (!killed) continue;
+    // The items whose outputs the killed run kept: <id>/n1/items/<k>.json.
+    std::set<std::int64_t> kept;
+    {
+      loom::object_store objects(store);
+      for (const auto& key : objects.list(id + "/n1/items")) {
+        const auto record = loom::json::parse(*objects.get(key));
+        for (const auto& k : record["items"]) kept.insert(k.get<std::int64_t>());
+      }
+    }
+    const auto before = executions(log);
+    status = wait_for(start({"resume", id, "--store", store.string(), "--threads", "2", "--quiet"}, log,
+                            dir.path / (id + ".resumed"), err, 2000));
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    CHECK(slurp(dir.path / (id + ".resumed")).find(std::to_string(3 * n * (n - 1) / 2)) != std::string::npos);
+    const auto after = executions(log);
+    std::size_t reran = 0;
+    for (std::int64_t k = 0; k < n; ++k) {
+      const std::string line = "item " + std::to_string(k);
+      const int count = after.count(line) != 0 ? after.at(line) : 0;
+      INFO(line << " ran " << count << " times");
+      if (kept.count(k) != 0) {
+        CHECK(count == 1);  // kept: not run again
+      } else {
+        CHECK(count >= 1);
+        CHECK(count <= 2);
+        reran += before.count(line) != 0 ? 1 : 0;
+      }
+    }
+    partial = !kept.empty() && kept.size() < static_cast<std::size_t>(n);
+    INFO("kept " << kept.size() << " items; " << reran << " ran before the kill, were not kept and ran again");
+    CHECK(reran < static_cast<std::size_t>(n) / 4);  // what finished in the last interval (and recorder batch)
+  }
+  CHECK(partial);  // at least one kill landed in the middle of the map
 }
 
 TEST_CASE("resume: a damaged output or futures file is reported with its key and not used; the node runs again",

@@ -1,7 +1,7 @@
 // loom/cli.hpp — the command line every workflow binary gets:
 //
 //   BINARY run NAME [--INPUT VALUE]... [--store DIR] [--threads N] [--execution-id ID]
-//                   [--max-depth N] [--max-dynamic-nodes N] [--verify-futures]
+//                   [--max-depth N] [--max-dynamic-nodes N] [--map-checkpoint-ms N] [--verify-futures]
 //                   [--backend thread|process] [--overwrite-cache] [--quiet]
 //   BINARY graph NAME [--INPUT VALUE]... [same options]   # the executed DAG, as DOT
 //   BINARY resume ID --store DIR [--threads N] [--backend thread|process] [limits]
@@ -186,6 +186,8 @@ inline bool parse_run_option(parsed_command& cmd, const std::string& flag, const
     cmd.options.limits.max_depth = parse_count(flag, value);
   } else if (flag == "max-dynamic-nodes") {
     cmd.options.limits.max_dynamic_nodes = parse_count(flag, value);
+  } else if (flag == "map-checkpoint-ms") {
+    cmd.options.map_checkpoint_interval = std::chrono::milliseconds(parse_count(flag, value));
   } else if (flag == "backend") {
     if (value == "thread") {
       cmd.options.backend = execution_backend::thread;
@@ -212,7 +214,7 @@ inline parsed_command parse_resume(const std::vector<std::string>& args) {
     if (!parse_run_option(cmd, flag, value)) {
       throw usage_error("resume: unknown option --" + flag +
                         " (resume takes --store, --threads, --backend, --overwrite-cache, --quiet, --max-depth,"
-                        " --max-dynamic-nodes; the inputs are the execution's)");
+                        " --max-dynamic-nodes, --map-checkpoint-ms; the inputs are the execution's)");
     }
   });
   if (!cmd.store_root) throw usage_error("resume: --store DIR is required (the store the execution was recorded in)");
@@ -313,6 +315,8 @@ inline void print_help(std::ostream& out, std::string_view binary) {
       << "  --threads N             size of the thread pool (default: the hardware concurrency)\n"
       << "  --max-depth N           nesting depth limit (default 100)\n"
       << "  --max-dynamic-nodes N   nodes per dynamic workflow (default 1000000)\n"
+      << "  --map-checkpoint-ms N   a stored map keeps its finished items at most every N ms per chunk\n"
+      << "                          (default 1000): what a resume does not run again\n"
       << "  --verify-futures        run every dynamic sub-DAG through its futures file\n"
       << "  --overwrite-cache       run cached tasks even when the store's cache has their outputs\n"
       << "  --quiet                 no progress line (it is shown only when standard error is a terminal)\n"
