@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -49,6 +50,21 @@ constexpr auto cached_squares = loom::workflow<"mi_cached_squares">([](auto& wf,
 });
 constexpr auto cached_partial = loom::workflow<"mi_cached_partial">([](auto& wf, promise<ints> xs) {
   return wf.map(mi_cached_square, xs, loom::partial_map_options{});
+});
+
+// A map that is running when another node fails the run.
+std::atomic<bool> map_started{false};
+constexpr auto mi_slow = loom::task<"mi_slow">([](std::int64_t x) {
+  map_started = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return x;
+});
+constexpr auto mi_fails_once_map_runs = loom::task<"mi_fails_once_map_runs">([](std::int64_t x) -> std::int64_t {
+  while (!map_started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  throw std::runtime_error("failed elsewhere: " + std::to_string(x));
+});
+constexpr auto map_beside_failure = loom::workflow<"mi_map_beside_failure">([](auto& wf, promise<ints> xs) {
+  return std::tuple{wf.map(mi_slow, xs, loom::map_options{.concurrency = 1}), wf(mi_fails_once_map_runs, 7)};
 });
 
 constexpr auto flaky_all = loom::dynamic<"mi_flaky_all">([](loom::dynamic_builder& wf, ints xs) {
@@ -183,4 +199,30 @@ TEST_CASE("map items: a map of a cached task is cached whole, by its lists and o
   options.execution_id = "fourth";  // a partial map of the same lists: not the same entry
   CHECK(ex.run(options, cached_partial, ints{1, 2, 3}) == std::vector<std::optional<std::int64_t>>{1, 4, 9});
   CHECK(cached_runs == 8);
+}
+
+TEST_CASE("map items: a map stopped by a failure elsewhere is recorded as aborted, with what it finished",
+          "[map][resume]") {
+  store_dir dir;
+  loom::object_store store(dir.path);
+  loom::executor ex({.threads = 2});
+  loom::run_options options;
+  options.store = &store;
+  options.execution_id = "stopped";
+  map_started = false;
+  CHECK_THROWS_WITH(ex.run(options, map_beside_failure, range(60)), Catch::Contains("failed elsewhere: 7"));
+  loom::state_store states(loom::state_store::default_path(store.root()));
+  std::optional<loom::node_record> map_row;
+  for (const auto& n : states.nodes("stopped")) {
+    if (n.path == "n0") map_row = n;
+  }
+  REQUIRE(map_row);
+  CHECK(map_row->phase == loom::node_phase::aborted);  // not left "running"
+  CHECK(map_row->error == "stopped: the run failed elsewhere");
+  const auto rows = states.map_items("stopped");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].succeeded >= 1);
+  CHECK(rows[0].succeeded < 60);
+  CHECK(rows[0].phase(0) == loom::map_items_record::succeeded_item);
+  CHECK(rows[0].phase(59) == loom::map_items_record::not_done);
 }

@@ -943,7 +943,19 @@ class executor {
     }
     if (run.chunks_left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     std::unique_ptr<detail::map_run> owned(item.map);  // the last chunk: the map_run goes with it
-    if (f.run->failed.load(std::memory_order_relaxed)) return;
+    if (f.run->failed.load(std::memory_order_relaxed)) {
+      // The run failed elsewhere: the map stopped starting items. Its rows say so, and
+      // which items finished (instead of a node left "running").
+      if (detail::execution_recorder* recorder = f.run->recorder) {
+        try {
+          recorder->map_items(items_row(run));
+          recorder->failed(f.path_of(item.node), n.name, static_cast<int>(n.kind),
+                           "stopped: the run failed elsewhere", node_phase::aborted);
+        } catch (const std::exception&) {  // the run has failed already; this is its record only
+        }
+      }
+      return;
+    }
     finish_map(f, item.node, run, ready);
   }
 

@@ -25,10 +25,12 @@
 #include <loom/entity.hpp>
 #include <loom/promise.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -113,7 +115,7 @@ constexpr bool check_map_call() {
     report::map_of_non_task<name>();
     return false;
   } else if constexpr (E::arity > 64) {
-    report::map_of_non_task<name>();  // (not reachable in practice: 64 parameters)
+    report::map_of_task_with_too_many_inputs<name, E::arity>();
     return false;
   } else if constexpr (!check_argument_count<E, given>()) {
     return false;
@@ -191,7 +193,11 @@ inline map_spec spec_of(const partial_map_options& o) {
   s.concurrency = o.concurrency;
   s.partial = true;
   s.min_success_ratio = o.min_success_ratio;
-  if (o.min_successes) s.min_successes = static_cast<std::int64_t>(*o.min_successes);
+  // (Above INT64_MAX it is more than any list has items: kept as INT64_MAX, it still is.)
+  if (o.min_successes) {
+    s.min_successes = static_cast<std::int64_t>(
+        std::min<std::size_t>(*o.min_successes, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
+  }
   return s;
 }
 

@@ -77,6 +77,8 @@ inline constexpr bool map_without_list = false;
 template <class...>
 inline constexpr bool partial_map_of_optional_output = false;
 template <class...>
+inline constexpr bool map_of_task_with_too_many_inputs = false;
+template <class...>
 inline constexpr bool when_branches_disagree = false;
 template <class...>
 inline constexpr bool when_condition_not_bool = false;
@@ -185,6 +187,12 @@ constexpr void map_without_list() {
   static_assert(diagnostic::map_without_list<Name>,
                 "loom: wf.map(task, args...) of name<...> maps nothing: at least one argument must be a list "
                 "(a std::vector of its parameter's type, or a promise of one)");
+}
+template <class Name, std::size_t Inputs>
+constexpr void map_of_task_with_too_many_inputs() {
+  static_assert(diagnostic::map_of_task_with_too_many_inputs<Name, got_count<Inputs>>,
+                "loom: wf.map(task, args...) maps tasks of at most 64 inputs (which are mapped is a 64-bit mask); "
+                "the task name<...> has got_count<N> inputs: pass some of them together, in a struct");
 }
 template <class Name, std::size_t Output, class Got>
 constexpr void partial_map_of_optional_output() {
