@@ -122,6 +122,14 @@ inline constexpr auto picky_map = loom::workflow<"p_picky_map">([](auto& wf, pro
 inline constexpr auto picky_all = loom::workflow<"p_picky_all">([](auto& wf, promise<std::int64_t> n) {
   return wf.map(picky, wf(one_to, n));  // a whole map: item 2 (the number 3) fails it
 });
+// Item 2 takes 3 s, over its 100 ms timeout; the others are quick.
+inline constexpr auto sometimes_slow = loom::task<"p_sometimes_slow">([](std::int64_t x) {
+                                         if (x == 2) std::this_thread::sleep_for(std::chrono::seconds(3));
+                                         return x;
+                                       }).with_timeout(std::chrono::milliseconds(100));
+inline constexpr auto timed_items = loom::workflow<"p_timed_items">([](auto& wf, promise<std::int64_t> n) {
+  return wf.map(sometimes_slow, wf(one_to, n), loom::partial_map_options{.min_success_ratio = 0.5});
+});
 // Which process ran each item of a map.
 inline constexpr auto pid_of = loom::task<"p_pid_of">([](std::int64_t) { return static_cast<std::int64_t>(::getpid()); });
 inline constexpr auto pids_of_items = loom::workflow<"p_pids_of_items">([](auto& wf, promise<std::int64_t> n) {
@@ -285,7 +293,8 @@ inline void register_all() {
   loom::register_entities(add, mul, sub, concat, loom_test::split, total, fail_with);
   loom::register_entities(square, to_text, join, sum_map, third, reversed, maybe_half, arithmetic, squares, labelled,
                           keyed, no_nodes, sum_of_squares, twice_sum, outer_static, countdown, values, is_positive,
-                          one_to, branched, picky, picky_map, picky_all, pid_of, pids_of_items);
+                          one_to, branched, picky, picky_map, picky_all, pid_of, pids_of_items,
+                          sometimes_slow, timed_items);
   loom::register_entities(crash_abort, crash_segv, crash_kill, exit_three, exit_silently, write_garbage,
                           write_wrong_type, dies_in_body, abort_in_workflow, body_dies_in_workflow, hold, holds,
                           killed_among_slow, sleeper, flaky_process);

@@ -178,6 +178,16 @@ TEST_CASE("a map node's items run in batches: a few node processes, not one per 
   CHECK(no_children_left());
 }
 
+TEST_CASE("a map's items time out one by one in their batch's process", "[process][map]") {
+  loom::executor ex({.threads = 2});
+  const auto started = std::chrono::steady_clock::now();
+  const auto out = ex.run(process_backend(), timed_items, std::int64_t{6});
+  const auto took = std::chrono::steady_clock::now() - started;
+  CHECK(out == std::vector<std::optional<std::int64_t>>{1, std::nullopt, 3, 4, 5, 6});  // item 1 is the number 2
+  CHECK(took < std::chrono::seconds(2));  // the slow attempt was left behind, not waited for
+  CHECK(no_children_left());
+}
+
 TEST_CASE("the process backend enforces the run's limits with the thread backend's messages", "[process]") {
   loom::executor ex({.threads = 2});
   loom::run_options o = process_backend();

@@ -1321,6 +1321,9 @@ class executor {
   /// throws what the task threw or what became of the process.
   static detail::process_exit spawn_request(detail::frame& f, std::uint32_t node, detail::node_request request,
                                             json inputs) {
+    // A batch of map items times out item by item, in its process; a node as a whole.
+    const std::chrono::milliseconds timeout =
+        request.map_mapped ? std::chrono::milliseconds(0) : policy_of(f.g->nodes[node]).timeout;
     const run_options& options = *f.run->options;
     const object_store& store = *options.store;
     const detail::graph_node& n = f.g->nodes[node];
@@ -1339,7 +1342,7 @@ class executor {
     request.inline_literal_bytes = options.inline_literal_bytes;
     request.sync = !f.run->private_store;
     const detail::process_exit exit = detail::spawn_and_wait(f.run->node_program, request.arguments(f.run->node_argv0),
-                                                             true, policy_of(n).timeout);
+                                                             true, timeout);
     const std::string who = "its process (pid " + std::to_string(exit.pid) + ")";
     if (!exit.exited_zero()) {
       // A task that threw: its process stored the message, as the thread backend reports it.

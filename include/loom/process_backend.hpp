@@ -45,6 +45,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
+#include <mutex>
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -495,6 +498,45 @@ inline void execute_map_batch(const node_request& r, const entity_info& info, co
   std::vector<any_value> outputs(info.interface.outputs.size());
   info.map->make_outputs(length, /*partial=*/true, outputs.data());  // optional items: a failed one stays empty
   const std::uint32_t retries = info.policy != nullptr ? info.policy(info.entity).retries : 0;
+  const std::chrono::milliseconds timeout =
+      info.policy != nullptr ? info.policy(info.entity).timeout : std::chrono::milliseconds(0);
+  bool abandoned = false;  // an attempt that timed out still runs on a thread of its own
+  // One attempt at item k: on this thread, or with a timeout on a thread of its own that
+  // is left behind when it takes too long (the process ends without waiting for it; it
+  // writes nothing but item k's own element, which is not read once k has failed).
+  auto attempt_item = [&](std::size_t k) -> std::string {
+    auto run = [&info, &inputs, &outputs, mapped, k]() -> std::string {
+      try {
+        info.map->run_item(info.entity, inputs.data(), mapped, k, /*partial=*/true, outputs.data());
+        return {};
+      } catch (const std::exception& e) {
+        return e.what();
+      } catch (...) {
+        return "unknown exception (not derived from std::exception)";
+      }
+    };
+    if (timeout.count() == 0) return run();
+    struct outcome {
+      std::mutex mutex;
+      std::condition_variable finished;
+      bool done = false;
+      std::string error;
+    };
+    auto state = std::make_shared<outcome>();
+    std::thread([state, run] {
+      std::string error = run();
+      std::lock_guard lock(state->mutex);
+      state->error = std::move(error);
+      state->done = true;
+      state->finished.notify_all();
+    }).detach();
+    std::unique_lock lock(state->mutex);
+    if (!state->finished.wait_for(lock, timeout, [&] { return state->done; })) {
+      abandoned = true;
+      return "timed out after " + std::to_string(timeout.count()) + " ms";
+    }
+    return state->error;
+  };
   json failed = json::object();
   json attempts = json::object();
   std::size_t done = 0;
@@ -502,16 +544,10 @@ inline void execute_map_batch(const node_request& r, const entity_info& info, co
     std::uint32_t attempt = 0;
     std::string error_text;
     for (;; ++attempt) {
-      try {
-        info.map->run_item(info.entity, inputs.data(), mapped, done, /*partial=*/true, outputs.data());
-        error_text.clear();
-        break;
-      } catch (const std::exception& e) {
-        error_text = e.what();
-      } catch (...) {
-        error_text = "unknown exception (not derived from std::exception)";
-      }
-      if (attempt >= retries) break;
+      const bool was_abandoned = abandoned;
+      error_text = attempt_item(done);
+      // A timed-out attempt still owns item k's element: no second attempt beside it.
+      if (error_text.empty() || attempt >= retries || abandoned != was_abandoned) break;
     }
     if (attempt > 0) attempts[std::to_string(done)] = attempt + 1;
     if (!error_text.empty()) {
@@ -532,6 +568,9 @@ inline void execute_map_batch(const node_request& r, const entity_info& info, co
   out["failed"] = std::move(failed);
   out["attempts"] = std::move(attempts);
   store.put(r.outputs_key, out.dump(), r.sync);
+  // An attempt left running must not outlive the process's exit as static objects are
+  // destroyed under it: the result is written, so end here.
+  if (abandoned) std::_Exit(0);
 }
 
 /// The node process itself: decode the inputs, run the task (or the dynamic body),
