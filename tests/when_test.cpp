@@ -67,6 +67,14 @@ constexpr auto nested = loom::workflow<"w_nested">([](auto& wf, promise<std::int
       [&](auto& b) { return b(w_label, x, "small"); });
 });
 
+// A wf.when of `int`s beside those of std::int64_t: both describe as "integer", and are
+// two merge entities of one name (the library's own, not in the registry).
+constexpr auto w_small = loom::task<"w_small">([](int x) { return x - 1; });
+constexpr auto w_is_positive = loom::task<"w_is_positive">([](int x) { return x > 0; });
+constexpr auto small_steps = loom::workflow<"w_small_steps">([](auto& wf, promise<int> x) {
+  return wf.when(wf(w_is_positive, x), [&](auto& b) { return b(w_small, x); }, [&](auto&) { return x; });
+});
+
 // The plan: both branches are there, each node knows its branch node and side.
 constexpr const auto& classify_plan = loom::plan_of(classify);
 static_assert(classify_plan.size() == 6);  // is_big, when, double, negate, merge, add
@@ -168,4 +176,13 @@ TEST_CASE("when: a value made in a branch and used outside it is an error that s
   loom::executor ex({.threads = 1});
   CHECK_THROWS_WITH(ex.run(leaky, 1), Catch::Contains("workflow w_leaky: node n5 (w_add) takes an output of node n2 (w_double)") &&
                                           Catch::Contains("then-branch of the wf.when at node n1"));
+}
+
+TEST_CASE("when: merges of C++ types that describe alike (int, std::int64_t) in one program", "[when]") {
+  loom::executor ex({.threads = 1});
+  CHECK(ex.run(small_steps, 5) == 4);
+  CHECK(ex.run(small_steps, -5) == -5);
+  CHECK(ex.run(classify, 500) == 1001);
+  loom::register_entities(small_steps, classify);  // no "two different entities" error
+  CHECK(loom::detail::registry::global().find("loom.when.merge<integer>") == nullptr);
 }

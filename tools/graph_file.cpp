@@ -457,8 +457,13 @@ class checker {
       if (key != "branch" && key != "side") problem(where + ": unknown field \"" + key + "\"");
     }
     const auto branch = when.find("branch");
-    if (branch == when.end() || !branch->is_string() || !g.index.count(branch->get<std::string>())) {
+    const auto at_index = branch != when.end() && branch->is_string() ? g.index.find(branch->get<std::string>())
+                                                                      : g.index.end();
+    const auto self = g.index.find(n.id);
+    if (at_index == g.index.end() || (self != g.index.end() && at_index->second >= self->second)) {
       problem(where + ": \"branch\" must name an earlier node");
+    } else if (const auto& kind = g.nodes[at_index->second].kind; !kind.empty() && kind != "branch") {
+      problem(where + ": \"branch\" names " + branch->get<std::string>() + ", a " + kind + " node, not a branch node");
     } else {
       n.branch = branch->get<std::string>();
     }

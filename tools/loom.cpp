@@ -345,7 +345,7 @@ std::size_t count_option(const std::string& option, const std::string& text) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != text.size() || text[0] == '-') {
+  if (used == 0 || used != text.size() || text[0] < '0' || text[0] > '9') {
     throw usage_error(option + ": expected a non-negative integer, got '" + text + "'");
   }
   return value;

@@ -235,6 +235,10 @@ struct map_run {
   std::vector<std::pair<std::size_t, std::uint32_t>> attempts;  // items tried more than once (under mutex)
   std::vector<std::pair<std::size_t, std::string>> errors;      // failed items, the first ones (under mutex)
   std::string cache_key;  // a cached task's map: where its outputs go when it succeeds
+  std::atomic<std::int64_t> last_row_us{0};  // when the item row was last queued
+  // The process backend: the inputs as literals, made once for all the batches.
+  std::once_flag literals_once;
+  std::vector<json> literals;
 };
 
 /// The shared state of one run: the count of scheduled-but-unfinished nodes (the run
@@ -868,7 +872,8 @@ class executor {
           ++reused;
         }
       } catch (const std::exception& e) {
-        warn(options, "a kept record of map items, " + key + ", is not used: " + e.what() + "; its items run again");
+        warn(options, "a kept record of map items, " + key + ", is not used: " + e.what() +
+                          "; its items run again (those not read from it before the problem)");
       }
     }
     run.checkpoints.store(next);
@@ -879,6 +884,16 @@ class executor {
   /// (one object), and the node's item row.
   static void checkpoint_items(detail::frame& f, const detail::graph_node& n, detail::map_run& run, std::size_t from,
                                std::size_t to) {
+    try {
+      keep_items(f, n, run, from, to);
+    } catch (const std::exception& e) {  // keeping items spares work on resume; the run goes on without it
+      warn(*f.run->options, "cannot keep finished items " + std::to_string(from) + ".." + std::to_string(to) +
+                                " of map node " + run.path + ": " + e.what());
+    }
+  }
+
+  static void keep_items(detail::frame& f, const detail::graph_node& n, detail::map_run& run, std::size_t from,
+                         std::size_t to) {
     const detail::map_spec& spec = f.g->maps[n.map];
     json items = json::array();
     std::vector<json> outputs(n.output_count, json::array());
@@ -894,8 +909,15 @@ class executor {
     doc["items"] = std::move(items);
     for (std::uint32_t o = 0; o < n.output_count; ++o) doc["o" + std::to_string(o)] = std::move(outputs[o]);
     const std::uint32_t number = run.checkpoints.fetch_add(1);
-    f.run->recorder->checkpoint(run.path + "/items/" + std::to_string(number) + ".json", doc.dump());
-    f.run->recorder->map_items(items_row(run));
+    f.run->recorder->checkpoint(run.path + "/items/" + std::to_string(number) + ".json",
+                                doc.dump(-1, ' ', false, json::error_handler_t::replace));
+    // The item row (O(items) to build) at most every 100 ms: the records are what a
+    // resume reads; the row is for `loom show`, and is written whole when the map ends.
+    const std::int64_t now = now_us();
+    std::int64_t last = run.last_row_us.load(std::memory_order_relaxed);
+    if (now - last >= 100'000 && run.last_row_us.compare_exchange_strong(last, now)) {
+      f.run->recorder->map_items(items_row(run));
+    }
   }
 
   /// The item row of a map node: each item's phase in 2 bits, the items tried more than
@@ -920,7 +942,7 @@ class executor {
       for (const auto& [k, message] : run.errors) errors[std::to_string(k)] = message;
     }
     row->attempts = attempts.dump();
-    row->errors = errors.dump();
+    row->errors = errors.dump(-1, ' ', false, json::error_handler_t::replace);  // (messages may not be UTF-8)
     return row;
   }
 
@@ -1024,15 +1046,20 @@ class executor {
       if (!run.phase || run.phase[k].load(std::memory_order_relaxed) != detail::map_run::reused_item) items.push_back(k);
     }
     if (items.empty() || run.stop.load() || f.run->failed.load()) return;
+    const auto started = std::chrono::steady_clock::now();
+    std::call_once(run.literals_once, [&] {
+      for (std::uint32_t i = 0; i < n.input_count; ++i) run.literals.push_back(run.inputs[i].to_json());
+    });
     json inputs = json::object();
     for (std::uint32_t i = 0; i < n.input_count; ++i) {
-      json value = run.inputs[i].to_json();
+      const json& whole = run.literals[i];
       if ((spec.mapped >> i) & 1U) {  // the batch's slice
         json slice = json::array();
-        for (const std::size_t k : items) slice.push_back(std::move(value[k]));
-        value = std::move(slice);
+        for (const std::size_t k : items) slice.push_back(whole[k]);
+        inputs[info.interface.inputs[i].name] = std::move(slice);
+      } else {
+        inputs[info.interface.inputs[i].name] = whole;
       }
-      inputs[info.interface.inputs[i].name] = std::move(value);
     }
     const std::string prefix = f.run->options->execution_id + "/" + f.path_of(node) + "/batch-" + std::to_string(chunk);
     detail::node_request request;
@@ -1047,7 +1074,8 @@ class executor {
       result = detail::read_json_object(*f.run->options->store, prefix + "/outputs.json");
       if (!result || !result->is_object() || !result->contains("done") || !(*result)["done"].is_number_unsigned() ||
           !result->contains("failed") || !(*result)["failed"].is_object()) {
-        throw error("its process (pid " + std::to_string(exit.pid) + ") wrote no readable batch result");
+        throw error("its process (pid " + std::to_string(exit.pid) + ") wrote no readable batch result (" + prefix +
+                    "/outputs.json)");
       }
     } catch (const std::exception& e) {
       for (const std::size_t k : items) note_map_failure(run, k, e.what(), spec.partial);
@@ -1071,7 +1099,7 @@ class executor {
         for (std::uint32_t o = 0; o < n.output_count; ++o) {
           const std::string& name = info.interface.outputs[o].name;
           if (!result->contains(name) || !(*result)[name].is_array() || (*result)[name].size() <= j) {
-            throw error("the batch result has no " + name + " for item " + std::to_string(k));
+            throw error(prefix + "/outputs.json: no " + name + " for item " + std::to_string(k));
           }
           info.map->put_literal(o, run.outputs[o], k, spec.partial, (*result)[name][j], name);
         }
@@ -1081,6 +1109,11 @@ class executor {
       }
       run.succeeded.fetch_add(1, std::memory_order_relaxed);
       if (run.phase) run.phase[k].store(detail::map_run::succeeded_item, std::memory_order_relaxed);
+    }
+    // A batch that took a while is kept, as a thread's chunk is: a resume runs it again
+    // only for the items that did not finish.
+    if (run.phase && std::chrono::steady_clock::now() - started >= f.run->options->map_checkpoint_interval) {
+      checkpoint_items(f, n, run, begin, end);
     }
   }
 
@@ -1130,7 +1163,8 @@ class executor {
         f.slots[n.first_slot + o] = n.info->map->finish_output(o, run.outputs[o], spec.partial);
       }
       if (f.run->options->store != nullptr) store_outputs(f, node);
-      if (!run.cache_key.empty()) keep_cached(f, node, run.cache_key);
+      // (A partial map with failed items is not cached: a later run tries them again.)
+      if (!run.cache_key.empty() && failed == 0) keep_cached(f, node, run.cache_key);
     } catch (const std::exception& e) {
       fail(f, node, e.what());
       return;

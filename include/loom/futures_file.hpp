@@ -419,6 +419,9 @@ class futures_reader {
   void check_entities(const json& doc) {
     if (!doc.contains("entities") || !doc["entities"].is_object()) fatal("no \"entities\" table");
     for (const auto& [name, spec] : doc["entities"].items()) {
+      // The two ends of a wf.when (a static workflow's nodes, listed with it) are the
+      // library's own, not looked up: no node of a dynamic sub-DAG is one.
+      if (spec.is_object() && (string_field(spec, "kind") == "branch" || string_field(spec, "kind") == "merge")) continue;
       const entity_info* info = registry::global().find(name);
       if (info == nullptr) {
         problems_.push_back("entity '" + name + "' is not known to this process");

@@ -43,6 +43,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -490,7 +491,10 @@ inline void execute_map_batch(const node_request& r, const entity_info& info, co
     inputs[i] = (is_mapped ? info.input_list_codecs[i] : info.input_codecs[i]).decode(*it, p.name);
     if (!is_mapped) continue;
     const std::size_t size = info.map->list_size(i, inputs[i]);
-    if (any_list && size != length) throw error(r.inputs_key + ": the mapped lists differ in length");
+    if (any_list && size != length) {
+      throw error(r.inputs_key + ": the mapped lists differ in length (" + p.name + " has " + std::to_string(size) +
+                  " items, the list before it " + std::to_string(length) + ")");
+    }
     length = size;
     any_list = true;
   }
@@ -561,16 +565,30 @@ inline void execute_map_batch(const node_request& r, const entity_info& info, co
   json out = json::object();
   for (std::size_t o = 0; o < outputs.size(); ++o) {
     json list = json::array();
-    for (std::size_t k = 0; k < length; ++k) list.push_back(info.map->item_literal(o, outputs[o], k, true));
+    for (std::size_t k = 0; k < length; ++k) {
+      // A failed item is null, and not read: a timed-out attempt may still write it.
+      const bool ok = k < done && !failed.contains(std::to_string(k));
+      list.push_back(ok ? info.map->item_literal(o, outputs[o], k, true) : json(nullptr));
+    }
     out[info.interface.outputs[o].name] = std::move(list);
   }
   out["done"] = done;
   out["failed"] = std::move(failed);
   out["attempts"] = std::move(attempts);
-  store.put(r.outputs_key, out.dump(), r.sync);
+  if (!abandoned) {
+    store.put(r.outputs_key, out.dump(-1, ' ', false, json::error_handler_t::replace), r.sync);
+    return;
+  }
   // An attempt left running must not outlive the process's exit as static objects are
-  // destroyed under it: the result is written, so end here.
-  if (abandoned) std::_Exit(0);
+  // destroyed under it (it reads `inputs` and writes `outputs`): end here, either way.
+  try {
+    store.put(r.outputs_key, out.dump(-1, ' ', false, json::error_handler_t::replace), r.sync);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "node %s (task '%s'): cannot store the batch result: %s\n", r.node_path.c_str(),
+                 info.name.c_str(), e.what());
+    std::_Exit(1);
+  }
+  std::_Exit(0);
 }
 
 /// The node process itself: decode the inputs, run the task (or the dynamic body),

@@ -187,11 +187,7 @@ class registry {
   /// taken, with another interface or version, is an error.
   template <class E>
   const entity_info& add(const E& e) {
-    return add(std::make_unique<entity_info>(describe_entity(e)));
-  }
-
-  /// Registers an entity described by the library itself (the two ends of a wf.when).
-  const entity_info& add(std::unique_ptr<entity_info> info) {
+    auto info = std::make_unique<entity_info>(describe_entity(e));
     std::lock_guard lock(mutex_);
     if (const auto g = generated_.find(info->type_tag); g != generated_.end()) apply(*info, g->second);
     auto [it, inserted] = entities_.try_emplace(info->name, nullptr);

@@ -115,6 +115,10 @@ constexpr Result merge_promises(std::uint32_t node) {
   }
 }
 
+// The branch and merge entities are the library's own: they are not in the registry
+// (nothing looks them up by name; a futures file's reader skips entities of these kinds),
+// so two merges of C++ types that describe alike (int and std::int64_t are both
+// "integer") are two entity_info objects of one name, which a registry would refuse.
 inline std::unique_ptr<entity_info> builtin_entity(std::string name, node_kind kind, const void* tag) {
   auto info = std::make_unique<entity_info>();
   info->name = std::move(name);
@@ -132,22 +136,22 @@ void add_builtin_port(std::vector<port>& ports, std::vector<port_codec>& codecs,
 
 /// The branch node's entity: input "cond", output "o0" (true: the then-branch runs).
 inline const entity_info& branch_info() {
-  static const entity_info& info = [] {
+  static const std::unique_ptr<const entity_info> info = [] {
     static constexpr char tag = 0;
     auto i = builtin_entity("loom.when", node_kind::branch, &tag);
     add_builtin_port<bool>(i->interface.inputs, i->input_codecs, "cond");
     add_builtin_port<bool>(i->interface.outputs, i->output_codecs, "o0");
     i->defaults.push_back(nullptr);
-    return std::cref(registry::global().add(std::move(i)));
+    return std::unique_ptr<const entity_info>(std::move(i));
   }();
-  return info;
+  return *info;
 }
 
 /// A merge node's entity, one per list of output types: inputs "cond", "then_o0"...,
-/// "else_o0"...; outputs "o0"... (named after its types, so a name has one meaning).
+/// "else_o0"...; outputs "o0"... (named after how its types describe).
 template <class... R>
 const entity_info& merge_info() {
-  static const entity_info& info = [] {
+  static const std::unique_ptr<const entity_info> info = [] {
     std::string name = "loom.when.merge<";
     ((name += describe<R>().to_string() + ","), ...);
     name.back() = '>';
@@ -159,9 +163,9 @@ const entity_info& merge_info() {
       (add_builtin_port<R>(i->interface.outputs, i->output_codecs, "o" + std::to_string(I)), ...);
     }(std::index_sequence_for<R...>{});
     i->defaults.assign(i->interface.inputs.size(), nullptr);
-    return std::cref(registry::global().add(std::move(i)));
+    return std::unique_ptr<const entity_info>(std::move(i));
   }();
-  return info;
+  return *info;
 }
 
 template <class Result>
