@@ -138,6 +138,25 @@ std::vector<std::string> words(const std::string& line) {
   return out;
 }
 
+/// The rows of `loom show`'s node table (from the NODE header to the first empty line):
+/// each row's indent and its words, of which there are at least four.
+std::vector<std::pair<std::size_t, std::vector<std::string>>> node_table(const std::string& out) {
+  std::vector<std::pair<std::size_t, std::vector<std::string>>> rows;
+  bool in_table = false;
+  for (const auto& line : lines_of(out)) {
+    if (line.rfind("NODE", 0) == 0) {
+      in_table = true;
+      continue;
+    }
+    if (!in_table) continue;
+    if (line.empty()) break;  // the map summaries follow
+    auto w = words(line);
+    REQUIRE(w.size() >= 4);
+    rows.emplace_back(line.find_first_not_of(' '), std::move(w));
+  }
+  return rows;
+}
+
 /// The line of a table or tree whose first word is `first` (after `indent` spaces).
 std::optional<std::string> line_starting(const std::string& text, const std::string& start) {
   for (const auto& line : lines_of(text)) {
@@ -429,17 +448,7 @@ TEST_CASE("show: static and dynamic workflows nested in each other, --node shows
   // p_outer_static: n0 p_twice_sum (dynamic) -> dn0 p_sum_of_squares (workflow)
   //   -> n0 p_squares (dynamic) -> dn0..dn2 p_square; n1 total; dn1 add
   std::vector<std::vector<std::string>> tree;
-  bool in_table = false;
-  for (const auto& line : lines_of(r.out)) {
-    if (line.rfind("NODE", 0) == 0) {
-      in_table = true;
-      continue;
-    }
-    if (!in_table) continue;
-    const auto indent = line.find_first_not_of(' ');
-    const auto w = words(line);
-    tree.push_back({std::to_string(indent), w[0], w[1], w[2], w[3]});
-  }
+  for (const auto& [indent, w] : node_table(r.out)) tree.push_back({std::to_string(indent), w[0], w[1], w[2], w[3]});
   const std::vector<std::vector<std::string>> expected = {
       {"0", "n0", "p_twice_sum", "dynamic", "succeeded"},   {"2", "dn0", "p_sum_of_squares", "workflow", "succeeded"},
       {"4", "n0", "p_squares", "dynamic", "succeeded"},     {"6", "dn0", "p_square", "task", "succeeded"},
@@ -476,16 +485,7 @@ TEST_CASE("show and graph: a wf.when's branch and merge nodes, and the skipped s
   // p_branched(-3): n0 is_positive, n1 the branch node; then: n2 one_to, n3 the map of
   // p_square, n4 total; else: n5 sub; n6 the merge, n7 add.
   std::vector<std::vector<std::string>> rows;
-  bool in_table = false;
-  for (const auto& line : lines_of(r.out)) {
-    if (line.rfind("NODE", 0) == 0) {
-      in_table = true;
-      continue;
-    }
-    if (!in_table) continue;
-    const auto w = words(line);
-    rows.push_back({w[0], w[1], w[2], w[3]});
-  }
+  for (const auto& [indent, w] : node_table(r.out)) rows.push_back({w[0], w[1], w[2], w[3]});
   const std::vector<std::vector<std::string>> expected = {
       {"n0", "p_is_positive", "task", "succeeded"}, {"n1", "loom.when", "branch", "succeeded"},
       {"n2", "p_one_to", "task", "skipped"},        {"n3", "p_square", "map", "skipped"},

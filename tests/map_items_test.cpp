@@ -78,6 +78,18 @@ struct store_dir {
   ~store_dir() { std::filesystem::remove_all(path); }
 };
 
+/// A store of its own, and the options of a run recorded in it as `id`.
+struct recorded {
+  store_dir dir;
+  loom::object_store store{dir.path};
+  loom::run_options options;
+  explicit recorded(std::string id) {
+    options.store = &store;
+    options.execution_id = std::move(id);
+  }
+  [[nodiscard]] loom::state_store states() const { return loom::state_store(loom::state_store::default_path(store.root())); }
+};
+
 ints range(std::int64_t n) {
   ints out;
   for (std::int64_t i = 0; i < n; ++i) out.push_back(i);
@@ -87,18 +99,15 @@ ints range(std::int64_t n) {
 }  // namespace
 
 TEST_CASE("map items: a resumed map runs only the items not done before", "[map][resume]") {
-  store_dir dir;
-  loom::object_store store(dir.path);
+  recorded run("halfway");
+  auto& [dir, store, options] = run;
   loom::executor ex({.threads = 2});
-  loom::run_options options;
-  options.store = &store;
-  options.execution_id = "halfway";
   options.map_checkpoint_interval = std::chrono::milliseconds(0);  // keep every item as it finishes
   for (auto& r : runs_of) r = 0;
   failing_item = 12;
   CHECK_THROWS_WITH(ex.run(options, tenfold_all, range(20)), Catch::Contains("map item 12 of 20 failed: item 12 broke"));
 
-  loom::state_store states(loom::state_store::default_path(store.root()));
+  loom::state_store states = run.states();
   const auto rows = states.map_items("halfway");
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].path == "n0");
@@ -126,12 +135,9 @@ TEST_CASE("map items: a resumed map runs only the items not done before", "[map]
 }
 
 TEST_CASE("map items: a damaged record of kept items is reported and its items run again", "[map][resume]") {
-  store_dir dir;
-  loom::object_store store(dir.path);
+  recorded run("damaged");
+  auto& [dir, store, options] = run;
   loom::executor ex({.threads = 1});
-  loom::run_options options;
-  options.store = &store;
-  options.execution_id = "damaged";
   options.map_checkpoint_interval = std::chrono::milliseconds(0);
   for (auto& r : runs_of) r = 0;
   failing_item = 3;
@@ -154,16 +160,13 @@ TEST_CASE("map items: a damaged record of kept items is reported and its items r
 
 TEST_CASE("map items: a partial map's row has each failed item's error and the retried items' attempts",
           "[map][resume]") {
-  store_dir dir;
-  loom::object_store store(dir.path);
+  recorded run("partial");
+  auto& [dir, store, options] = run;
   loom::executor ex({.threads = 2});
-  loom::run_options options;
-  options.store = &store;
-  options.execution_id = "partial";
   flaky_left = 1;  // item 1 fails once, then succeeds
   const auto out = ex.run(options, flaky_all, range(5));
   CHECK(out == std::vector<std::optional<std::int64_t>>{0, 1, 2, std::nullopt, 4});
-  loom::state_store states(loom::state_store::default_path(store.root()));
+  loom::state_store states = run.states();
   const auto rows = states.map_items("partial");
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].path == "n0/dn0");
@@ -177,11 +180,9 @@ TEST_CASE("map items: a partial map's row has each failed item's error and the r
 }
 
 TEST_CASE("map items: a map of a cached task is cached whole, by its lists and options", "[map][cache]") {
-  store_dir dir;
-  loom::object_store store(dir.path);
+  recorded run("first");
+  auto& [dir, store, options] = run;
   loom::executor ex({.threads = 2});
-  loom::run_options options;
-  options.store = &store;
   cached_runs = 0;
   options.execution_id = "first";
   CHECK(ex.run(options, cached_squares, ints{1, 2, 3}) == ints{1, 4, 9});
@@ -189,7 +190,7 @@ TEST_CASE("map items: a map of a cached task is cached whole, by its lists and o
   options.execution_id = "second";  // another execution: the cache has it
   CHECK(ex.run(options, cached_squares, ints{1, 2, 3}) == ints{1, 4, 9});
   CHECK(cached_runs == 3);
-  loom::state_store states(loom::state_store::default_path(store.root()));
+  loom::state_store states = run.states();
   const auto nodes = states.nodes("second");
   REQUIRE(nodes.size() == 1);
   CHECK(nodes[0].phase == loom::node_phase::cached);
@@ -203,15 +204,12 @@ TEST_CASE("map items: a map of a cached task is cached whole, by its lists and o
 
 TEST_CASE("map items: a map stopped by a failure elsewhere is recorded as aborted, with what it finished",
           "[map][resume]") {
-  store_dir dir;
-  loom::object_store store(dir.path);
+  recorded run("stopped");
+  auto& [dir, store, options] = run;
   loom::executor ex({.threads = 2});
-  loom::run_options options;
-  options.store = &store;
-  options.execution_id = "stopped";
   map_started = false;
   CHECK_THROWS_WITH(ex.run(options, map_beside_failure, range(60)), Catch::Contains("failed elsewhere: 7"));
-  loom::state_store states(loom::state_store::default_path(store.root()));
+  loom::state_store states = run.states();
   std::optional<loom::node_record> map_row;
   for (const auto& n : states.nodes("stopped")) {
     if (n.path == "n0") map_row = n;
