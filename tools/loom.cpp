@@ -266,7 +266,8 @@ const std::map<std::string, std::string>& command_help() {
                    "the executed DAG of execution ID in Graphviz DOT: one box per node, edges from producers\n"
                    "to consumers, every dynamic sub-DAG and static workflow as a dashed cluster inside its\n"
                    "node, nodes filled by phase: succeeded green, failed red, running yellow, cached blue,\n"
-                   "aborted orange, not started white (dashed).\n\n"
+                   "aborted orange, skipped grey (dashed), not started white (dashed); a map node is a double\n"
+                   "box, a wf.when's branch node a diamond (dotted then/else edges) and its merge a trapezium.\n\n"
                    "options:\n") +
            store_option_help +
            "  --node PATH   only that node's subgraph\n"
