@@ -88,4 +88,18 @@ class futures_error : public error {
   std::vector<std::string> problems_;
 };
 
+/// Runs `f`; the message of what it threw, or "" when it returned (for code that
+/// records failures as text: a map's items, a node process).
+template <class F>
+std::string failure_message(F&& f) {
+  try {
+    f();
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception (not derived from std::exception)";
+  }
+}
+
 }  // namespace loom

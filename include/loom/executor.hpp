@@ -930,9 +930,8 @@ class executor {
     row->failed = static_cast<std::int64_t>(run.failed.load());
     row->phases.assign((run.length + 3) / 4, '\0');
     for (std::size_t k = 0; k < run.length; ++k) {
-      unsigned p = run.phase[k].load(std::memory_order_relaxed);
-      if (p == detail::map_run::reused_item) p = detail::map_run::succeeded_item;
-      row->phases[k / 4] = static_cast<char>(static_cast<unsigned char>(row->phases[k / 4]) | (p << (2 * (k % 4))));
+      const int p = run.phase[k].load(std::memory_order_relaxed);
+      row->set_phase(k, p == detail::map_run::reused_item ? map_items_record::succeeded_item : p);
     }
     json attempts = json::object();
     json errors = json::object();
@@ -996,21 +995,17 @@ class executor {
       if (run.stop.load(std::memory_order_relaxed) || f.run->failed.load(std::memory_order_relaxed)) break;
       if (recorded && run.phase[k].load(std::memory_order_relaxed) == detail::map_run::reused_item) continue;
       std::uint32_t attempt = 0;
+      std::string error_text;
       for (;; ++attempt) {
-        try {
-          ops.run_item(n.entity, run.inputs.data(), spec.mapped, k, spec.partial, run.outputs.data());
-          run.succeeded.fetch_add(1, std::memory_order_relaxed);
-          if (recorded) run.phase[k].store(detail::map_run::succeeded_item, std::memory_order_relaxed);
-          break;
-        } catch (const std::exception& e) {
-          if (attempt < run.retries) continue;
-          note_map_failure(run, k, e.what(), spec.partial);
-          break;
-        } catch (...) {
-          if (attempt < run.retries) continue;
-          note_map_failure(run, k, "unknown exception (not derived from std::exception)", spec.partial);
-          break;
-        }
+        error_text = failure_message(
+            [&] { ops.run_item(n.entity, run.inputs.data(), spec.mapped, k, spec.partial, run.outputs.data()); });
+        if (error_text.empty() || attempt >= run.retries) break;
+      }
+      if (error_text.empty()) {
+        run.succeeded.fetch_add(1, std::memory_order_relaxed);
+        if (recorded) run.phase[k].store(detail::map_run::succeeded_item, std::memory_order_relaxed);
+      } else {
+        note_map_failure(run, k, error_text, spec.partial);
       }
       if (!recorded) continue;
       if (attempt > 0) {

@@ -219,15 +219,36 @@ binding bind_map_argument(graph_recorder& r, const E& e, Given& given) {
 }
 
 /// Records `wf.map(e, args...)` (the options already split off) into `r`'s graph.
+/// Checks `wf.map(e, args..., options)` in either builder; reports the first problem as
+/// one compile error and returns false.
+template <class E, class Options, class... Args>
+constexpr bool check_map() {
+  if constexpr (!is_entity_v<E>) {
+    report::not_a_task<E>();
+    return false;
+  } else if constexpr (!check_map_call<E, Args...>() || !check_map_options<E, Options>()) {
+    return false;
+  } else {
+    return has_task_value_interface<E>;  // (if not, making E reported it)
+  }
+}
+
+/// What `wf.map` returns after a reported error: promises of the right type (so that the
+/// rest of the body adds no errors), bound to nothing.
+template <class E, class Options>
+constexpr auto map_stand_in() {
+  if constexpr (!is_entity_v<E>) {
+    return promise<int>{};
+  } else {
+    return map_output_promises<E, std::is_same_v<Options, partial_map_options>>(0);
+  }
+}
+
 template <class E, class Options, class... Args>
 auto record_map(graph_recorder& r, const E& e, const Options& options, Args&&... args) {
   constexpr bool partial = std::is_same_v<Options, partial_map_options>;
-  if constexpr (!is_entity_v<E>) {
-    report::not_a_task<E>();
-    return promise<int>{};
-  } else if constexpr (!check_map_call<E, Args...>() || !check_map_options<E, Options>() ||
-                       !has_task_value_interface<E>) {
-    return map_output_promises<E, partial>(0);  // reported
+  if constexpr (!check_map<E, Options, Args...>()) {
+    return map_stand_in<E, Options>();
   } else {
     map_spec spec = spec_of(options);
     spec.mapped = mapped_mask<E, Args...>();

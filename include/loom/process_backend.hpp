@@ -510,14 +510,8 @@ inline void execute_map_batch(const node_request& r, const entity_info& info, co
   // writes nothing but item k's own element, which is not read once k has failed).
   auto attempt_item = [&](std::size_t k) -> std::string {
     auto run = [&info, &inputs, &outputs, mapped, k]() -> std::string {
-      try {
-        info.map->run_item(info.entity, inputs.data(), mapped, k, /*partial=*/true, outputs.data());
-        return {};
-      } catch (const std::exception& e) {
-        return e.what();
-      } catch (...) {
-        return "unknown exception (not derived from std::exception)";
-      }
+      return failure_message(
+          [&] { info.map->run_item(info.entity, inputs.data(), mapped, k, /*partial=*/true, outputs.data()); });
     };
     if (timeout.count() == 0) return run();
     struct outcome {

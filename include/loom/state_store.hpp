@@ -112,6 +112,12 @@ struct map_items_record {
     if (k / 4 >= phases.size()) return not_done;
     return (static_cast<unsigned char>(phases[k / 4]) >> (2 * (k % 4))) & 3;
   }
+  /// Sets the phase of item k, in a `phases` of at least (k + 4) / 4 bytes.
+  void set_phase(std::size_t k, int p) {
+    auto byte = static_cast<unsigned char>(phases[k / 4]);
+    byte = static_cast<unsigned char>((byte & ~(3U << (2 * (k % 4)))) | ((static_cast<unsigned>(p) & 3U) << (2 * (k % 4))));
+    phases[k / 4] = static_cast<char>(byte);
+  }
 };
 
 /// A map node keeps the errors of its first 1,000 failed items (a million failing items

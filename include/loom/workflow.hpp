@@ -157,12 +157,8 @@ class workflow_builder {
     return detail::with_map_options(
         [&]<class Options, class... Rest>(const Options& options, Rest&&... rest) constexpr {
           constexpr bool partial = std::is_same_v<Options, partial_map_options>;
-          if constexpr (!is_entity_v<E>) {
-            detail::report::not_a_task<E>();
-            return promise<int>{};
-          } else if constexpr (!detail::check_map_call<E, Rest...>() || !detail::check_map_options<E, Options>() ||
-                               !detail::has_task_value_interface<E>) {
-            return detail::map_output_promises<E, partial>(0);  // reported
+          if constexpr (!detail::check_map<E, Options, Rest...>()) {
+            return detail::map_stand_in<E, Options>();  // reported
           } else if (graph_ == nullptr) {
             return detail::map_output_promises<E, partial>(
                 add_plan_node<E>(detail::node_kind::map, std::forward<Rest>(rest)...));
