@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "test_files.hpp"
@@ -32,18 +33,52 @@ fs::path only_pack(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("object store: a file object carries its size and checksum, and reads back") {
+TEST_CASE("object store: a file object is its bytes on disk, its checksum beside it in sha256sum's format") {
   scratch_dir dir("object-store-test");
   loom::object_store store(dir.path);
   store.put("ex-1/n0/outputs.json", "{\"o0\": 3}");
-  const std::string raw = slurp(dir.path / "ex-1/n0/outputs.json");
-  CHECK(raw.rfind("loom-object 1 size=9 sha256=", 0) == 0);
-  CHECK(raw.substr(raw.find('\n') + 1) == "{\"o0\": 3}");
+  // What a user opens is what its name says: the JSON document, nothing before it.
+  CHECK(slurp(dir.path / "ex-1/n0/outputs.json") == "{\"o0\": 3}");
+  CHECK(slurp(dir.path / "ex-1/n0/outputs.json.sha256") ==
+        loom::detail::sha256_hex("{\"o0\": 3}") + "  outputs.json\n");
   CHECK(store.get("ex-1/n0/outputs.json") == std::optional<std::string>("{\"o0\": 3}"));
-  CHECK(loom::object_store::verified_object("k", raw) == "{\"o0\": 3}");
   CHECK_FALSE(store.get("ex-1/n1/outputs.json").has_value());
   store.put("ex-1/empty", "", /*sync=*/false);
   CHECK(store.get("ex-1/empty") == std::optional<std::string>(""));
+  // Checksum files are not keys; remove() takes both files.
+  CHECK(store.list("ex-1") == std::vector<std::string>{"ex-1/empty", "ex-1/n0/outputs.json"});
+  store.put("ex-1/n0/outputs.json", "{\"o0\": 4}");  // replaced whole
+  CHECK(store.get("ex-1/n0/outputs.json") == std::optional<std::string>("{\"o0\": 4}"));
+  store.remove("ex-1/n0/outputs.json");
+  CHECK_FALSE(fs::exists(dir.path / "ex-1/n0/outputs.json.sha256"));
+  CHECK_FALSE(store.get("ex-1/n0/outputs.json").has_value());
+}
+
+TEST_CASE("object store: sha256sum -c checks an object file with its checksum file") {
+  if (std::system("command -v sha256sum >/dev/null 2>&1") != 0) return;  // coreutils: always on Debian
+  scratch_dir dir("object-store-test");
+  loom::object_store store(dir.path);
+  store.put("ex-1/n0/futures.json", "{\"version\": 1}");
+  const std::string in = "cd '" + (dir.path / "ex-1/n0").string() + "' && sha256sum --status -c futures.json.sha256";
+  CHECK(std::system(in.c_str()) == 0);
+  spit(dir.path / "ex-1/n0/futures.json", "{\"version\": 2}");
+  CHECK(std::system(in.c_str()) != 0);
+}
+
+TEST_CASE("object store: a file of Loom 0.1 (a header line, then the bytes) is still read") {
+  scratch_dir dir("object-store-test");
+  loom::object_store store(dir.path);
+  const std::string bytes = "{\"o0\": 3}";
+  const std::string legacy = "loom-object 1 size=9 sha256=" + loom::detail::sha256_hex(bytes) + "\n" + bytes;
+  fs::create_directories(dir.path / "ex-1/n0");
+  spit(dir.path / "ex-1/n0/outputs.json", legacy);
+  CHECK(store.get("ex-1/n0/outputs.json") == std::optional<std::string>(bytes));
+  CHECK(loom::object_store::verified_object("k", legacy) == bytes);
+  spit(dir.path / "ex-1/n0/outputs.json", legacy.substr(0, legacy.size() - 4));
+  CHECK_THROWS_WITH(store.get("ex-1/n0/outputs.json"),
+                    Catch::Contains("ex-1/n0/outputs.json") && Catch::Contains("truncated: 5 of 9 bytes"));
+  CHECK_THROWS_WITH(loom::object_store::verified_object("k", legacy + "xx"),
+                    Catch::Contains("2 bytes more than its header says"));
 }
 
 TEST_CASE("object store: a damaged file object is reported with its key, never returned") {
@@ -52,6 +87,7 @@ TEST_CASE("object store: a damaged file object is reported with its key, never r
   const std::string key = "ex-1/n0/dn3/outputs.json";
   store.put(key, "{\"o0\": [1, 2, 3]}");
   const auto file = dir.path / key;
+  const auto sum = dir.path / (key + ".sha256");
   const std::string good = slurp(file);
 
   SECTION("a changed byte") {
@@ -63,19 +99,24 @@ TEST_CASE("object store: a damaged file object is reported with its key, never r
   }
   SECTION("cut short") {
     spit(file, good.substr(0, good.size() - 4));
-    CHECK_THROWS_WITH(store.get(key), Catch::Contains(key) && Catch::Contains("truncated: 13 of 17 bytes"));
-  }
-  SECTION("cut inside its header") {
-    spit(file, good.substr(0, 20));
-    CHECK_THROWS_WITH(store.get(key), Catch::Contains(key) && Catch::Contains("no header line"));
+    CHECK_THROWS_WITH(store.get(key), Catch::Contains(key) && Catch::Contains("checksum mismatch"));
   }
   SECTION("bytes appended") {
     spit(file, good + "xx");
-    CHECK_THROWS_WITH(store.get(key), Catch::Contains("2 bytes more than its header says"));
+    CHECK_THROWS_WITH(store.get(key), Catch::Contains(key) && Catch::Contains("checksum mismatch"));
   }
-  SECTION("a plain file put there by hand") {
-    spit(file, "{\"o0\": [1, 2, 3]}");
-    CHECK_THROWS_WITH(store.get(key), Catch::Contains(key) && Catch::Contains("not a Loom object"));
+  SECTION("its checksum file removed (or a write cut short between the two files)") {
+    fs::remove(sum);
+    CHECK_THROWS_WITH(store.get(key), Catch::Contains(key) && Catch::Contains("no checksum file"));
+    CHECK(store.contains(key));
+  }
+  SECTION("its checksum file damaged") {
+    spit(sum, "not a checksum\n");
+    CHECK_THROWS_WITH(store.get(key), Catch::Contains(key) && Catch::Contains("holds no SHA-256 checksum"));
+  }
+  SECTION("a checksum file alone (the object never renamed in) is no object") {
+    fs::remove(file);
+    CHECK_FALSE(store.get(key).has_value());
   }
   SECTION("empty") {
     spit(file, "");

@@ -235,7 +235,9 @@ TEST_CASE("policy: a damaged cache entry is reported and not used") {
   o.execution_id = "fill";
   CHECK(ex.run(o, square, std::int64_t{9}) == 81);
   std::string cached_file;
-  for (const auto& e : fs::directory_iterator(dir.path / "cache")) cached_file = e.path().string();
+  for (const auto& e : fs::directory_iterator(dir.path / "cache")) {
+    if (e.path().extension() == ".json") cached_file = e.path().string();  // (not its .sha256 beside it)
+  }
   REQUIRE(!cached_file.empty());
   {
     std::ifstream in(cached_file, std::ios::binary);

@@ -26,8 +26,9 @@ inline pack_record_at find_pack_record(std::string_view pack, std::string_view k
   std::optional<pack_record_at> found;
   while (at < pack.size()) {
     const auto r = loom::detail::read_pack_record(pack.substr(at));
-    if (r.status != loom::detail::pack_record::state::whole) break;
-    if (r.key == key) found = pack_record_at{at, at + r.body};
+    using state = loom::detail::pack_record::state;
+    if (r.status == state::incomplete || r.status == state::unframed) break;
+    if (r.status == state::whole && r.key == key) found = pack_record_at{at, at + r.body};  // (a damaged one is skipped)
     at += r.length;
   }
   if (!found) throw std::runtime_error("no record " + std::string(key) + " in the pack");

@@ -279,8 +279,8 @@ const std::map<std::string, std::string>& command_help() {
                    "pretty-prints and checks a stored object: a futures file (any <id>/<path>/futures.json,\n"
                    "<id>/workflow.json, <id>/specs/NAME.json) is checked against its own entities table\n"
                    "(references, types, cycles, limits) and shown node by node; any other value is printed\n"
-                   "as indented JSON. FILE is a file on disk: an object file (a 'loom-object' header line,\n"
-                   "then the bytes), a pack of objects (checks every record), or plain JSON. With --store\n"
+                   "as indented JSON. FILE is a file on disk: an object file (checked against FILE.sha256,\n"
+                   "the checksum beside it), a pack of objects (checks every record), or plain JSON. With --store\n"
                    "(or $LOOM_STORE, when FILE is not a file), a key such as ex-1/n0/dn3/outputs.json, which\n"
                    "may be in a pack. Damage (checksum mismatch, truncation, not JSON, an invalid futures\n"
                    "file) is reported with the file or key, exit code 1.\n\n"
@@ -685,8 +685,13 @@ int cmd_inspect(const command_line& cl) {
     auto text = loom::detail::read_file(target);
     if (!text) throw failure("cannot read " + target);
     if (text->rfind(loom::detail::pack_record_magic, 0) == 0) return inspect_pack(target, *text, as_json);
-    payload = text->rfind("loom-object ", 0) == 0 ? loom::object_store::verified_object(target, std::move(*text))
-                                                  : std::move(*text);
+    if (text->rfind("loom-object ", 0) == 0) {  // a Loom 0.1 object file: its header line, then the bytes
+      payload = loom::object_store::verified_object(target, std::move(*text));
+    } else if (const auto sum = loom::detail::read_file(target + std::string(loom::detail::checksum_suffix))) {
+      payload = loom::object_store::verified_file(target, std::move(*text), sum);  // an object file and its checksum
+    } else {
+      payload = std::move(*text);
+    }
   } else {
     if (!dir) {
       throw failure("no file " + target + " (to read a key of a store, give --store DIR or set LOOM_STORE)");

@@ -5,10 +5,16 @@
 // Every object carries its checksum, and a damaged one is never used: get() throws
 // loom::object_corrupt naming the key. An object is kept in one of two ways:
 //
-// - a file of its own, `ROOT/KEY`: one header line, then the bytes,
-//       loom-object 1 size=<bytes> sha256=<64 hex digits>\n<bytes>
-//   written atomically (a temporary file, then a rename), so a crash never leaves a
-//   half-written object that looks whole;
+// - a file of its own, `ROOT/KEY`, holding exactly the object's bytes (a futures file on
+//   disk is the JSON document its name says: `jq . KEY` reads it), and beside it its
+//   checksum, `ROOT/KEY.sha256`, one line in sha256sum's format
+//       <64 hex digits>  <file name>
+//   so that `sha256sum -c KEY.sha256`, run in the key's folder, checks it too. put()
+//   writes both to temporary files, then renames the checksum into place, then the
+//   object: a crash never leaves a half-written object that looks whole (an object with
+//   no checksum file is reported as damaged; a checksum with no object is no object).
+//   Files of Loom 0.1 (`loom-object 1 size=N sha256=H` header line, then the bytes) are
+//   still read;
 // - a record in a pack, `ROOT/<execution>/packs/<writer>.pack`: many small objects
 //   appended by one writer (pack_writer) and synced once per batch, which is what makes
 //   a stored run of 200,000 nodes affordable (a file and an fsync per node cost about
@@ -44,6 +50,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -244,6 +251,26 @@ struct pack_index {
   std::mutex refresh;
 };
 
+/// The file beside an object file that holds its checksum.
+inline constexpr std::string_view checksum_suffix = ".sha256";
+
+/// A checksum file's line for an object file named `name`: sha256sum's format.
+inline std::string checksum_line(std::string_view bytes, std::string_view name) {
+  std::string line = sha256_hex(bytes);
+  line.append("  ").append(name).push_back('\n');
+  return line;
+}
+
+/// The checksum a checksum file holds (its first 64 characters, when they are hex
+/// digits followed by two spaces); empty when it holds none.
+inline std::string checksum_of_line(std::string_view line) {
+  if (line.size() < 66 || line.substr(64, 2) != "  ") return {};
+  for (const char c : line.substr(0, 64)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return {};
+  }
+  return std::string(line.substr(0, 64));
+}
+
 /// How often a key that is not found sends get() back to the packs directory. A resume
 /// looks up every node that is not done; listing and stat-ing the packs for each one
 /// would be O(nodes x packs) system calls. Packs appended through a pack_writer of the
@@ -285,41 +312,31 @@ class object_store {
     }
   }
 
-  /// The file header of an object (what put() writes before the bytes).
-  static std::string object_header(std::string_view bytes) {
-    return "loom-object 1 size=" + std::to_string(bytes.size()) + " sha256=" + detail::sha256_hex(bytes) + "\n";
-  }
-
-  /// Stores `bytes` under `key`, atomically: readers see the old object or the new one.
-  /// `sync`: wait until it is on the disk (fsync) before returning; without it the
-  /// object survives a crash of the program but maybe not a power loss (what is read
-  /// back at once, or lives in a private temporary store, needs no more).
+  /// Stores `bytes` under `key` (the object file, then its checksum file beside it).
+  /// Readers see the old object, none (while an object is replaced), or the new one,
+  /// never a mix. `sync`: wait until it is on the disk (fsync) before returning;
+  /// without it the object survives a crash of the program but maybe not a power loss
+  /// (what is read back at once, or lives in a private temporary store, needs no more).
   void put(std::string_view key, std::string_view bytes, bool sync = true) const {
     const auto path = path_of(key);
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) throw error("object store: cannot create " + path.parent_path().string() + ": " + ec.message());
-    static std::atomic<unsigned long> counter{0};
-    const auto temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw error("object store: cannot write " + temporary + ": " + detail::errno_text());
-    const std::string header = object_header(bytes);
-    if (!detail::write_all(fd, header) || !detail::write_all(fd, bytes)) {
-      const std::string why = detail::errno_text();
-      ::close(fd);
+    std::string sum_path = path.string();
+    sum_path += detail::checksum_suffix;
+    const std::string temporary = write_temporary(path.string(), bytes, sync);
+    std::string sum_temporary;
+    try {
+      sum_temporary = write_temporary(sum_path, detail::checksum_line(bytes, path.filename().string()), sync);
+    } catch (...) {
       ::unlink(temporary.c_str());
-      throw error("object store: cannot write " + temporary + ": " + why);
+      throw;
     }
-    if ((sync && ::fsync(fd) != 0) || ::close(fd) != 0) {
-      ::unlink(temporary.c_str());
-      throw error("object store: cannot flush " + temporary + ": " + detail::errno_text());
-    }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-      const std::string why = detail::errno_text();
-      ::unlink(temporary.c_str());
-      throw error("object store: cannot rename into " + path.string() + ": " + why);
-    }
+    // The checksum first: until the object is renamed in, the key has no object (an
+    // old one is removed first, so that no reader pairs it with the new checksum).
+    ::unlink(path.c_str());
+    rename_into(sum_temporary, sum_path, temporary);
+    rename_into(temporary, path.string(), {});
   }
 
   /// The object under `key` (a file of its own, or a record in one of its execution's
@@ -327,10 +344,25 @@ class object_store {
   /// if it is there but damaged.
   [[nodiscard]] std::optional<std::string> get(std::string_view key) const {
     const auto path = path_of(key);
-    if (auto text = detail::read_file(path)) return verified_object(key, std::move(*text));
-    return get_packed(key);
+    // A put() of the same key may be between its renames: a checksum that does not match
+    // is read again (both files) before the object is called damaged.
+    for (int attempt = 0;; ++attempt) {
+      auto text = detail::read_file(path);
+      if (!text) return get_packed(key);
+      std::string sum_path = path.string();
+      sum_path += detail::checksum_suffix;
+      const auto sum = detail::read_file(sum_path);
+      if (!sum && text->rfind("loom-object 1 ", 0) == 0) return verified_object(key, std::move(*text));  // Loom 0.1
+      try {
+        return verified_file(key, std::move(*text), sum);
+      } catch (const object_corrupt&) {
+        if (attempt == 2) throw;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 << attempt));
+    }
   }
 
+  /// Whether there is an object under `key` (damaged or not).
   [[nodiscard]] bool contains(std::string_view key) const {
     if (std::filesystem::exists(path_of(key))) return true;
     const auto [prefix, index] = refreshed_index(key);
@@ -338,11 +370,15 @@ class object_store {
     return index->objects.count(std::string(key)) != 0 || index->damaged.count(std::string(key)) != 0;
   }
 
-  /// Removes the object under `key` if it is a file (packed objects go with their
-  /// execution: remove_prefix).
+  /// Removes the object under `key` if it is a file, and its checksum (packed objects
+  /// go with their execution: remove_prefix).
   void remove(std::string_view key) const {
+    const auto path = path_of(key);
     std::error_code ec;
-    std::filesystem::remove(path_of(key), ec);
+    std::filesystem::remove(path, ec);
+    std::string sum_path = path.string();
+    sum_path += detail::checksum_suffix;
+    std::filesystem::remove(sum_path, ec);
   }
 
   /// Removes everything under a prefix (an execution: its objects and its packs).
@@ -356,7 +392,7 @@ class object_store {
   }
 
   /// The keys under a prefix ("" for all), sorted: files and packed objects alike;
-  /// temporary files and the packs themselves are not keys.
+  /// temporary files, checksum files and the packs themselves are not keys.
   [[nodiscard]] std::vector<std::string> list(std::string_view prefix = "") const {
     std::vector<std::string> keys;
     const auto start = prefix.empty() ? root_ : path_of(prefix);
@@ -365,7 +401,7 @@ class object_store {
       for (const auto& entry : std::filesystem::recursive_directory_iterator(start)) {
         if (!entry.is_regular_file()) continue;
         auto key = std::filesystem::relative(entry.path(), root_).generic_string();
-        if (key.find(".tmp-") != std::string::npos) continue;
+        if (key.find(".tmp-") != std::string::npos || is_checksum_path(key)) continue;
         if (is_pack_path(key)) {
           executions.push_back(key.substr(0, key.find('/')));
           continue;
@@ -399,8 +435,31 @@ class object_store {
     return total;
   }
 
-  /// Checks an object file's bytes (header, size, checksum) and returns what it holds;
-  /// throws loom::object_corrupt naming `key`. For tools that read a file directly.
+  /// Checks an object file's bytes against the content of its checksum file (nothing:
+  /// there is none) and returns them; throws loom::object_corrupt naming `key`. For
+  /// tools that read a file directly.
+  static std::string verified_file(std::string_view key, std::string bytes, const std::optional<std::string>& sum) {
+    if (!sum) {
+      throw object_corrupt(std::string(key), std::string("no checksum file (") + std::string(key) +
+                                                 std::string(detail::checksum_suffix) +
+                                                 "): its write was cut short, or the file was removed");
+    }
+    const std::string expected = detail::checksum_of_line(*sum);
+    if (expected.empty()) throw object_corrupt(std::string(key), "its checksum file holds no SHA-256 checksum");
+    if (detail::sha256_hex(bytes) != expected) {
+      throw object_corrupt(std::string(key), "checksum mismatch");
+    }
+    return bytes;
+  }
+
+  /// Whether a path names a checksum file (not an object).
+  static bool is_checksum_path(std::string_view key) {
+    return key.size() > detail::checksum_suffix.size() &&
+           key.substr(key.size() - detail::checksum_suffix.size()) == detail::checksum_suffix;
+  }
+
+  /// Checks the bytes of a Loom 0.1 object file (a header line, then the bytes) and
+  /// returns what it holds; throws loom::object_corrupt naming `key`.
   static std::string verified_object(std::string_view key, std::string text) {
     std::string problem;
     const auto header = detail::parse_object_header(text, problem);
@@ -419,6 +478,36 @@ class object_store {
 
  private:
   friend class pack_writer;
+
+  /// Writes `bytes` to a new temporary file beside `path`; returns its name.
+  static std::string write_temporary(const std::string& path, std::string_view bytes, bool sync) {
+    static std::atomic<unsigned long> counter{0};
+    std::string temporary = path;
+    temporary.append(".tmp-").append(std::to_string(::getpid())).append("-").append(
+        std::to_string(counter.fetch_add(1, std::memory_order_relaxed)));
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw error("object store: cannot write " + temporary + ": " + detail::errno_text());
+    if (!detail::write_all(fd, bytes)) {
+      const std::string why = detail::errno_text();
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      throw error("object store: cannot write " + temporary + ": " + why);
+    }
+    if ((sync && ::fsync(fd) != 0) || ::close(fd) != 0) {
+      ::unlink(temporary.c_str());
+      throw error("object store: cannot flush " + temporary + ": " + detail::errno_text());
+    }
+    return temporary;
+  }
+
+  /// Renames a temporary file into place; on failure removes it (and `also`).
+  static void rename_into(const std::string& temporary, const std::string& path, const std::string& also) {
+    if (std::rename(temporary.c_str(), path.c_str()) == 0) return;
+    const std::string why = detail::errno_text();
+    ::unlink(temporary.c_str());
+    if (!also.empty()) ::unlink(also.c_str());
+    throw error("object store: cannot rename into " + path + ": " + why);
+  }
 
   struct pack_cache {
     std::mutex mutex;
@@ -550,9 +639,11 @@ class object_store {
 };
 
 /// Appends small objects of one execution to a pack of its own
-/// (`<execution>/packs/<pid>-<random>.pack`), buffered: nothing is written until
-/// flush(), which writes the batch with one call and syncs it with one fdatasync. Used
-/// by one thread at a time.
+/// (`<execution>/packs/<pid>-<random>.pack`). append() buffers: nothing is written until
+/// flush(), which writes the batch with one call and syncs it with one fdatasync.
+/// write_now() writes one record at once (one write(2), no sync): it survives a kill of
+/// the program from then on, and the next flush() syncs it. append() and flush() are
+/// for one thread at a time; write_now() may be called from any thread meanwhile.
 class pack_writer {
  public:
   pack_writer(const object_store& store, std::string execution) : store_(&store), execution_(std::move(execution)) {
@@ -580,23 +671,45 @@ class pack_writer {
     ++pending_;
   }
 
+  /// Writes an object under `key` (within the execution) now, with one write(2); seen
+  /// by readers of this store after the next flush(), by other processes at once.
+  void write_now(std::string_view key, std::string_view bytes) {
+    thread_local std::string record;  // (reused: no allocation per node)
+    record.clear();
+    detail::append_pack_record(record, key, bytes);
+    std::lock_guard lock(mutex_);
+    if (fd_ < 0) open();
+    if (!detail::write_all(fd_, record)) throw error("object store: cannot write " + path_.string() + ": " + detail::errno_text());
+    bytes_written_ += record.size();
+  }
+
   [[nodiscard]] std::size_t pending() const { return pending_; }
 
   /// Writes what is queued; with `sync`, waits until it is on the disk.
   void flush(bool sync = true) {
-    if (buffer_.empty()) return;
-    if (fd_ < 0) open();
-    if (!detail::write_all(fd_, buffer_)) throw error("object store: cannot write " + path_.string() + ": " + detail::errno_text());
-    if (sync && ::fdatasync(fd_) != 0) {
+    int fd = -1;
+    {
+      std::lock_guard lock(mutex_);
+      if (buffer_.empty() && bytes_written_ == bytes_synced_) return;
+      if (fd_ < 0) open();
+      if (!detail::write_all(fd_, buffer_)) throw error("object store: cannot write " + path_.string() + ": " + detail::errno_text());
+      bytes_written_ += buffer_.size();
+      buffer_.clear();
+      pending_ = 0;
+      fd = fd_;
+      bytes_synced_ = bytes_written_;
+    }
+    // (Without the lock: write_now() goes on meanwhile; what it wrote before is synced too.)
+    if (sync && ::fdatasync(fd) != 0) {
       throw error("object store: cannot flush " + path_.string() + ": " + detail::errno_text());
     }
-    bytes_written_ += buffer_.size();
-    buffer_.clear();
-    pending_ = 0;
     store_->mark_packs_changed(execution_);
   }
 
-  [[nodiscard]] std::uintmax_t bytes_written() const { return bytes_written_; }
+  [[nodiscard]] std::uintmax_t bytes_written() const {
+    std::lock_guard lock(mutex_);
+    return bytes_written_;
+  }
 
  private:
   void open() {
@@ -614,9 +727,11 @@ class pack_writer {
 
   const object_store* store_;
   std::string execution_;
+  mutable std::mutex mutex_;  // fd_, path_ and the byte counts: write_now() comes from any thread
   std::string buffer_;
   std::size_t pending_ = 0;
   std::uintmax_t bytes_written_ = 0;
+  std::uintmax_t bytes_synced_ = 0;  // (bytes written by flush() or before it)
   std::filesystem::path path_;
   int fd_ = -1;
 };

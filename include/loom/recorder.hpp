@@ -1,10 +1,15 @@
-// loom/recorder.hpp — how a stored run records itself: node events (started,
-// succeeded with its outputs, failed) go into a queue; a background thread takes them in
-// batches, appends the outputs to the execution's pack (loom/object_store.hpp), syncs the
-// pack once, then writes the batch's node rows in one transaction of the state store
-// (loom/state_store.hpp). The pack is on disk before the rows that say a node
-// succeeded, so a committed "succeeded" always has its outputs; a node whose row did not
-// make it (the executor died between the two) still has them, and resume finds them.
+// loom/recorder.hpp — how a stored run records itself. A node's outputs are written to
+// the execution's pack (loom/object_store.hpp) by the thread that ran it, with one
+// write(2), before the node counts as done: from then on they survive a kill of the
+// program, and a resume finds them and does not run the node again, whether or not its
+// row was written. Node events (started, succeeded, failed) go into a queue; a
+// background thread takes them in batches, syncs the pack once (fdatasync), then writes
+// the batch's node rows in one transaction of the state store (loom/state_store.hpp).
+// The pack is on the disk before the rows that say a node succeeded, so a committed
+// "succeeded" has its outputs even after a power loss.
+//
+// What stays at-least-once: a task killed while it runs (it starts again on resume), and
+// the items of a map node that finished since the node's last kept record of items.
 //
 // The events of one node within a batch collapse into one row, so a fast node costs one
 // row, not two.
@@ -37,7 +42,7 @@ struct node_event {
   node_phase phase = node_phase::running;
   std::int64_t at_us = 0;
   std::string error;
-  std::optional<std::string> outputs;  // bytes to pack under <execution>/<path>/outputs.json
+  std::optional<std::string> outputs;  // an object event's bytes (a node's outputs are written at once)
   std::string outputs_key;             // or: where they already are (not the node's own key)
   bool counts_start = true;            // false: a node found done by resume, not started
   // Not a node's event: an object to pack under `path` (a key within the execution),
@@ -70,11 +75,21 @@ class execution_recorder {
     push(event(std::move(path), task, kind, node_phase::running));
   }
 
-  /// A node that succeeded; `outputs` (its outputs as JSON) go to the pack.
+  /// A node that succeeded; `outputs` (its outputs as JSON) are written to the pack now.
   void succeeded(std::string path, std::string_view task, int kind, std::optional<std::string> outputs,
                  bool counts_start = false, std::string outputs_key = {}) {
+    if (outputs) {
+      const std::size_t size = path.size();
+      path += "/outputs.json";  // the key within the execution: <execution>/<path>/outputs.json
+      try {
+        pack_.write_now(path, *outputs);
+      } catch (...) {  // (a full disk: the run fails when it closes, as for a batch)
+        std::lock_guard lock(mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
+      path.resize(size);
+    }
     node_event e = event(std::move(path), task, kind, node_phase::succeeded);
-    e.outputs = std::move(outputs);
     e.outputs_key = std::move(outputs_key);
     e.counts_start = counts_start;
     push(std::move(e));
@@ -183,12 +198,13 @@ class execution_recorder {
       const std::int64_t added = std::exchange(added_, 0);
       const std::uint64_t requests = flush_requests_;
       const bool stop = stopping_;
+      const bool failed = error_ != nullptr;  // (set by node threads too: read under the lock)
       lock.unlock();
       const auto now = std::chrono::steady_clock::now();
       // An idle run still beats, so that another host sees its owner is alive.
       if (!batch.empty() || added != 0 || now - last_beat > std::chrono::seconds(10)) {
         try {
-          if (!error_) write(batch, added);
+          if (!failed) write(batch, added);
         } catch (...) {
           std::lock_guard g(mutex_);
           if (!error_) error_ = std::current_exception();
@@ -249,10 +265,6 @@ class execution_recorder {
         r.outputs = std::move(e.outputs_key);
         if (e.phase == node_phase::succeeded || e.phase == node_phase::cached || e.phase == node_phase::skipped) ++done;
         if (e.phase == node_phase::failed) ++failed;
-      }
-      if (e.outputs) {
-        e.path += "/outputs.json";  // the key within the execution: <execution>/<path>/outputs.json
-        pack_.append_in_execution(e.path, *e.outputs);
       }
     }
     // The outputs are on the disk before any row says they are there.

@@ -58,18 +58,19 @@ def errors_of(validator, doc):
 
 
 def load_object(path):
-    """The JSON document in a file: a stored object (a "loom-object 1 size=N sha256=H"
-    header line, checked, then the bytes; see loom/object_store.hpp) or plain JSON."""
+    """The JSON document in a file, as it lies on disk: a stored futures file must be the
+    JSON its name says (its checksum is in PATH.sha256 beside it, in sha256sum's format,
+    checked here when present; see loom/object_store.hpp)."""
     with open(path, "rb") as f:
         data = f.read()
-    if data.startswith(b"loom-object 1 "):
-        header, _, body = data.partition(b"\n")
-        fields = dict(part.split(b"=", 1) for part in header.split(b" ")[2:])
-        if int(fields[b"size"]) != len(body):
-            raise ValueError(f"{path}: truncated object ({len(body)} of {int(fields[b'size'])} bytes)")
-        if hashlib.sha256(body).hexdigest().encode() != fields[b"sha256"]:
-            raise ValueError(f"{path}: checksum mismatch")
-        data = body
+    if data.startswith(b"loom-object "):
+        raise ValueError(f"{path}: not JSON on disk (a 'loom-object' header line before the document)")
+    sum_path = path + ".sha256"
+    if os.path.exists(sum_path):
+        with open(sum_path, "rb") as f:
+            expected = f.read()[:64]
+        if hashlib.sha256(data).hexdigest().encode() != expected:
+            raise ValueError(f"{path}: checksum mismatch with {sum_path}")
     return json.loads(data.decode("utf-8"))
 
 
