@@ -19,6 +19,8 @@
 
 #include <loom/dot.hpp>
 #include <loom/executor.hpp>
+#include <loom/object_store.hpp>
+#include <loom/process_backend.hpp>
 #include <loom/registry.hpp>
 
 #include <chrono>

@@ -28,6 +28,7 @@
 // entity it runs, and the parent the entities a futures file names, in the registry.
 #pragma once
 
+#include <loom/backend.hpp>
 #include <loom/detail/any_value.hpp>
 #include <loom/detail/graph.hpp>
 #include <loom/error.hpp>
@@ -75,43 +76,7 @@ extern char** environ;  // NOLINT: POSIX
 
 namespace loom {
 
-/// Where the nodes of a run execute.
-enum class execution_backend : std::uint8_t {
-  /// On the executor's threads, in this process (the default).
-  thread,
-  /// Each task node, and each dynamic node's body, in a fresh process of the node
-  /// program (see run_options::node_program); at most as many at a time as the
-  /// executor has threads. Static workflow nodes are structure only: they stay here.
-  process,
-};
-
-inline std::string_view backend_name(execution_backend b) {
-  return b == execution_backend::process ? "process" : "thread";
-}
-
 namespace detail {
-
-/// A graph of one node that calls a registered entity on the graph's inputs.
-inline graph single_node_graph(const entity_info& info) {
-  graph g;
-  g.name = info.name;
-  g.input_count = static_cast<std::uint32_t>(info.interface.inputs.size());
-  graph_node n;
-  n.kind = info.kind;
-  n.name = info.name;
-  n.entity = info.entity;
-  n.info = &info;
-  n.run = info.run;
-  n.subgraph = info.subgraph;
-  n.expand = info.expand;
-  n.input_count = g.input_count;
-  n.output_count = static_cast<std::uint32_t>(info.interface.outputs.size());
-  for (std::uint32_t i = 0; i < n.input_count; ++i) g.bindings.push_back({source_kind::input, 0, i, 0});
-  for (std::uint32_t o = 0; o < n.output_count; ++o) g.outputs.push_back({source_kind::node_output, 0, o, 0});
-  g.nodes.push_back(n);
-  g.finalize();
-  return g;
-}
 
 /// The keys of one node in the object store, under `<execution>/<node path>`.
 struct node_keys {
