@@ -243,7 +243,7 @@ class scheduler {
       if (effective.store != nullptr) {
         json outputs = json::object();
         for (std::size_t o = 0; o < g.outputs.size(); ++o) {
-          outputs["o" + std::to_string(o)] = detail::copy_binding(g, g.outputs[o], root.slots.get()).to_json();
+          outputs[detail::positional_name('o', o)] = detail::copy_binding(g, g.outputs[o], root.slots.get()).to_json();
         }
         effective.store->put(effective.execution_id + "/outputs.json", outputs.dump());
       }
@@ -577,7 +577,7 @@ class scheduler {
         }
         const json& items = (*doc)["items"];
         for (std::uint32_t o = 0; o < n.output_count; ++o) {
-          const auto it = doc->find("o" + std::to_string(o));
+          const auto it = doc->find(detail::positional_name('o', o));
           if (it == doc->end() || !it->is_array() || it->size() != items.size()) {
             throw error(key + ": \"o" + std::to_string(o) + "\" must be a list as long as \"items\"");
           }
@@ -590,7 +590,7 @@ class scheduler {
           const auto k = items[j].get<std::size_t>();
           if (run.phase[k].load(std::memory_order_relaxed) == detail::map_run::reused_item) continue;
           for (std::uint32_t o = 0; o < n.output_count; ++o) {
-            n.info->map->put_literal(o, run.outputs[o], k, spec.partial, (*doc)["o" + std::to_string(o)][j],
+            n.info->map->put_literal(o, run.outputs[o], k, spec.partial, (*doc)[detail::positional_name('o', o)][j],
                                      n.info->interface.outputs[o].name);
           }
           run.phase[k].store(detail::map_run::reused_item, std::memory_order_relaxed);
@@ -632,7 +632,7 @@ class scheduler {
     if (items.empty()) return;
     json doc = json::object();
     doc["items"] = std::move(items);
-    for (std::uint32_t o = 0; o < n.output_count; ++o) doc["o" + std::to_string(o)] = std::move(outputs[o]);
+    for (std::uint32_t o = 0; o < n.output_count; ++o) doc[detail::positional_name('o', o)] = std::move(outputs[o]);
     const std::uint32_t number = run.checkpoints.fetch_add(1);
     f.run->recorder->checkpoint(run.path + "/items/" + std::to_string(number) + ".json",
                                 doc.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -1153,7 +1153,7 @@ class scheduler {
     const detail::graph_node& n = f.g->nodes[node];
     json out = json::object();
     for (std::uint32_t o = 0; o < n.output_count; ++o) {
-      out[n.info != nullptr ? n.info->interface.outputs[o].name : "o" + std::to_string(o)] =
+      out[n.info != nullptr ? n.info->interface.outputs[o].name : detail::positional_name('o', o)] =
           f.slots[n.first_slot + o].to_json();
     }
     return out;
@@ -1244,7 +1244,7 @@ class scheduler {
   template <class Name>
   static void store_inputs(const detail::frame& root, const Name& name, const run_options& options) {
     json inputs = json::object();
-    for (std::uint32_t i = 0; i < root.g->input_count; ++i) inputs["i" + std::to_string(i)] = root.slots[i].to_json();
+    for (std::uint32_t i = 0; i < root.g->input_count; ++i) inputs[detail::positional_name('i', i)] = root.slots[i].to_json();
     options.store->put(options.execution_id + "/inputs.json",
                        json{{"entity", std::string(name)}, {"inputs", std::move(inputs)}}.dump());
   }

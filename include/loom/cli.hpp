@@ -241,7 +241,7 @@ inline void load_execution_inputs(parsed_command& cmd, const object_store& store
   }
   const auto& inputs = (*doc)["inputs"];
   for (std::size_t i = 0; i < cmd.entity->interface.inputs.size(); ++i) {
-    const std::string slot = "i" + std::to_string(i);
+    const std::string slot = detail::positional_name('i', i);
     if (!inputs.contains(slot)) throw error(key + ": no input " + slot + " (" + cmd.entity->interface.inputs[i].name + ")");
     try {
       cmd.inputs.push_back(cmd.entity->input_codecs[i].decode(inputs[slot], cmd.entity->interface.inputs[i].name));

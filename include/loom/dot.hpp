@@ -57,7 +57,7 @@ class dot_writer {
     const entity_info* info = registry::global().find(g.name);
     for (std::uint32_t i = 0; i < g.input_count; ++i) {
       const std::string name = info != nullptr && i < info->interface.inputs.size() ? info->interface.inputs[i].name
-                                                                                      : "i" + std::to_string(i);
+                                                                                      : positional_name('i', i);
       out_ += "  " + dot_quote("input:" + std::to_string(i)) + " [shape=ellipse, label=" + dot_quote(name) +
               ", fillcolor=\"#eeeeee\"];\n";
     }

@@ -6,6 +6,7 @@
 
 #include <loom/detail/diagnostics.hpp>
 #include <loom/detail/signature.hpp>
+#include <loom/detail/strings.hpp>
 #include <loom/detail/type_check.hpp>
 #include <loom/fixed_string.hpp>
 #include <loom/policy.hpp>
@@ -70,10 +71,6 @@ template <std::size_t N, std::size_t... I>
 struct no_defaults<N, std::index_sequence<I...>> {
   using type = std::tuple<std::conditional_t<(I < N), no_default, void>...>;
 };
-
-/// Default input names: i0, i1, ... (the code generator replaces them with the
-/// parameter names of the user's function).
-inline std::string positional_name(char prefix, std::size_t i) { return prefix + std::to_string(i); }
 
 }  // namespace detail
 

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <loom/detail/graph.hpp>
+#include <loom/detail/strings.hpp>
 #include <loom/error.hpp>
 #include <loom/literal.hpp>
 #include <loom/object_store.hpp>
@@ -235,7 +236,7 @@ class futures_writer {
     std::vector<std::pair<std::string, std::size_t>> named;
     for (std::size_t o = 0; o < g.outputs.size(); ++o) {
       named.emplace_back(owner != nullptr && o < owner->interface.outputs.size() ? owner->interface.outputs[o].name
-                                                                                 : "o" + std::to_string(o),
+                                                                                 : positional_name('o', o),
                          o);
     }
     std::sort(named.begin(), named.end());
@@ -267,7 +268,7 @@ class futures_writer {
       case source_kind::input:
         out += "{\"input\":";
         out += quoted(inputs_of_graph != nullptr && b.index < inputs_of_graph->size() ? (*inputs_of_graph)[b.index].name
-                                                                                      : "i" + std::to_string(b.index));
+                                                                                      : positional_name('i', b.index));
         out += '}';
         return;
       case source_kind::collection: {

@@ -9,6 +9,7 @@
 #include <loom/detail/graph.hpp>
 #include <loom/detail/map_runner.hpp>
 #include <loom/detail/signature.hpp>
+#include <loom/detail/strings.hpp>
 #include <loom/error.hpp>
 #include <loom/literal.hpp>
 #include <loom/policy.hpp>
@@ -235,7 +236,7 @@ class registry {
   static void apply(entity_info& info, const generated_interface& facts) {
     for (std::size_t i = 0; i < info.interface.inputs.size(); ++i) {
       if (i < facts.input_names.size() && !facts.input_names[i].empty() &&
-          info.interface.inputs[i].name == "i" + std::to_string(i)) {
+          info.interface.inputs[i].name == positional_name('i', i)) {
         info.interface.inputs[i].name = facts.input_names[i];
       }
       if (i < facts.defaults.size() && facts.defaults[i] != nullptr && info.defaults[i] == nullptr) {

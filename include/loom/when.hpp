@@ -18,6 +18,7 @@
 #include <loom/detail/diagnostics.hpp>
 #include <loom/detail/graph.hpp>
 #include <loom/detail/graph_recorder.hpp>
+#include <loom/detail/strings.hpp>
 #include <loom/promise.hpp>
 #include <loom/registry.hpp>
 #include <loom/type_descriptor.hpp>
@@ -160,7 +161,7 @@ const entity_info& merge_info() {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (add_builtin_port<R>(i->interface.inputs, i->input_codecs, "then_o" + std::to_string(I)), ...);
       (add_builtin_port<R>(i->interface.inputs, i->input_codecs, "else_o" + std::to_string(I)), ...);
-      (add_builtin_port<R>(i->interface.outputs, i->output_codecs, "o" + std::to_string(I)), ...);
+      (add_builtin_port<R>(i->interface.outputs, i->output_codecs, positional_name('o', I)), ...);
     }(std::index_sequence_for<R...>{});
     i->defaults.assign(i->interface.inputs.size(), nullptr);
     return std::unique_ptr<const entity_info>(std::move(i));
