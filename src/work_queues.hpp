@@ -115,11 +115,11 @@ class work_queues {
     wakeup_.notify_all();
   }
 
-  /// Whether nothing is queued or waiting (for the pool's threads to stop).
-  [[nodiscard]] bool idle() {
-    if (queued_.load(std::memory_order_seq_cst) != 0) return false;
-    std::lock_guard lock(sleep_mutex_);
-    return delayed_.empty();
+  /// Whether nothing is queued or waiting (for the pool's threads to stop). Takes no
+  /// lock: it is a `finished` of work_until, which is also evaluated under the sleep
+  /// mutex.
+  [[nodiscard]] bool idle() const {
+    return queued_.load(std::memory_order_seq_cst) == 0 && !has_delayed_.load(std::memory_order_acquire);
   }
 
  private:
