@@ -14,6 +14,7 @@
 
 #include <loom/error.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -25,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -148,7 +150,12 @@ class state_store {
   /// The database of an object store root: `<root>/loom.db`.
   static std::filesystem::path default_path(const std::filesystem::path& store_root) { return store_root / "loom.db"; }
 
-  /// Opens (creating when `create`) the database, in WAL mode, and migrates it.
+  /// How long the store waits for other processes sharing the database (their runs,
+  /// readers such as `loom show`, one creating or migrating it) before it gives up.
+  static constexpr std::chrono::milliseconds busy_budget{60'000};
+
+  /// Opens (creating when `create`) the database, in WAL mode, and migrates it. Any
+  /// number of processes may do this on one database at once, also while it is created.
   explicit state_store(std::filesystem::path path, bool create = true) : path_(std::move(path)) {
     if (!create && !std::filesystem::exists(path_)) throw state_store_error("state store " + path_.string() + " does not exist");
     const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX;
@@ -159,10 +166,14 @@ class state_store {
       throw state_store_error("state store " + path_.string() + ": cannot open: " + why);
     }
     try {
-      sqlite3_busy_timeout(db_, 60'000);  // other runs sharing the store: wait, do not fail
-      exec("PRAGMA journal_mode=WAL");
-      exec("PRAGMA synchronous=NORMAL");  // with WAL: a commit survives a crash of the program
-      exec("PRAGMA foreign_keys=ON");
+      // Other processes sharing the store: wait, do not fail. Set before any statement
+      // (sqlite3_open_v2 itself does not read the file; the first statement does).
+      sqlite3_busy_timeout(db_, static_cast<int>(busy_budget.count()));
+      use_wal();
+      // Connection settings only (no lock held after), but they may load the schema:
+      // a read, retried like one.
+      exec_retrying("PRAGMA synchronous=NORMAL");  // with WAL: a commit survives a crash of the program
+      exec_retrying("PRAGMA foreign_keys=ON");
       migrate();
     } catch (...) {
       close();  // no destructor runs for a constructor that throws
@@ -516,15 +527,22 @@ class state_store {
         "  PRIMARY KEY(execution, path)) WITHOUT ROWID;",
     };
     std::lock_guard lock(mutex_);
-    transaction([&] {
-      int version = 0;
-      query("PRAGMA user_version", {}, [&](sqlite3_stmt* s) { version = sqlite3_column_int(s, 0); });
-      if (version > schema_version) {
-        throw state_store_error("state store " + path_.string() + " has schema version " + std::to_string(version) +
+    auto version = [&] {
+      int v = 0;
+      query("PRAGMA user_version", {}, [&](sqlite3_stmt* s) { v = sqlite3_column_int(s, 0); });
+      if (v > schema_version) {
+        throw state_store_error("state store " + path_.string() + " has schema version " + std::to_string(v) +
                                 ", newer than this Loom's " + std::to_string(schema_version) +
                                 " (written by a newer Loom)");
       }
-      for (int v = version; v < schema_version; ++v) {
+      return v;
+    };
+    // Up to date (the common case, and every reader's): a read, no write lock taken.
+    if (version() == schema_version) return;
+    // Several processes may get here at once on a new database: one migrates, under the
+    // write lock (BEGIN IMMEDIATE, retried); the others find it done when they get it.
+    transaction([&] {
+      for (int v = version(); v < schema_version; ++v) {
         exec(steps[static_cast<std::size_t>(v)]);
         exec("PRAGMA user_version=" + std::to_string(v + 1));
       }
@@ -589,11 +607,75 @@ class state_store {
     throw state_store_error("state store " + path_.string() + ": " + message + " (" + what + ")");
   }
 
+  static bool busy(int rc) { return (rc & 0xff) == SQLITE_BUSY; }
+
+  /// Runs `attempt` (which returns an SQLite result code) again while it says the
+  /// database is busy, with a growing pause (1 ms .. 100 ms), for up to busy_budget;
+  /// returns its last result. Only for what is safe to run again after SQLITE_BUSY: a
+  /// read that delivered nothing, BEGIN IMMEDIATE, COMMIT, a connection setting. The busy
+  /// handler is not enough: SQLite returns SQLITE_BUSY without calling it when waiting
+  /// could deadlock, and when another connection switches the file to WAL mode.
+  template <class Attempt>
+  static int retry_busy(Attempt&& attempt) {
+    const auto deadline = std::chrono::steady_clock::now() + busy_budget;
+    auto pause = std::chrono::microseconds(1000);
+    while (true) {
+      const int rc = attempt();
+      if (!busy(rc) || std::chrono::steady_clock::now() >= deadline) return rc;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(100'000));
+    }
+  }
+
   void exec(const std::string& sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-      sqlite3_free(message);
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) fail(sql.substr(0, 60));
+  }
+
+  /// exec() for a statement that may be run again after SQLITE_BUSY.
+  void exec_retrying(const std::string& sql) {
+    if (retry_busy([&] { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr); }) != SQLITE_OK) {
       fail(sql.substr(0, 60));
+    }
+  }
+
+  /// The journal mode as a pragma returns it ("wal", "delete", ...).
+  std::string journal_mode(const char* sql) {
+    std::string mode;
+    const int rc = retry_busy([&] {
+      sqlite3_stmt* s = nullptr;
+      int r = sqlite3_prepare_v2(db_, sql, -1, &s, nullptr);
+      if (r == SQLITE_OK) {
+        r = sqlite3_step(s);
+        if (r == SQLITE_ROW) {
+          mode = text(s, 0);
+          r = SQLITE_OK;
+        }
+      }
+      sqlite3_finalize(s);  // keeps the error of the step for fail()
+      return r == SQLITE_DONE ? SQLITE_OK : r;
+    });
+    if (rc != SQLITE_OK) fail(sql);
+    for (auto& c : mode) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return mode;
+  }
+
+  /// Puts the database in WAL mode unless it is already (the mode is kept in the file:
+  /// every opener but the first finds it so, and takes no write lock). Switching needs the
+  /// whole file for a moment; while another connection switches it, checkpoints or
+  /// writes, the switch fails at once with SQLITE_BUSY, or leaves the mode as it was,
+  /// so it is tried again until busy_budget is spent.
+  void use_wal() {
+    const auto deadline = std::chrono::steady_clock::now() + busy_budget;
+    auto pause = std::chrono::microseconds(1000);
+    while (journal_mode("PRAGMA journal_mode") != "wal") {
+      if (journal_mode("PRAGMA journal_mode=WAL") == "wal") return;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw state_store_error("state store " + path_.string() + ": cannot put the database in WAL mode (still " +
+                                journal_mode("PRAGMA journal_mode") + " after " +
+                                std::to_string(busy_budget.count() / 1000) + " s)");
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(100'000));
     }
   }
 
@@ -602,7 +684,11 @@ class state_store {
       if (text == sql) return stmt;
     }
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) fail(sql.substr(0, 60));
+    // Preparing may read the schema: retried like a read.
+    if (retry_busy([&] { return sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr); }) != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      fail(sql.substr(0, 60));
+    }
     statements_.emplace_back(sql, stmt);
     return stmt;
   }
@@ -644,13 +730,16 @@ class state_store {
     sqlite3_stmt* s = prepare(sql);
     sqlite3_reset(s);
     bind_all(s, values);
-    while (true) {
-      const int rc = sqlite3_step(s);
-      if (rc == SQLITE_ROW) {
-        row(s);
-        continue;
-      }
-      if (rc == SQLITE_DONE) break;
+    // Busy before the first row: nothing seen yet, so the read starts again.
+    int rc = retry_busy([&] {
+      sqlite3_reset(s);
+      return sqlite3_step(s);
+    });
+    while (rc == SQLITE_ROW) {
+      row(s);
+      rc = sqlite3_step(s);
+    }
+    if (rc != SQLITE_DONE) {
       sqlite3_reset(s);
       fail(sql.substr(0, 60));
     }
@@ -670,9 +759,12 @@ class state_store {
       return;
     }
     try {
-      exec("BEGIN IMMEDIATE");
+      // BEGIN IMMEDIATE waits in the busy handler for the write lock, but can still
+      // come back busy (a checkpoint, a switch to WAL mode): nothing is done yet, so it
+      // is tried again. So is a busy COMMIT (the transaction stays open when it is).
+      exec_retrying("BEGIN IMMEDIATE");
       body();
-      exec("COMMIT");
+      exec_retrying("COMMIT");
       --depth_;
     } catch (...) {
       --depth_;
