@@ -14,6 +14,7 @@
 #include <loom/object_store.hpp>
 #include <loom/process_backend.hpp>
 #include <loom/registry.hpp>
+#include <loom/state_store.hpp>
 #include <loom/fixed_string.hpp>
 #include <loom/literal.hpp>
 #include <loom/map.hpp>
