@@ -1,6 +1,7 @@
 // The command line of a workflow binary: run by name with named inputs, defaults,
 // exit codes, and the executed DAG as DOT.
 #include <catch2/catch.hpp>
+#include <loom/object_store.hpp>
 
 #include <filesystem>
 #include <sstream>

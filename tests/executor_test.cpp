@@ -135,3 +135,15 @@ TEST_CASE("many runs in parallel on one executor do not interfere", "[executor]"
   for (auto& c : callers) c.join();
   CHECK(wrong.load() == 0);
 }
+
+TEST_CASE("an executor stops its threads at once, however busy they were (500 executors of 4 threads)",
+          "[executor]") {
+  // The pool's threads stop when they find nothing to do; each one looks under the
+  // scheduler's sleep mutex (a lock taken twice there once hung ~executor).
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 500; ++i) {
+    loom::executor ex({.threads = 4});
+    CHECK(ex.run(two_independent, 1) == 2);
+  }
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(60));
+}

@@ -1,6 +1,8 @@
 // Futures files: written for every dynamic node of a stored run, read back and
 // validated before anything runs; a malformed file is rejected with every problem.
 #include <catch2/catch.hpp>
+#include <loom/object_store.hpp>
+#include <loom/futures_file.hpp>
 
 #include <filesystem>
 #include <random>

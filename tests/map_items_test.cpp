@@ -2,6 +2,8 @@
 // attempts and errors), the outputs of finished items kept as they finish, and a resume
 // that runs only the items a run before did not finish.
 #include <loom/loom.hpp>
+#include <loom/state_store.hpp>
+#include <loom/object_store.hpp>
 
 #include <catch2/catch.hpp>
 

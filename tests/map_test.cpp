@@ -3,6 +3,8 @@
 // (whole and partial maps), per-item retries, and that a map is one node whatever its
 // length.
 #include <loom/loom.hpp>
+#include <loom/object_store.hpp>
+#include <loom/futures_file.hpp>
 
 #include <catch2/catch.hpp>
 

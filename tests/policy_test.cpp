@@ -1,6 +1,8 @@
 // Retries with backoff, timeouts and caching (loom/policy.hpp), on the thread backend,
 // with and without a recorded store.
 #include <loom/loom.hpp>
+#include <loom/state_store.hpp>
+#include <loom/object_store.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -10,6 +10,7 @@
 #include "test_tasks.hpp"
 
 #include <loom/loom.hpp>
+#include <loom/object_store.hpp>
 
 #include <chrono>
 #include <csignal>

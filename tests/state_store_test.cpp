@@ -1,6 +1,8 @@
 // The state store (SQLite): its schema version and migration check, node rows written
 // in batches, a damaged database reported with its file name, and several writers.
 #include <loom/loom.hpp>
+#include <loom/state_store.hpp>
+#include <loom/object_store.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -8,6 +8,9 @@
 // functions, may be included by one translation unit only.)
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+#include <loom/state_store.hpp>
+#include <loom/object_store.hpp>
+#include <loom/process_backend.hpp>
 
 #include "process_tasks.hpp"
 

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <loom/process_backend.hpp>
+#include <loom/object_store.hpp>
 
 #include <chrono>
 #include <filesystem>

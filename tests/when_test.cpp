@@ -2,6 +2,8 @@
 // both branches in the plan and the graph, runs only the one the condition selects,
 // records the other's nodes as skipped, and nests.
 #include <loom/loom.hpp>
+#include <loom/state_store.hpp>
+#include <loom/object_store.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -3,6 +3,7 @@
 
 #include <loom/literal.hpp>
 #include <loom/type_descriptor.hpp>
+#include <loom/object_store.hpp>
 
 #include <algorithm>
 #include <exception>

@@ -16,6 +16,7 @@
 
 #include <loom/object_store.hpp>
 #include <loom/registry.hpp>
+#include <loom/futures_file.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -1,5 +1,7 @@
 // What the `loom` command reads from a store: see store_view.hpp.
 #include "store_view.hpp"
+#include <loom/state_store.hpp>
+#include <loom/object_store.hpp>
 
 #include <algorithm>
 #include <charconv>

@@ -16,6 +16,8 @@
 // parsed document: what writing cost when it built a document first (issue 3's writer). Then whole runs with and without
 // run_options::verify_futures (the executor writing and reading the file in the run).
 #include "../../examples/count_characters.hpp"
+#include <loom/object_store.hpp>
+#include <loom/futures_file.hpp>
 
 #include "bench_util.hpp"
 

@@ -22,6 +22,8 @@
 // divided by the 200,002 rows) and the object store's bytes per node (files and packs of
 // one execution).
 #include "../../examples/count_characters.hpp"
+#include <loom/state_store.hpp>
+#include <loom/object_store.hpp>
 
 #include "bench_util.hpp"
 

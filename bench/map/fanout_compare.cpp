@@ -8,6 +8,8 @@
 // Each run gets a store of its own under $TMPDIR, so that the database's size is one
 // run's. In memory (no store) too, for scale.
 #include <loom/loom.hpp>
+#include <loom/state_store.hpp>
+#include <loom/object_store.hpp>
 
 #include "../dynamic/bench_util.hpp"
 

@@ -10,6 +10,7 @@
 // The process backend's private store is a directory under $TMPDIR if set, else in
 // /dev/shm when that is a memory file system with 1 GiB free, else in /tmp.
 #include <loom/loom.hpp>
+#include <loom/process_backend.hpp>
 
 #include "../dynamic/bench_util.hpp"
 

@@ -26,92 +26,34 @@
 //
 // after registering its entities (loom::register_entities): a node process finds the
 // entity it runs, and the parent the entities a futures file names, in the registry.
+//
+// The process backend's code (spawning and waiting, the node process's side) is
+// compiled once into loom::runtime (src/process_backend.cpp).
 #pragma once
 
-#include <loom/detail/any_value.hpp>
+#include <loom/backend.hpp>
+#include <loom/detail/config.hpp>
 #include <loom/detail/graph.hpp>
 #include <loom/error.hpp>
-#include <loom/futures_file.hpp>
 #include <loom/literal.hpp>
 #include <loom/object_store.hpp>
-#include <loom/registry.hpp>
 
-#include <algorithm>
 #include <chrono>
-#include <array>
-#include <atomic>
-#include <cerrno>
-#include <csignal>
+#include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <thread>
-#include <mutex>
-#include <condition_variable>
 #include <filesystem>
 #include <iostream>
-#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
-#include <system_error>
-#include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <linux/magic.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/statfs.h>
 #include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern "C" {
-extern char** environ;  // NOLINT: POSIX
-}
 
 namespace loom {
 
-/// Where the nodes of a run execute.
-enum class execution_backend : std::uint8_t {
-  /// On the executor's threads, in this process (the default).
-  thread,
-  /// Each task node, and each dynamic node's body, in a fresh process of the node
-  /// program (see run_options::node_program); at most as many at a time as the
-  /// executor has threads. Static workflow nodes are structure only: they stay here.
-  process,
-};
-
-inline std::string_view backend_name(execution_backend b) {
-  return b == execution_backend::process ? "process" : "thread";
-}
-
 namespace detail {
-
-/// A graph of one node that calls a registered entity on the graph's inputs.
-inline graph single_node_graph(const entity_info& info) {
-  graph g;
-  g.name = info.name;
-  g.input_count = static_cast<std::uint32_t>(info.interface.inputs.size());
-  graph_node n;
-  n.kind = info.kind;
-  n.name = info.name;
-  n.entity = info.entity;
-  n.info = &info;
-  n.run = info.run;
-  n.subgraph = info.subgraph;
-  n.expand = info.expand;
-  n.input_count = g.input_count;
-  n.output_count = static_cast<std::uint32_t>(info.interface.outputs.size());
-  for (std::uint32_t i = 0; i < n.input_count; ++i) g.bindings.push_back({source_kind::input, 0, i, 0});
-  for (std::uint32_t o = 0; o < n.output_count; ++o) g.outputs.push_back({source_kind::node_output, 0, o, 0});
-  g.nodes.push_back(n);
-  g.finalize();
-  return g;
-}
 
 /// The keys of one node in the object store, under `<execution>/<node path>`.
 struct node_keys {
@@ -123,29 +65,7 @@ struct node_keys {
 };
 
 /// "SIGSEGV" for SIGSEGV: the name a person looks up.
-inline std::string signal_name(int sig) {
-  switch (sig) {
-    case SIGABRT: return "SIGABRT";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGPIPE: return "SIGPIPE";
-    case SIGHUP: return "SIGHUP";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGSYS: return "SIGSYS";
-    case SIGXCPU: return "SIGXCPU";
-    case SIGXFSZ: return "SIGXFSZ";
-    case SIGALRM: return "SIGALRM";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    default: return "signal " + std::to_string(sig);
-  }
-}
+std::string signal_name(int sig);
 
 /// How a node process ended.
 struct process_exit {
@@ -155,47 +75,14 @@ struct process_exit {
   std::string stderr_tail;  // the last bytes of its stdout and stderr
   std::chrono::milliseconds timed_out{0};  // the timeout after which it was killed (0: it was not)
 
-  [[nodiscard]] bool exited_zero() const { return known && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+  [[nodiscard]] bool exited_zero() const;
 
   /// "exited with status 3", "was killed by signal SIGKILL".
-  [[nodiscard]] std::string describe() const {
-    if (timed_out.count() > 0) {
-      return "was killed (SIGKILL) when it ran over its timeout of " + std::to_string(timed_out.count()) + " ms";
-    }
-    if (!known) return "ended with an unknown status (it could not be waited for)";
-    if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) {
-      const int sig = WTERMSIG(status);
-      const char* what = ::strsignal(sig);
-      return "was killed by signal " + signal_name(sig) + (what != nullptr ? std::string(" (") + what + ")" : "") +
-             (WCOREDUMP(status) ? ", core dumped" : "");
-    }
-    return "ended with wait status " + std::to_string(status);
-  }
+  [[nodiscard]] std::string describe() const;
 
   /// The last few non-empty lines of its output, each on its own line, indented: for
   /// an error message. Empty when it printed nothing.
-  [[nodiscard]] std::string last_lines(std::size_t max_lines = 8) const {
-    std::vector<std::string_view> lines;
-    std::string_view text = stderr_tail;
-    while (!text.empty()) {
-      const auto end = text.rfind('\n', text.size() - 1);
-      const auto start = end == std::string_view::npos ? 0 : end + 1;
-      std::string_view line = text.substr(start);
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-      if (!line.empty()) lines.push_back(line);
-      if (lines.size() == max_lines || end == std::string_view::npos) break;
-      text = text.substr(0, end);
-    }
-    std::string out;
-    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-      std::string_view line = *it;
-      if (line.size() > 300) line = line.substr(0, 300);
-      out += "\n  | ";
-      out += line;
-    }
-    return out;
-  }
+  [[nodiscard]] std::string last_lines(std::size_t max_lines = 8) const;
 };
 
 /// Starts `program` with `args` (args[0] is its argv[0]), stdin from /dev/null, stdout
@@ -203,170 +90,27 @@ struct process_exit {
 /// command line's stdout holds only results) and whose last bytes are kept; waits for
 /// it to end. Never leaves a zombie. Throws loom::error when it cannot be started.
 /// `timeout` (0: none): kill it with SIGKILL when it runs longer, then reap it.
-inline process_exit spawn_and_wait(const std::string& program, const std::vector<std::string>& args,
-                                   bool forward_output = true,
-                                   std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    throw error(std::string("cannot create a pipe for a node process: ") + std::strerror(errno));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attributes;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawnattr_init(&attributes);
-  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  ::posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
-#if __GLIBC_PREREQ(2, 34)
-  // Descriptors this process opened without O_CLOEXEC are not the node's business.
-  ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-#endif
-#endif
-  sigset_t none;
-  sigemptyset(&none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  ::posix_spawnattr_setsigmask(&attributes, &none);
-  ::posix_spawnattr_setsigdefault(&attributes, &defaults);
-  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::posix_spawnattr_destroy(&attributes);
-  ::close(pipe_fds[1]);
-  if (rc != 0) {
-    ::close(pipe_fds[0]);
-    throw error("cannot start node process " + program + ": " + std::strerror(rc));
-  }
-
-  process_exit result;
-  result.pid = pid;
-  constexpr std::size_t keep = 8192;
-  char buffer[4096];
-  auto take = [&](const char* data, std::size_t n) {
-    if (forward_output) {
-      std::size_t done = 0;
-      while (done < n) {
-        const auto w = ::write(2, data + done, n - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        done += static_cast<std::size_t>(w);
-      }
-    }
-    result.stderr_tail.append(data, n);
-    if (result.stderr_tail.size() > 2 * keep) result.stderr_tail.erase(0, result.stderr_tail.size() - keep);
-  };
-  bool reaped = false;
-  int status = 0;
-  while (true) {
-    int wait_ms = 250;
-    if (timeout.count() > 0 && result.timed_out.count() == 0) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        ::kill(pid, SIGKILL);  // still ours: not reaped yet
-        result.timed_out = timeout;
-      } else {
-        wait_ms = static_cast<int>(std::min<std::int64_t>(wait_ms, left.count() + 1));
-      }
-    }
-    pollfd p{pipe_fds[0], POLLIN, 0};
-    const int ready = ::poll(&p, 1, wait_ms);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (ready == 0) {
-      // Quiet for a while: has it ended while something it started holds the pipe?
-      const pid_t w = ::waitpid(pid, &status, WNOHANG);
-      if (w == pid) {
-        reaped = true;
-        ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
-        for (std::size_t drained = 0; drained < (std::size_t{1} << 20);) {
-          const auto n = ::read(pipe_fds[0], buffer, sizeof buffer);
-          if (n <= 0) break;
-          take(buffer, static_cast<std::size_t>(n));
-          drained += static_cast<std::size_t>(n);
-        }
-        break;
-      }
-      if (w < 0 && errno != EINTR) break;  // not ours to wait for (SIGCHLD ignored)
-      continue;
-    }
-    const auto n = ::read(pipe_fds[0], buffer, sizeof buffer);
-    if (n > 0) {
-      take(buffer, static_cast<std::size_t>(n));
-    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-      break;  // end of output: it has ended (or closed its output)
-    }
-  }
-  ::close(pipe_fds[0]);
-  if (!reaped) {
-    pid_t w;
-    do {
-      w = ::waitpid(pid, &status, 0);
-    } while (w < 0 && errno == EINTR);
-    reaped = w == pid;
-  }
-  result.known = reaped;
-  result.status = status;
-  if (result.stderr_tail.size() > keep) result.stderr_tail.erase(0, result.stderr_tail.size() - keep);
-  return result;
-}
+process_exit spawn_and_wait(const std::string& program, const std::vector<std::string>& args,
+                            bool forward_output = true,
+                            std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
 /// The path of this program, for the argv[0] of its node processes.
-inline std::string self_program_name() {
-  std::array<char, 4096> buffer{};
-  const auto n = ::readlink("/proc/self/exe", buffer.data(), buffer.size() - 1);
-  if (n <= 0) return "/proc/self/exe";
-  return std::string(buffer.data(), static_cast<std::size_t>(n));
-}
+std::string self_program_name();
 
 /// Where a run's private store goes: $TMPDIR when it is set; otherwise /dev/shm when it
 /// is a memory file system with at least 1 GiB free (creating, then removing, a few
 /// files per node costs about a millisecond per node on a disk here, and next to nothing
 /// in memory); otherwise /tmp.
-inline std::filesystem::path temporary_base() {
-  if (const char* tmpdir = std::getenv("TMPDIR"); tmpdir != nullptr && *tmpdir != '\0') return tmpdir;
-  struct statfs fs{};
-  if (::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC && ::access("/dev/shm", W_OK | X_OK) == 0 &&
-      static_cast<unsigned long long>(fs.f_bavail) * static_cast<unsigned long long>(fs.f_bsize) >= (1ULL << 30)) {
-    return "/dev/shm";
-  }
-  std::error_code ec;
-  auto base = std::filesystem::temp_directory_path(ec);
-  return ec ? std::filesystem::path("/tmp") : base;
-}
+std::filesystem::path temporary_base();
 
 /// A private object store in a new temporary directory (under temporary_base()),
 /// removed with everything in it when this object goes.
 class temporary_store {
  public:
-  temporary_store() {
-    const auto base = temporary_base();
-    std::string pattern = (base / "loom-run-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw error("cannot create a temporary object store under " + base.string() + ": " + std::strerror(errno));
-    }
-    path_ = pattern;
-    store_.emplace(path_);
-  }
+  temporary_store();
   temporary_store(const temporary_store&) = delete;
   temporary_store& operator=(const temporary_store&) = delete;
-  ~temporary_store() {
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
+  ~temporary_store();
   [[nodiscard]] const object_store& store() const { return *store_; }
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
@@ -377,15 +121,7 @@ class temporary_store {
 
 /// The JSON of a stored object, or nothing when there is none; throws loom::error
 /// naming the key when it is not JSON.
-inline std::optional<json> read_json_object(const object_store& store, const std::string& key) {
-  const auto text = store.get(key);
-  if (!text) return std::nullopt;
-  try {
-    return json::parse(*text);
-  } catch (const json::exception& e) {
-    throw error(key + " is not valid JSON (" + std::to_string(text->size()) + " bytes): " + e.what());
-  }
-}
+std::optional<json> read_json_object(const object_store& store, const std::string& key);
 
 /// What a node process was asked to do (the verb's arguments).
 struct node_request {
@@ -407,232 +143,22 @@ struct node_request {
   bool map_partial = false;
 
   /// The command line that asks for it (argv[0] first).
-  [[nodiscard]] std::vector<std::string> arguments(std::string argv0) const {
-    std::vector<std::string> args = {std::move(argv0), "exec-node", entity,
-                                     "--store", store_root,
-                                     "--inputs", inputs_key,
-                                     "--outputs", outputs_key,
-                                     "--error", error_key,
-                                     "--node", node_path,
-                                     "--max-dynamic-nodes", std::to_string(max_dynamic_nodes),
-                                     "--inline-literal-bytes", std::to_string(inline_literal_bytes),
-                                     "--sync", sync ? "1" : "0"};
-    if (map_mapped) {
-      args.insert(args.end(), {"--map", std::to_string(*map_mapped), "--map-partial", map_partial ? "1" : "0"});
-    }
-    return args;
-  }
+  [[nodiscard]] std::vector<std::string> arguments(std::string argv0) const;
 
-  static node_request parse(int argc, char** argv) {
-    node_request r;
-    if (argc < 3 || std::string_view(argv[1]) != "exec-node") throw error("usage: exec-node NAME --store DIR ...");
-    r.entity = argv[2];
-    auto count = [](const std::string& flag, const std::string& text) {
-      std::size_t used = 0;
-      unsigned long long value = 0;
-      try {
-        value = std::stoull(text, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (text.empty() || used != text.size() || text[0] == '-') {
-        throw error("--" + flag + ": expected a non-negative integer, got '" + text + "'");
-      }
-      return static_cast<std::size_t>(value);
-    };
-    for (int a = 3; a < argc; ++a) {
-      const std::string_view arg = argv[a];
-      if (arg.size() <= 2 || arg.substr(0, 2) != "--" || a + 1 >= argc) {
-        throw error("exec-node: unexpected argument '" + std::string(arg) + "'");
-      }
-      const std::string flag(arg.substr(2));
-      const std::string value = argv[++a];
-      if (flag == "store") r.store_root = value;
-      else if (flag == "inputs") r.inputs_key = value;
-      else if (flag == "outputs") r.outputs_key = value;
-      else if (flag == "error") r.error_key = value;
-      else if (flag == "node") r.node_path = value;
-      else if (flag == "max-dynamic-nodes") r.max_dynamic_nodes = count(flag, value);
-      else if (flag == "inline-literal-bytes") r.inline_literal_bytes = count(flag, value);
-      else if (flag == "sync") r.sync = count(flag, value) != 0;
-      else if (flag == "map") r.map_mapped = count(flag, value);
-      else if (flag == "map-partial") r.map_partial = count(flag, value) != 0;
-      else throw error("exec-node: unknown option --" + flag);
-    }
-    if (r.store_root.empty() || r.inputs_key.empty() || r.outputs_key.empty() || r.error_key.empty()) {
-      throw error("exec-node: --store, --inputs, --outputs and --error are required");
-    }
-    for (const auto* key : {&r.inputs_key, &r.outputs_key, &r.error_key}) object_store::check_key(*key);
-    return r;
-  }
+  static node_request parse(int argc, char** argv);
 };
 
 /// The prefix of a key ("a/b/futures.json" → "a/b").
-inline std::string key_directory(const std::string& key) {
-  const auto slash = key.rfind('/');
-  return slash == std::string::npos ? std::string() : key.substr(0, slash);
-}
+std::string key_directory(const std::string& key);
 
 /// A batch of a map node's items in a node process. Writes {"o0": [item outputs, null
 /// where an item failed or did not run], ..., "done": items tried, "failed": {"j":
 /// error}, "attempts": {"j": n}} (j: the item's position in the batch).
-inline void execute_map_batch(const node_request& r, const entity_info& info, const json& given,
-                              const object_store& store) {
-  if (info.map == nullptr) throw error("'" + info.name + "' is a " + std::string(kind_name(info.kind)) + ", not a task");
-  const std::uint64_t mapped = *r.map_mapped;
-  std::vector<any_value> inputs(info.interface.inputs.size());
-  std::size_t length = 0;
-  bool any_list = false;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const port& p = info.interface.inputs[i];
-    const auto it = given.find(p.name);
-    if (it == given.end()) throw error(r.inputs_key + ": no value for input '" + p.name + "'");
-    const bool is_mapped = ((mapped >> i) & 1U) != 0;
-    inputs[i] = (is_mapped ? info.input_list_codecs[i] : info.input_codecs[i]).decode(*it, p.name);
-    if (!is_mapped) continue;
-    const std::size_t size = info.map->list_size(i, inputs[i]);
-    if (any_list && size != length) {
-      throw error(r.inputs_key + ": the mapped lists differ in length (" + p.name + " has " + std::to_string(size) +
-                  " items, the list before it " + std::to_string(length) + ")");
-    }
-    length = size;
-    any_list = true;
-  }
-  if (!any_list) throw error("--map " + std::to_string(mapped) + " maps none of the inputs of " + info.name);
-  std::vector<any_value> outputs(info.interface.outputs.size());
-  info.map->make_outputs(length, /*partial=*/true, outputs.data());  // optional items: a failed one stays empty
-  const std::uint32_t retries = info.policy != nullptr ? info.policy(info.entity).retries : 0;
-  const std::chrono::milliseconds timeout =
-      info.policy != nullptr ? info.policy(info.entity).timeout : std::chrono::milliseconds(0);
-  bool abandoned = false;  // an attempt that timed out still runs on a thread of its own
-  // One attempt at item k: on this thread, or with a timeout on a thread of its own that
-  // is left behind when it takes too long (the process ends without waiting for it; it
-  // writes nothing but item k's own element, which is not read once k has failed).
-  auto attempt_item = [&](std::size_t k) -> std::string {
-    auto run = [&info, &inputs, &outputs, mapped, k]() -> std::string {
-      return failure_message(
-          [&] { info.map->run_item(info.entity, inputs.data(), mapped, k, /*partial=*/true, outputs.data()); });
-    };
-    if (timeout.count() == 0) return run();
-    struct outcome {
-      std::mutex mutex;
-      std::condition_variable finished;
-      bool done = false;
-      std::string error;
-    };
-    auto state = std::make_shared<outcome>();
-    std::thread([state, run] {
-      std::string error = run();
-      std::lock_guard lock(state->mutex);
-      state->error = std::move(error);
-      state->done = true;
-      state->finished.notify_all();
-    }).detach();
-    std::unique_lock lock(state->mutex);
-    if (!state->finished.wait_for(lock, timeout, [&] { return state->done; })) {
-      abandoned = true;
-      return "timed out after " + std::to_string(timeout.count()) + " ms";
-    }
-    return state->error;
-  };
-  json failed = json::object();
-  json attempts = json::object();
-  std::size_t done = 0;
-  for (; done < length; ++done) {
-    std::uint32_t attempt = 0;
-    std::string error_text;
-    for (;; ++attempt) {
-      const bool was_abandoned = abandoned;
-      error_text = attempt_item(done);
-      // A timed-out attempt still owns item k's element: no second attempt beside it.
-      if (error_text.empty() || attempt >= retries || abandoned != was_abandoned) break;
-    }
-    if (attempt > 0) attempts[std::to_string(done)] = attempt + 1;
-    if (!error_text.empty()) {
-      failed[std::to_string(done)] = error_text;
-      if (!r.map_partial) {
-        ++done;
-        break;  // a whole map has failed: the other items need not run
-      }
-    }
-  }
-  json out = json::object();
-  for (std::size_t o = 0; o < outputs.size(); ++o) {
-    json list = json::array();
-    for (std::size_t k = 0; k < length; ++k) {
-      // A failed item is null, and not read: a timed-out attempt may still write it.
-      const bool ok = k < done && !failed.contains(std::to_string(k));
-      list.push_back(ok ? info.map->item_literal(o, outputs[o], k, true) : json(nullptr));
-    }
-    out[info.interface.outputs[o].name] = std::move(list);
-  }
-  out["done"] = done;
-  out["failed"] = std::move(failed);
-  out["attempts"] = std::move(attempts);
-  if (!abandoned) {
-    store.put(r.outputs_key, out.dump(-1, ' ', false, json::error_handler_t::replace), r.sync);
-    return;
-  }
-  // An attempt left running must not outlive the process's exit as static objects are
-  // destroyed under it (it reads `inputs` and writes `outputs`): end here, either way.
-  try {
-    store.put(r.outputs_key, out.dump(-1, ' ', false, json::error_handler_t::replace), r.sync);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "node %s (task '%s'): cannot store the batch result: %s\n", r.node_path.c_str(),
-                 info.name.c_str(), e.what());
-    std::_Exit(1);
-  }
-  std::_Exit(0);
-}
+void execute_map_batch(const node_request& r, const entity_info& info, const json& given, const object_store& store);
 
 /// The node process itself: decode the inputs, run the task (or the dynamic body),
 /// write the outputs (or the futures file). Throws what the task throws.
-inline void execute_node_request(const node_request& r, const object_store& store) {
-  const entity_info* info = registry::global().find(r.entity);
-  if (info == nullptr) {
-    throw error("'" + r.entity +
-                "' is not known to this program (a node process finds its task in the registry: "
-                "register it with loom::main or loom::register_entities)");
-  }
-  if (info->kind == node_kind::workflow) {
-    throw error("'" + r.entity + "' is a static workflow: its nodes run one by one, not in one process");
-  }
-  const auto doc = read_json_object(store, r.inputs_key);
-  if (!doc) throw error("no inputs: " + r.inputs_key + " does not exist");
-  const auto inputs_it = doc->find("inputs");
-  if (!doc->is_object() || inputs_it == doc->end() || !inputs_it->is_object()) {
-    throw error(r.inputs_key + ": expected {\"entity\": ..., \"inputs\": {...}}");
-  }
-  if (r.map_mapped) return execute_map_batch(r, *info, *inputs_it, store);
-  graph g = single_node_graph(*info);
-  std::unique_ptr<any_value[]> slots(new any_value[g.slot_count]);
-  for (std::size_t i = 0; i < info->interface.inputs.size(); ++i) {
-    const port& p = info->interface.inputs[i];
-    const auto it = inputs_it->find(p.name);
-    if (it == inputs_it->end()) throw error(r.inputs_key + ": no value for input '" + p.name + "'");
-    slots[i] = info->input_codecs[i].decode(*it, p.name);
-  }
-  node_io io(g, g.nodes[0], slots.get());
-  if (info->kind == node_kind::task) {
-    info->run(info->entity, io);
-    json out = json::object();
-    for (std::size_t o = 0; o < info->interface.outputs.size(); ++o) {
-      out[info->interface.outputs[o].name] = slots[g.nodes[0].first_slot + o].to_json();
-    }
-    store.put(r.outputs_key, out.dump(), r.sync);
-    return;
-  }
-  std::unique_ptr<graph> sub = info->expand(info->entity, io);
-  if (sub->nodes.size() > r.max_dynamic_nodes) {
-    throw error("dynamic workflow produced " + std::to_string(sub->nodes.size()) + " nodes, over the limit of " +
-                std::to_string(r.max_dynamic_nodes) + " nodes per futures file");
-  }
-  futures_write_options write;
-  write.store = &store;
-  write.store_prefix = key_directory(r.outputs_key);
-  write.inline_literal_bytes = r.inline_literal_bytes;
-  store.put(r.outputs_key, write_futures_text(*sub, info->name, write), r.sync);
-}
+void execute_node_request(const node_request& r, const object_store& store);
 
 }  // namespace detail
 
@@ -644,34 +170,6 @@ inline bool is_node_process(int argc, char** argv) {
 /// The entry point of a node process: runs `PROGRAM exec-node NAME ...` and returns
 /// its exit code (0 outputs written, 1 the task failed: its message is in the error
 /// object, 2 a bad request). Messages that cannot go to the store go to `err`.
-inline int run_node_process(int argc, char** argv, std::ostream& err = std::cerr) {
-  const std::string program = argc > 0 && argv[0] != nullptr ? argv[0] : "loom";
-  detail::node_request request;
-  std::optional<object_store> store;
-  try {
-    request = detail::node_request::parse(argc, argv);
-    store.emplace(request.store_root);
-  } catch (const std::exception& e) {
-    err << program << ": " << e.what() << '\n';
-    return 2;
-  }
-  std::string message;
-  try {
-    detail::execute_node_request(request, *store);
-    return 0;
-  } catch (const std::exception& e) {
-    message = e.what();
-  } catch (...) {
-    message = "unknown exception (not derived from std::exception)";
-  }
-  try {
-    store->put(request.error_key, json{{"message", message}, {"entity", request.entity}}.dump(),
-                       request.sync);
-  } catch (const std::exception& e) {
-    err << program << ": node " << request.node_path << " (task '" << request.entity << "') failed: " << message
-        << "\n" << program << ": and its error could not be stored: " << e.what() << '\n';
-  }
-  return 1;
-}
+int run_node_process(int argc, char** argv, std::ostream& err = std::cerr);
 
 }  // namespace loom

@@ -250,6 +250,28 @@ class registry {
   std::map<std::string, std::unique_ptr<entity_info>, std::less<>> entities_;
 };
 
+/// A graph of one node that calls a registered entity on the graph's inputs.
+inline graph single_node_graph(const entity_info& info) {
+  graph g;
+  g.name = info.name;
+  g.input_count = static_cast<std::uint32_t>(info.interface.inputs.size());
+  graph_node n;
+  n.kind = info.kind;
+  n.name = info.name;
+  n.entity = info.entity;
+  n.info = &info;
+  n.run = info.run;
+  n.subgraph = info.subgraph;
+  n.expand = info.expand;
+  n.input_count = g.input_count;
+  n.output_count = static_cast<std::uint32_t>(info.interface.outputs.size());
+  for (std::uint32_t i = 0; i < n.input_count; ++i) g.bindings.push_back({source_kind::input, 0, i, 0});
+  for (std::uint32_t o = 0; o < n.output_count; ++o) g.outputs.push_back({source_kind::node_output, 0, o, 0});
+  g.nodes.push_back(n);
+  g.finalize();
+  return g;
+}
+
 /// The registration of the first entity object of type E that a builder records.
 template <class E>
 const entity_info& registered(const E& e) {

@@ -11,6 +11,8 @@
 
 #include "consumer_types.hpp"
 
+std::string consumer_stored_run_id();  // second_tu.cpp
+
 namespace {
 
 constexpr auto add = loom::task<"add">([](std::int64_t a, std::int64_t b) { return a + b; });
@@ -45,6 +47,7 @@ int main() {
     if (status != 0 || out.str() != "{\"o0\":{\"x\":2,\"y\":-4}}\n") {
       return fail("scale: exit " + std::to_string(status) + ", out '" + out.str() + "', err '" + err.str() + "'");
     }
+    if (consumer_stored_run_id().rfind("ex-", 0) != 0) return fail("no execution id from the second unit");
     std::cout << "consumer (" CONSUMER_MODE "): " << result << ' ' << out.str();
   } catch (const std::exception& e) {
     return fail(e.what());

@@ -96,11 +96,12 @@ if(MODE STREQUAL "find_package")
     # Installed with --prefix elsewhere than CMAKE_INSTALL_PREFIX: the package must be
     # relocatable (nothing may point at the configured prefix or at this build tree).
     "-DCMAKE_INSTALL_PREFIX=${work_dir}/configured-prefix-unused")
-  # An INTERFACE library, the code generator and the loom command, nothing else.
+  # The runtime library, the code generator and the loom command, nothing else.
   run("build Loom" "${CMAKE_COMMAND}" --build "${loom_build}" ${build_config})
   file(GLOB_RECURSE loom_objects "${loom_build}/*.o" "${loom_build}/*.obj")
   foreach(object IN LISTS loom_objects)
-    if(NOT object MATCHES "/loom-codegen\\.dir/" AND NOT object MATCHES "/loom_tool\\.dir/")
+    if(NOT object MATCHES "/loom-codegen\\.dir/" AND NOT object MATCHES "/loom_tool\\.dir/"
+       AND NOT object MATCHES "/loom_runtime\\.dir/")
       message(FATAL_ERROR "[${MODE}] building Loom with tests/examples/benchmarks OFF compiled: ${object}")
     endif()
   endforeach()
@@ -140,14 +141,15 @@ if(MODE STREQUAL "find_package")
 endif()
 run("build consumer" "${CMAKE_COMMAND}" --build "${consumer_build}" ${build_config})
 
-# Nothing but the consumer (and, under add_subdirectory, loom-codegen) may have been
-# compiled: no tests/examples of Loom's.
+# Nothing but the consumers (and, under add_subdirectory, loom-codegen and the runtime)
+# may have been compiled: no tests/examples of Loom's.
 file(GLOB_RECURSE objects "${consumer_build}/*.o" "${consumer_build}/*.obj")
 if(NOT objects)
   message(FATAL_ERROR "[${MODE}] no object files under ${consumer_build}: was anything built?")
 endif()
 foreach(object IN LISTS objects)
-  if(NOT object MATCHES "/consumer\\.dir/" AND NOT object MATCHES "/loom-codegen\\.dir/")
+  if(NOT object MATCHES "/consumer(_header_only)?\\.dir/" AND NOT object MATCHES "/loom-codegen\\.dir/"
+     AND NOT object MATCHES "/loom_runtime\\.dir/")
     message(FATAL_ERROR "[${MODE}] something besides the consumer was compiled: ${object}")
   endif()
 endforeach()

@@ -11,6 +11,7 @@
 // prints the outputs as JSON on stdout. Fails if the file is not byte for byte what
 // nlohmann::json would dump for it.
 #include <loom/loom.hpp>
+#include <loom/object_store.hpp>
 
 #include <boost/hana/define_struct.hpp>
 

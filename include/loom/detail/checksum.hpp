@@ -1,27 +1,23 @@
 // loom/detail/checksum.hpp — the fast 64-bit checksum of pack records: XXH3 from the
-// xxHash library (Debian's libxxhash-dev), compiled inline from its header, so Loom stays
-// header-only and links nothing more. It detects damage (a torn write, a flipped bit, a
-// record read at the wrong offset); it is not a cryptographic hash, which the SHA-256 of
-// whole objects (loom/detail/sha256.hpp) is.
+// xxHash library (Debian's libxxhash-dev), compiled inline from its header into the
+// runtime (src/checksum.cpp), so Loom links nothing more and this header does not parse
+// xxhash.h. It detects damage (a torn write, a flipped bit, a record read at the wrong
+// offset); it is not a cryptographic hash, which the SHA-256 of whole objects
+// (loom/detail/sha256.hpp) is.
 #pragma once
+
+#include <loom/detail/config.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL  // static inline functions under their own names: no symbol clashes
-#endif
-#include <xxhash.h>
-
 namespace loom::detail {
 
 /// The checksum of `bytes`, seeded by `seed` (a record checksums its key into the seed,
 /// so bytes filed under the wrong key do not pass).
-inline std::uint64_t checksum64(std::string_view bytes, std::uint64_t seed = 0) {
-  return XXH3_64bits_withSeed(bytes.data(), bytes.size(), seed);
-}
+std::uint64_t checksum64(std::string_view bytes, std::uint64_t seed = 0);
 
 /// Little-endian fixed-width integers, for binary headers that read the same on any host.
 inline void put_le(std::string& out, std::uint64_t value, int bytes) {

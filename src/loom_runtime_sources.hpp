@@ -1,0 +1,16 @@
+// src/loom_runtime_sources.hpp — the runtime's sources, for LOOM_HEADER_ONLY builds
+// (CMake target loom::header_only): <loom/loom.hpp> includes this, and every function
+// below is `inline` (LOOM_FUNC, loom/detail/config.hpp). A normal build compiles each
+// source once into loom::runtime instead.
+#pragma once
+
+#include "checksum.cpp"
+#include "sha256.cpp"
+#include "object_store.cpp"
+#include "recorder.cpp"
+#include "futures_file.cpp"
+#include "process_backend.cpp"
+#include "dot.cpp"
+#include "cli.cpp"
+#include "state_store.cpp"
+#include "executor.cpp"

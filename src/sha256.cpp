@@ -1,0 +1,34 @@
+// src/sha256.cpp — SHA-256 by OpenSSL's EVP interface (loom/detail/sha256.hpp); the
+// only file that includes OpenSSL's headers.
+#include <loom/detail/sha256.hpp>
+
+#include <loom/error.hpp>
+
+#include <cstddef>
+
+#include <openssl/evp.h>
+
+namespace loom::detail {
+
+LOOM_FUNC sha256_digest sha256(std::string_view bytes) {
+  sha256_digest digest{};
+  unsigned int size = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1 || size != 32) {
+    throw error("sha256: OpenSSL's EVP_Digest failed");
+  }
+  return digest;
+}
+
+LOOM_FUNC std::string to_hex(const sha256_digest& digest) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(64, '0');
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    out[2 * i] = digits[digest[i] >> 4];
+    out[2 * i + 1] = digits[digest[i] & 0xF];
+  }
+  return out;
+}
+
+LOOM_FUNC std::string sha256_hex(std::string_view bytes) { return to_hex(sha256(bytes)); }
+
+}  // namespace loom::detail
