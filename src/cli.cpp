@@ -35,17 +35,9 @@ class usage_error : public error {
 };
 
 LOOM_FUNC std::size_t parse_count(std::string_view flag, const std::string& text) {
-  std::size_t used = 0;
-  unsigned long long value = 0;
-  try {
-    value = std::stoull(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || text.empty() || text[0] == '-') {
-    throw usage_error("--" + std::string(flag) + ": expected a non-negative integer, got '" + text + "'");
-  }
-  return static_cast<std::size_t>(value);
+  const auto value = parse_non_negative(text);
+  if (!value) throw usage_error("--" + std::string(flag) + ": expected a non-negative integer, got '" + text + "'");
+  return *value;
 }
 
 /// A command-line value for an input: JSON, or (for string inputs) the text itself.

@@ -282,22 +282,26 @@ LOOM_FUNC std::vector<std::string> node_request::arguments(std::string argv0) co
   return args;
 }
 
+LOOM_FUNC std::optional<std::size_t> parse_non_negative(const std::string& text) {
+  std::size_t used = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (text.empty() || used != text.size() || text[0] == '-') return std::nullopt;
+  return static_cast<std::size_t>(value);
+}
+
 LOOM_FUNC node_request node_request::parse(int argc, char** argv) {
   node_request r;
   if (argc < 3 || std::string_view(argv[1]) != "exec-node") throw error("usage: exec-node NAME --store DIR ...");
   r.entity = argv[2];
   auto count = [](const std::string& flag, const std::string& text) {
-    std::size_t used = 0;
-    unsigned long long value = 0;
-    try {
-      value = std::stoull(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (text.empty() || used != text.size() || text[0] == '-') {
-      throw error("--" + flag + ": expected a non-negative integer, got '" + text + "'");
-    }
-    return static_cast<std::size_t>(value);
+    const auto value = parse_non_negative(text);
+    if (!value) throw error("--" + flag + ": expected a non-negative integer, got '" + text + "'");
+    return *value;
   };
   for (int a = 3; a < argc; ++a) {
     const std::string_view arg = argv[a];

@@ -123,6 +123,10 @@ class temporary_store {
 /// naming the key when it is not JSON.
 std::optional<json> read_json_object(const object_store& store, const std::string& key);
 
+/// A command-line count ("12"): a non-negative integer and nothing else, or nothing
+/// (the command line's and exec-node's options alike).
+std::optional<std::size_t> parse_non_negative(const std::string& text);
+
 /// What a node process was asked to do (the verb's arguments).
 struct node_request {
   std::string entity;
