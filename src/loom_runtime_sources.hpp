@@ -8,6 +8,7 @@
 #include "sha256.cpp"
 #include "object_store.cpp"
 #include "recorder.cpp"
+#include "futures_document.cpp"
 #include "futures_file.cpp"
 #include "process_backend.cpp"
 #include "dot.cpp"
