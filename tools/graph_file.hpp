@@ -2,18 +2,21 @@
 // and checked by the `loom` command from the file alone.
 //
 // loom::read_futures_file checks a file against the entities registered in the running
-// binary; the `loom` command has none, so it checks what the file itself declares: the
-// format and version, the entities table (kinds, interfaces), node ids (the writer's
-// pattern, unique), that every node's entity is declared, one binding per declared input
-// and no other, references to existing nodes and outputs with the declared types,
-// literals against the declared types, collections only where a list or map is
-// expected, {"input": name} only in static graphs and naming one of their inputs,
-// stored literals (when a store is at hand), acyclicity, and the limits. The same reader
-// serves every file of the format: futures files (`dn` ids), the root graph
-// `<execution>/workflow.json` and static workflow graphs `<execution>/specs/NAME.json`
-// (`n` ids, inputs as {"input": "i0"}).
+// binary; the `loom` command has none, so it checks what the file itself declares. Both
+// stand on one structural reader (loom/detail/futures_document.hpp, in loom::runtime),
+// which holds every check that needs no registry and its message: the format and
+// version, the entities table, node ids, one binding per declared input and no other,
+// references to existing nodes and outputs with the declared types, collections only
+// where a list or map is expected, {"input": name} only in static graphs, stored
+// literals (when a store is at hand), acyclicity, and the limits. The command reads the
+// file whole (unknown fields, the writer's id pattern, subworkflows, static graphs) and
+// adds what is its own: literals checked against the declared types, and the shape
+// below for drawing. The same reader serves every file of the format: futures files
+// (`dn` ids), the root graph `<execution>/workflow.json` and static workflow graphs
+// `<execution>/specs/NAME.json` (`n` ids, inputs as {"input": "i0"}).
 #pragma once
 
+#include <loom/detail/futures_document.hpp>
 #include <loom/object_store.hpp>
 #include <loom/registry.hpp>
 #include <loom/futures_file.hpp>
@@ -91,7 +94,7 @@ graph_file read_graph_file(std::string_view text, std::string where, const graph
 /// How deeply arrays and objects nest in JSON text (strings skipped), without parsing it:
 /// deeper than max_json_depth is refused before anything recursive (printing, checking,
 /// destroying) walks it.
-std::size_t json_depth(std::string_view text);
+using loom::detail::json_depth;
 inline constexpr std::size_t max_json_depth = 1000;
 
 /// A binding in one line, for people: `dn3.o0`, `input:i0`, `"a"`, `[0, 0, ... 26 items]`,
