@@ -3,6 +3,7 @@
 // output is checked — table rows, tree lines, DOT clusters and colours, JSON fields —
 // as are the exit codes of bad command lines, damaged objects, packs and databases, gc,
 // and a run killed with SIGKILL, shown as interrupted.
+#include <loom/futures_file.hpp>
 #include <loom/object_store.hpp>
 #include <loom/state_store.hpp>
 
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -32,6 +34,10 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifdef LOOM_COUNT_CHARACTERS_BINARY
+#include "../examples/count_characters.hpp"  // the executor's reader needs the entities registered
+#endif
 
 extern char** environ;
 
@@ -896,6 +902,76 @@ TEST_CASE("inspect: a structurally invalid futures file: every problem, from its
   CHECK(deep_graph.code == 1);
   CHECK(contains(deep_graph.err, "nested 5000 levels deep, over the limit of 1000"));
 }
+
+#ifdef LOOM_COUNT_CHARACTERS_BINARY
+// One reader of the format (loom/detail/futures_document.hpp): the same damage gives the
+// same problems, word for word and in the same order, from `loom inspect` (no registry,
+// the file's own entities table) and from the executor's loom::read_futures_file (this
+// process's registry).
+TEST_CASE("inspect and the executor's reader report the same damage with the same problems") {
+  // The futures file of this process's count_characters (its entities as registered
+  // here: without the code generator, inputs are named i0, i1, ...).
+  scratch_dir dir("tool-test");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 1});
+  loom::run_options options;
+  options.store = &store;
+  options.execution_id = "same";
+  REQUIRE(ex.run(options, start_wf, "Pear", "Earth") == 3);
+  const auto* counting = loom::detail::registry::global().find("count_characters");
+  REQUIRE(counting != nullptr);
+  const json valid = json::parse(*store.get("same/n0/futures.json"));
+  const auto input = [&](const char* entity, int i) {
+    return valid["entities"][entity]["interface"]["inputs"][i]["name"].get<std::string>();
+  };
+  const std::string character = input("return_index", 0), freq = input("update_list", 0), index = input("update_list", 1);
+  // dn0 return_index("P"), dn1 update_list(freq, dn0), dn2 return_index("e"), dn3 update_list(dn1, dn2), ...
+  REQUIRE(valid["nodes"][3]["inputs"][freq] == json{{"ref", "dn1.o0"}});
+  const std::vector<std::pair<std::string, std::function<void(json&)>>> damages = {
+      {"a cycle", [&](json& d) { d["nodes"][1]["inputs"][freq] = {{"ref", "dn3.o0"}}; }},
+      {"a dangling ref", [&](json& d) { d["nodes"][1]["inputs"][index] = {{"ref", "dn99.o0"}}; }},
+      {"a ref to no output", [&](json& d) { d["nodes"][1]["inputs"][index] = {{"ref", "dn0.o7"}}; }},
+      {"a ref without a dot", [&](json& d) { d["nodes"][1]["inputs"][index] = {{"ref", "dn0"}}; }},
+      {"a ref of the wrong type", [&](json& d) { d["nodes"][3]["inputs"][freq] = {{"ref", "dn0.o0"}}; }},
+      {"a literal of the wrong type", [&](json& d) { d["nodes"][1]["inputs"][freq] = {{"literal", {0, 1, "x"}}}; }},
+      {"a duplicate id", [&](json& d) { d["nodes"][2]["id"] = "dn0"; }},
+      {"an unknown input, a missing one",
+       [&](json& d) {
+         d["nodes"][1]["inputs"]["surprise"] = {{"literal", 1}};
+         d["nodes"][0]["inputs"].erase(character);
+       }},
+      {"not a binding", [&](json& d) { d["nodes"][0]["inputs"][character] = 5; }},
+      {"a list where none fits", [&](json& d) { d["nodes"][0]["inputs"][character] = {{"list", json::array()}}; }},
+      {"an entity missing from the table", [&](json& d) { d["entities"].erase("derive_count"); }},
+      {"a bad interface", [&](json& d) { d["entities"]["return_index"]["interface"] = {{"inputs", 1}}; }},
+      {"a bad map", [&](json& d) { d["nodes"][0]["map"] = {{"mapped", {"nope"}}}; }},
+      {"a map over a non-list", [&](json& d) { d["nodes"][0]["map"] = {{"mapped", {character}}}; }},
+      {"no outputs", [&](json& d) { d.erase("outputs"); }},
+      {"another version", [&](json& d) { d["version"] = 2; }},
+      {"no nodes", [&](json& d) { d["nodes"] = json::object(); }},
+  };
+  for (const auto& [what, damage] : damages) {
+    INFO(what);
+    json doc = valid;
+    damage(doc);
+    std::vector<std::string> executor;
+    try {
+      (void)loom::read_futures_file(doc.dump(), "futures.json", {}, counting);
+    } catch (const loom::futures_error& e) {
+      executor = e.problems();
+    }
+    REQUIRE_FALSE(executor.empty());
+    spit(dir.path / "futures.json", doc.dump());
+    const auto r = loom_tool({"inspect", (dir.path / "futures.json").string()});
+    CHECK(r.code == 1);
+    std::vector<std::string> tool;
+    for (const auto& line : lines_of(r.err)) {
+      if (line.rfind("  - ", 0) == 0) tool.push_back(line.substr(4));
+    }
+    CHECK(tool == executor);
+  }
+}
+#endif
 
 TEST_CASE("a damaged database is reported with its file name, exit code 1") {
   store_fixture f;
