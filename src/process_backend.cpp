@@ -3,6 +3,8 @@
 // side of the hidden verb `PROGRAM exec-node NAME ...`.
 #include <loom/process_backend.hpp>
 
+#include "attempt.hpp"
+
 #include <loom/futures_file.hpp>
 #include <loom/registry.hpp>
 
@@ -359,55 +361,28 @@ LOOM_FUNC void execute_map_batch(const node_request& r, const entity_info& info,
   if (!any_list) throw error("--map " + std::to_string(mapped) + " maps none of the inputs of " + info.name);
   std::vector<any_value> outputs(info.interface.outputs.size());
   info.map->make_outputs(length, /*partial=*/true, outputs.data());  // optional items: a failed one stays empty
-  const std::uint32_t retries = info.policy != nullptr ? info.policy(info.entity).retries : 0;
-  const std::chrono::milliseconds timeout =
-      info.policy != nullptr ? info.policy(info.entity).timeout : std::chrono::milliseconds(0);
+  const node_policy policy = info.policy != nullptr ? info.policy(info.entity) : node_policy{};
   bool abandoned = false;  // an attempt that timed out still runs on a thread of its own
-  // One attempt at item k: on this thread, or with a timeout on a thread of its own that
-  // is left behind when it takes too long (the process ends without waiting for it; it
-  // writes nothing but item k's own element, which is not read once k has failed).
-  auto attempt_item = [&](std::size_t k) -> std::string {
-    auto run = [&info, &inputs, &outputs, mapped, k]() -> std::string {
-      return failure_message(
-          [&] { info.map->run_item(info.entity, inputs.data(), mapped, k, /*partial=*/true, outputs.data()); });
-    };
-    if (timeout.count() == 0) return run();
-    struct outcome {
-      std::mutex mutex;
-      std::condition_variable finished;
-      bool done = false;
-      std::string error;
-    };
-    auto state = std::make_shared<outcome>();
-    std::thread([state, run] {
-      std::string error = run();
-      std::lock_guard lock(state->mutex);
-      state->error = std::move(error);
-      state->done = true;
-      state->finished.notify_all();
-    }).detach();
-    std::unique_lock lock(state->mutex);
-    if (!state->finished.wait_for(lock, timeout, [&] { return state->done; })) {
-      abandoned = true;
-      return "timed out after " + std::to_string(timeout.count()) + " ms";
-    }
-    return state->error;
-  };
   json failed = json::object();
   json attempts = json::object();
   std::size_t done = 0;
   for (; done < length; ++done) {
-    std::uint32_t attempt = 0;
-    std::string error_text;
-    for (;; ++attempt) {
-      const bool was_abandoned = abandoned;
-      error_text = attempt_item(done);
-      // A timed-out attempt still owns item k's element: no second attempt beside it.
-      if (error_text.empty() || attempt >= retries || abandoned != was_abandoned) break;
-    }
-    if (attempt > 0) attempts[std::to_string(done)] = attempt + 1;
-    if (!error_text.empty()) {
-      failed[std::to_string(done)] = error_text;
+    // Each item's attempts (attempt.hpp). With a timeout, an attempt runs on a thread of
+    // its own that is left behind when it takes too long: the process ends without
+    // waiting for it, and it writes nothing but item k's own element, which is not read
+    // once k has failed.
+    const std::size_t k = done;
+    std::uint32_t tries = 0;
+    const attempt_result result = attempt_in_line(
+        policy,
+        [&info, &inputs, &outputs, mapped, k] {
+          info.map->run_item(info.entity, inputs.data(), mapped, k, /*partial=*/true, outputs.data());
+        },
+        [] { return false; }, tries);
+    abandoned = abandoned || result.abandoned;
+    if (tries > 1) attempts[std::to_string(k)] = tries;
+    if (!result.ok()) {
+      failed[std::to_string(k)] = result.error;
       if (!r.map_partial) {
         ++done;
         break;  // a whole map has failed: the other items need not run
