@@ -22,6 +22,8 @@
 namespace loom::detail {
 
 struct run_state;
+template <class Item>
+class work_queues;
 class execution_context;
 class node_backend;
 class run_observers;
@@ -33,7 +35,14 @@ struct frame {
   std::size_t depth = 0;
   std::unique_ptr<any_value[]> slots;
   std::unique_ptr<std::atomic<std::uint32_t>[]> pending;  // per node: producers not yet done
-  std::atomic<std::uint32_t> nodes_left{0};
+  // The frame's sinks (nodes without successors) not yet done: when all are, so is every
+  // node, as each is a sink or an ancestor of one. Counting sinks, not nodes, keeps the
+  // threads of a wide DAG from writing one shared counter for every node.
+  std::atomic<std::uint32_t> sinks_left{0};
+  struct alignas(64) join_group {
+    std::atomic<std::uint32_t> left{0};
+  };
+  std::unique_ptr<join_group[]> join_groups;  // the graph's large joins' groups: producers not yet done
   frame* parent = nullptr;
   std::uint32_t parent_node = 0;
   run_state* run = nullptr;
@@ -43,12 +52,21 @@ struct frame {
         depth(parent_frame != nullptr ? parent_frame->depth + 1 : 0),
         slots(new any_value[graph.slot_count]),
         pending(new std::atomic<std::uint32_t>[graph.nodes.size()]),
-        nodes_left(static_cast<std::uint32_t>(graph.nodes.size())),
         parent(parent_frame),
         parent_node(node_in_parent),
         run(&r) {
+    std::uint32_t sinks = 0;
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
       pending[i].store(graph.nodes[i].predecessor_count, std::memory_order_relaxed);
+      if (graph.nodes[i].successor_count == 0) ++sinks;
+    }
+    sinks_left.store(sinks, std::memory_order_relaxed);
+    if (!graph.join_group_sizes.empty()) {
+      join_groups.reset(new join_group[graph.join_group_sizes.size()]);
+      for (std::size_t k = 0; k < graph.join_group_sizes.size(); ++k) {
+        join_groups[k].left.store(graph.join_group_sizes[k], std::memory_order_relaxed);
+      }
+      for (const auto& [node, groups] : graph.grouped_joins) pending[node].store(groups, std::memory_order_relaxed);
     }
     if (parent_frame != nullptr) path_prefix = parent_frame->path_of(node_in_parent) + "/";
     path_prefix += g->node_prefix;
@@ -131,8 +149,9 @@ struct map_run {
   void item_failed(std::size_t k, const std::string& message, bool partial);
 };
 
-/// The shared state of one run: the count of scheduled-but-unfinished nodes (the run
-/// is over when it reaches zero), the first failure, the child frames to free, and the
+/// The shared state of one run: the count of queued-but-unfinished work items (the run
+/// is over when it reaches zero; threads give back the items they finished in batches,
+/// see scheduler::finished_items), the first failure, the child frames to free, and the
 /// run's parts: where its nodes run (backend), what keeps it (context), who watches it.
 struct run_state {
   run_limits limits;
@@ -147,6 +166,7 @@ struct run_state {
   execution_context* context = nullptr;
   run_observers* observers = nullptr;
   std::size_t threads = 1;  // the executor's
+  work_queues<work_item>* queues = nullptr;  // the executor's: where the run's end is told
 
   run_state() = default;
   run_state(const run_state&) = delete;

@@ -58,6 +58,7 @@ LOOM_FUNC void scheduler::run_graph(const graph& g, const run_options& options,
   state.context = &context;
   state.observers = &observers;
   state.threads = thread_count_;
+  state.queues = queues_.get();
   frame root(g, state, nullptr, 0);
   fill(root.slots.get());
   context.begin(root);
@@ -88,13 +89,44 @@ LOOM_FUNC void scheduler::execute_to_end(frame& root, run_state& state) {
   if (state.failure) std::rethrow_exception(state.failure);
 }
 
+namespace {
+
+/// The work items a thread has finished and not yet counted off their run's `active`:
+/// counted off in one step when the thread goes on to another run's item or runs out of
+/// items, not one shared write per item. Neither holds up the run's end: while the thread
+/// goes on with the same run, that run has an item running, so it is not over.
+struct finished_items {
+  run_state* run = nullptr;
+  std::int64_t count = 0;
+};
+
+finished_items& this_thread_finished() {
+  static thread_local finished_items finished;
+  return finished;
+}
+
+}  // namespace
+
+/// Counts the calling thread's finished items off their run; the last ends the run.
+LOOM_FUNC void scheduler::count_finished() {
+  finished_items& finished = this_thread_finished();
+  if (finished.run == nullptr) return;
+  run_state& state = *finished.run;
+  const std::int64_t count = std::exchange(finished.count, 0);
+  finished.run = nullptr;
+  if (state.active.fetch_sub(count, std::memory_order_acq_rel) == count) {
+    state.queues->set_and_wake([&] { state.done.store(true, std::memory_order_release); });
+  }
+}
+
 /// A retry waiting out its backoff is run at once when its run has failed (nothing to
 /// wait for: it ends at once).
 template <class Finished>
 void scheduler::work_until(Finished&& finished) {
   queues_->work_until(
       finished, [this](const work_item& item) { execute(item); },
-      [](const work_item& item) { return item.f->run->failed.load(std::memory_order_relaxed); });
+      [](const work_item& item) { return item.f->run->failed.load(std::memory_order_relaxed); },
+      [] { count_finished(); });
 }
 
 /// Runs one node, then (without going through the queue) one of the nodes it made
@@ -102,6 +134,7 @@ void scheduler::work_until(Finished&& finished) {
 LOOM_FUNC void scheduler::execute(work_item item) {
   ready_list ready;
   run_state& state = *item.f->run;
+  if (this_thread_finished().run != &state) count_finished();
   while (true) {
     if (item.map != nullptr) {
       // Even when the run failed: the last chunk frees the map run.
@@ -118,9 +151,12 @@ LOOM_FUNC void scheduler::execute(work_item item) {
       ready.clear();
     }
   }
-  if (state.active.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    queues_->set_and_wake([&] { state.done.store(true, std::memory_order_release); });
-  }
+  // A nested run on this thread (a task that runs a workflow) may have counted off and
+  // left another run's items meanwhile.
+  finished_items& finished = this_thread_finished();
+  if (finished.run != &state) count_finished();
+  finished.run = &state;
+  ++finished.count;
 }
 
 LOOM_FUNC void scheduler::run_node(const work_item& item, ready_list& ready) {
@@ -249,11 +285,31 @@ LOOM_FUNC void scheduler::complete_node(frame& f, std::uint32_t node, ready_list
   const graph_node& n = f.g->nodes[node];
   const run_observers& observers = *f.run->observers;
   if (!observers.empty()) observers.node_completed(f, node);
-  for (std::uint32_t k = 0; k < n.successor_count; ++k) {
-    const std::uint32_t s = f.g->successors[n.first_successor + k];
-    if (f.pending[s].fetch_sub(1, std::memory_order_acq_rel) == 1) ready.push_back({&f, s});
+  if (n.successor_count == 0) {
+    if (f.sinks_left.fetch_sub(1, std::memory_order_acq_rel) == 1) complete_frame(f, ready);
+    return;
   }
-  if (f.nodes_left.fetch_sub(1, std::memory_order_acq_rel) == 1) complete_frame(f, ready);
+  // Only sinks are counted, so once this node's last successor is counted down, the
+  // frame may end on another thread: nothing of it (or of its graph) is read after.
+  const std::uint32_t* successor = f.g->successors.data() + n.first_successor;
+  const std::uint32_t* const end = successor + n.successor_count;
+  std::atomic<std::uint32_t>* const pending = f.pending.get();
+  frame* const fp = &f;
+  if (f.join_groups == nullptr) {
+    for (; successor != end; ++successor) {
+      const std::uint32_t s = *successor;
+      if (pending[s].fetch_sub(1, std::memory_order_acq_rel) == 1) ready.push_back({fp, s});
+    }
+    return;
+  }
+  const std::uint32_t* group = f.g->successor_groups.data() + n.first_successor;
+  frame::join_group* const groups = f.join_groups.get();
+  for (; successor != end; ++successor, ++group) {
+    // A large join's producer counts down its group; the last of a group, the join.
+    if (*group != graph::no_join_group && groups[*group].left.fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
+    const std::uint32_t s = *successor;
+    if (pending[s].fetch_sub(1, std::memory_order_acq_rel) == 1) ready.push_back({fp, s});
+  }
 }
 
 /// All nodes of the frame are done: hand its outputs to the parent node.

@@ -51,6 +51,7 @@ class scheduler {
   template <class Finished>
   void work_until(Finished&& finished);
   void execute(work_item item);
+  static void count_finished();
   void run_node(const work_item& item, ready_list& ready);
   node_outcome attempt(const work_item& item, const node_policy& policy);
   void apply(const work_item& item, const node_policy& policy, node_outcome outcome, ready_list& ready);

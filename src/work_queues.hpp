@@ -9,11 +9,20 @@
 // with the single queue). Threads that are not the pool's (the callers of run()) share
 // deque 0.
 //
+// A thief takes half of the other deque (the oldest half) at once, not one item: when
+// one thread makes many nodes ready (a dynamic node's 100,000 independent tasks), the
+// other takes its share in one visit and both then work from their own deques, instead
+// of meeting at one deque's lock for every node.
+//
+// Each deque publishes its size in an atomic of its own cache line; there is no shared
+// count of queued items that every push and pop would write (that one line, written by
+// both threads for every node, cost more than the nodes of a wide DAG of 1 µs tasks).
+//
 // Sleeping without lost wake-ups: a thread about to sleep counts itself in `sleepers_`
-// and looks at `queued_` again; a thread that pushes adds to `queued_` and then looks at
-// `sleepers_`. Both are sequentially consistent, so one of the two sees the other: the
-// sleeper finds the work, or the pusher wakes it (under the sleep mutex, which the
-// sleeper holds from its count until it waits).
+// and looks at every deque's size again; a thread that pushes stores its deque's size
+// and then looks at `sleepers_`. Both are sequentially consistent, so one of the two sees
+// the other: the sleeper finds the work, or the pusher wakes it (under the sleep mutex,
+// which the sleeper holds from its count until it waits).
 //
 // Retries waiting out a backoff are kept by time, and moved to a deque when due.
 #pragma once
@@ -55,8 +64,8 @@ class work_queues {
     {
       std::lock_guard lock(d.mutex);
       d.items.insert(d.items.end(), std::begin(items), std::end(items));
+      d.size.store(d.items.size(), std::memory_order_seq_cst);
     }
-    queued_.fetch_add(n, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard lock(sleep_mutex_);
       if (n == 1) {
@@ -80,18 +89,20 @@ class work_queues {
   /// Runs items with `run` until `finished()` holds, sleeping when there are none.
   /// `finished` is also evaluated under the sleep mutex, so a thread that makes it true
   /// while holding that mutex (set_and_wake) wakes this one.
-  template <class Finished, class Run, class DueNow>
-  void work_until(Finished&& finished, Run&& run, DueNow&& due_now) {
+  /// `out_of_work()` is called each time there is nothing to run, before sleeping.
+  template <class Finished, class Run, class DueNow, class OutOfWork>
+  void work_until(Finished&& finished, Run&& run, DueNow&& due_now, OutOfWork&& out_of_work) {
     Item item;
     while (!finished()) {
       if (has_delayed_.load(std::memory_order_acquire)) release_delayed(due_now);
-      if (pop(item)) {
+      if (try_pop(item)) {
         run(item);
         continue;
       }
+      out_of_work();
       std::unique_lock lock(sleep_mutex_);
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
-      if (!finished() && queued_.load(std::memory_order_seq_cst) == 0) {
+      if (!finished() && nothing_queued()) {
         if (delayed_.empty()) {
           wakeup_.wait(lock);
         } else {
@@ -118,15 +129,67 @@ class work_queues {
   /// Whether nothing is queued or waiting (for the pool's threads to stop). Takes no
   /// lock: it is a `finished` of work_until, which is also evaluated under the sleep
   /// mutex.
-  [[nodiscard]] bool idle() const {
-    return queued_.load(std::memory_order_seq_cst) == 0 && !has_delayed_.load(std::memory_order_acquire);
+  [[nodiscard]] bool idle() const { return nothing_queued() && !has_delayed_.load(std::memory_order_acquire); }
+
+  /// The calling thread's newest item, else the oldest of another deque, taking the
+  /// older half of that deque with it (onto the caller's own deque). False: none queued.
+  bool try_pop(Item& out) {
+    const std::size_t mine = slot();
+    deque& own = *deques_[mine];
+    if (own.size.load(std::memory_order_relaxed) != 0) {
+      std::lock_guard lock(own.mutex);
+      if (!own.items.empty()) {
+        out = own.items.back();
+        own.items.pop_back();
+        own.size.store(own.items.size(), std::memory_order_relaxed);
+        return true;
+      }
+    }
+    const std::size_t n = deques_.size();
+    for (std::size_t k = 1; k < n; ++k) {
+      deque& victim = *deques_[(mine + k) % n];
+      if (victim.size.load(std::memory_order_relaxed) == 0) continue;
+      std::vector<Item> taken;
+      {
+        std::lock_guard lock(victim.mutex);
+        if (victim.items.empty()) continue;
+        const std::size_t count = (victim.items.size() + 1) / 2;
+        out = victim.items.front();
+        taken.assign(victim.items.begin() + 1, victim.items.begin() + static_cast<std::ptrdiff_t>(count));
+        victim.items.erase(victim.items.begin(), victim.items.begin() + static_cast<std::ptrdiff_t>(count));
+        victim.size.store(victim.items.size(), std::memory_order_relaxed);
+      }
+      if (!taken.empty()) {
+        {
+          std::lock_guard lock(own.mutex);
+          own.items.insert(own.items.end(), taken.begin(), taken.end());
+          own.size.store(own.items.size(), std::memory_order_seq_cst);
+        }
+        // A thread that went to sleep while the taken items were in no deque (more than
+        // two threads) is woken for them, as for a push.
+        if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+          std::lock_guard lock(sleep_mutex_);
+          wakeup_.notify_one();
+        }
+      }
+      return true;
+    }
+    return false;
   }
 
  private:
-  struct deque {
+  struct alignas(64) deque {  // a cache line of its own: the owner writes it for every node
     std::mutex mutex;
     std::deque<Item> items;
+    std::atomic<std::size_t> size{0};  // items.size(), readable without the mutex
   };
+
+  [[nodiscard]] bool nothing_queued() const {
+    for (const auto& d : deques_) {
+      if (d->size.load(std::memory_order_seq_cst) != 0) return false;
+    }
+    return true;
+  }
 
   static const work_queues*& this_owner() {
     static thread_local const work_queues* owner = nullptr;
@@ -138,34 +201,6 @@ class work_queues {
   }
   /// The calling thread's deque: its own for a pool thread, 0 for any other.
   [[nodiscard]] std::size_t slot() const { return this_owner() == this ? this_slot() : 0; }
-
-  /// The calling thread's newest item, else the oldest of another deque.
-  bool pop(Item& out) {
-    if (queued_.load(std::memory_order_relaxed) == 0) return false;
-    const std::size_t mine = slot();
-    {
-      deque& d = *deques_[mine];
-      std::lock_guard lock(d.mutex);
-      if (!d.items.empty()) {
-        out = d.items.back();
-        d.items.pop_back();
-        queued_.fetch_sub(1, std::memory_order_relaxed);
-        return true;
-      }
-    }
-    const std::size_t n = deques_.size();
-    for (std::size_t k = 1; k < n; ++k) {
-      deque& d = *deques_[(mine + k) % n];
-      std::lock_guard lock(d.mutex);
-      if (!d.items.empty()) {
-        out = d.items.front();
-        d.items.pop_front();
-        queued_.fetch_sub(1, std::memory_order_relaxed);
-        return true;
-      }
-    }
-    return false;
-  }
 
   /// Moves the retries whose time has come (or that `due_now` says need no wait) to the
   /// calling thread's deque.
@@ -189,7 +224,6 @@ class work_queues {
   }
 
   std::vector<std::unique_ptr<deque>> deques_;
-  std::atomic<std::size_t> queued_{0};  // items in all the deques
   std::atomic<int> sleepers_{0};
   std::mutex sleep_mutex_;
   std::condition_variable wakeup_;

@@ -5,6 +5,7 @@
 // both, as the check that a deep DAG does not get slower.
 //
 //   bench_scheduler_wide_dag [--nodes N (default 100000)] [--task-ns T (default 1000)] [--reps R (default 7)]
+//   bench_scheduler_wide_dag --only-threads 2   # only the wide DAG on 2 threads (for perf record)
 //
 // Prints, per executor: the median wall time, its min and max, the median CPU time, the
 // wall time per node, and the speed-up of 2 threads over 1 (the bar: at least 1.7x on
@@ -69,6 +70,16 @@ int main(int argc, char** argv) {
   std::printf("%-40s %9s %9s %9s %9s %9s %9s\n", "run", "wall ms", "min", "max", "cpu ms", "ns/node", "speed-up");
   const std::int64_t expected = n * (n - 1) / 2;
   const double nodes = static_cast<double>(n + 1);
+  if (const int only = bench::int_arg(argc, argv, "--only-threads", 0); only > 0) {
+    loom::executor ex({.threads = static_cast<std::size_t>(only)});
+    const auto s = bench::time_reps(reps, 1, [&] {
+      const std::int64_t got = ex.run(wide, n);
+      if (got != expected) std::abort();
+      sink = got;
+    });
+    row("wide DAG, --only-threads", s, nodes, nullptr);
+    return 0;
+  }
   loom::executor one({.threads = 1});
   loom::executor two({.threads = 2});
   auto run_wide = [&](loom::executor& ex) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace loom::detail {
@@ -112,6 +113,19 @@ struct graph {
   std::vector<std::uint32_t> readers;  // per slot: how many bindings read it
   std::vector<std::uint32_t> literal_readers;  // per literal: how many bindings read it
 
+  // Large joins (a node with at least join_grouped_from producers, as the sum of a
+  // dynamic node's 100,000 tasks): its producers are counted down in groups of
+  // join_group_span, each group's count in a cache line of its own (frame::join_groups),
+  // and the node's own count goes down once per group. Threads finishing producers of
+  // one join far apart in the graph then write different lines instead of all writing
+  // one; nothing waits longer for it (every completion is counted at once).
+  static constexpr std::uint32_t join_grouped_from = 128;
+  static constexpr std::uint32_t join_group_span = 64;
+  static constexpr std::uint32_t no_join_group = 0xffffffffu;
+  std::vector<std::uint32_t> successor_groups;  // per successors entry: its join group (empty: no large join)
+  std::vector<std::uint32_t> join_group_sizes;  // per join group: the producers counted in it
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> grouped_joins;  // (node, its number of groups)
+
   [[nodiscard]] const binding& input_of(const graph_node& n, std::size_t i) const {
     return bindings[n.first_input + i];
   }
@@ -175,10 +189,26 @@ struct graph {
       offset += consumer_count[i];
     }
     successors.assign(offset, 0);
+    successor_groups.clear();
+    join_group_sizes.clear();
+    grouped_joins.clear();
     for (std::uint32_t i = 0; i < nodes.size(); ++i) {
+      const std::uint32_t count = producer_start[i + 1] - producer_start[i];
+      const bool grouped = count >= join_grouped_from;
+      const auto first_group = static_cast<std::uint32_t>(join_group_sizes.size());
+      if (grouped) {
+        if (successor_groups.empty()) successor_groups.assign(offset, no_join_group);
+        const std::uint32_t groups = (count + join_group_span - 1) / join_group_span;
+        grouped_joins.emplace_back(i, groups);
+        for (std::uint32_t g = 0; g < groups; ++g) {
+          join_group_sizes.push_back(std::min(join_group_span, count - g * join_group_span));
+        }
+      }
       for (std::uint32_t k = producer_start[i]; k < producer_start[i + 1]; ++k) {
         auto& producer = nodes[producers[k]];
-        successors[producer.first_successor + producer.successor_count++] = i;
+        const std::uint32_t edge = producer.first_successor + producer.successor_count++;
+        successors[edge] = i;
+        if (grouped) successor_groups[edge] = first_group + (k - producer_start[i]) / join_group_span;
       }
     }
     if (std::any_of(nodes.begin(), nodes.end(), [](const graph_node& n) { return n.side != branch_side::none; })) {
