@@ -4,6 +4,12 @@
 // source once into loom::runtime instead.
 #pragma once
 
+#include "error.cpp"
+#include "strings.cpp"
+#include "type_descriptor.cpp"
+#include "literal.cpp"
+#include "graph.cpp"
+#include "registry.cpp"
 #include "checksum.cpp"
 #include "sha256.cpp"
 #include "object_store.cpp"

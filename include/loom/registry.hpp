@@ -3,8 +3,10 @@
 // back (in this process or another) resolves the names here. Entities register
 // themselves the first time a builder records them; `loom::register_entities(...)`
 // registers them up front (a process that only reads futures files needs that).
+// Its non-template code is compiled once into loom::runtime (src/registry.cpp).
 #pragma once
 
+#include <loom/detail/config.hpp>
 #include <loom/detail/any_value.hpp>
 #include <loom/detail/graph.hpp>
 #include <loom/detail/map_runner.hpp>
@@ -38,45 +40,12 @@ struct entity_interface {
   std::vector<port> outputs;
   friend bool operator==(const entity_interface&, const entity_interface&) = default;
 
-  [[nodiscard]] json to_json() const {
-    auto ports = [](const std::vector<port>& list) {
-      json out = json::array();
-      for (const auto& p : list) out.push_back(json{{"name", p.name}, {"type", p.type.to_json()}});
-      return out;
-    };
-    return json{{"inputs", ports(inputs)}, {"outputs", ports(outputs)}};
-  }
+  [[nodiscard]] json to_json() const;
 
-  static entity_interface from_json(const json& j) {
-    auto ports = [](const json& list, const char* what) {
-      if (!list.is_array()) throw error(std::string("interface ") + what + " must be a list");
-      std::vector<port> out;
-      for (const auto& p : list) {
-        if (!p.is_object() || !p.contains("name") || !p["name"].is_string() || !p.contains("type")) {
-          throw error(std::string("an interface ") + what + " entry must be {\"name\": ..., \"type\": ...}");
-        }
-        out.push_back({p["name"].get<std::string>(), type_descriptor::from_json(p["type"])});
-      }
-      return out;
-    };
-    if (!j.is_object() || !j.contains("inputs") || !j.contains("outputs")) {
-      throw error("an interface must be {\"inputs\": [...], \"outputs\": [...]}");
-    }
-    return {ports(j["inputs"], "inputs"), ports(j["outputs"], "outputs")};
-  }
+  static entity_interface from_json(const json& j);
 };
 
-inline std::string_view kind_name(detail::node_kind k) {
-  switch (k) {
-    case detail::node_kind::task: return "task";
-    case detail::node_kind::workflow: return "workflow";
-    case detail::node_kind::dynamic: return "dynamic";
-    case detail::node_kind::map: return "map";
-    case detail::node_kind::branch: return "branch";
-    case detail::node_kind::merge: return "merge";
-  }
-  return "task";
-}
+std::string_view kind_name(detail::node_kind k);
 
 namespace detail {
 
@@ -142,22 +111,12 @@ struct entity_info {
   [[nodiscard]] const port_codec& input_codec(std::size_t i, const map_spec* map_node) const {
     return map_node != nullptr && ((map_node->mapped >> i) & 1U) ? input_list_codecs[i] : input_codecs[i];
   }
-  [[nodiscard]] type_descriptor input_type(std::size_t i, const map_spec* map_node) const {
-    if (map_node != nullptr && ((map_node->mapped >> i) & 1U)) {
-      return type_descriptor(type_kind::list, {interface.inputs[i].type});
-    }
-    return interface.inputs[i].type;
-  }
+  [[nodiscard]] type_descriptor input_type(std::size_t i, const map_spec* map_node) const;
   [[nodiscard]] const port_codec& output_codec(std::size_t o, const map_spec* map_node) const {
     if (map_node == nullptr) return output_codecs[o];
     return map_node->partial ? output_partial_codecs[o] : output_list_codecs[o];
   }
-  [[nodiscard]] type_descriptor output_type(std::size_t o, const map_spec* map_node) const {
-    if (map_node == nullptr) return interface.outputs[o].type;
-    type_descriptor item = interface.outputs[o].type;
-    if (map_node->partial) item = type_descriptor(type_kind::optional, {item});
-    return type_descriptor(type_kind::list, {item});
-  }
+  [[nodiscard]] type_descriptor output_type(std::size_t o, const map_spec* map_node) const;
 };
 
 template <class E>
@@ -179,71 +138,33 @@ struct task_invoker;
 
 class registry {
  public:
-  static registry& global() {
-    static registry instance;
-    return instance;
-  }
+  static registry& global();
 
   /// Registers `e` under its name (once); a different entity under a name already
   /// taken, with another interface or version, is an error.
   template <class E>
   const entity_info& add(const E& e) {
-    auto info = std::make_unique<entity_info>(describe_entity(e));
-    std::lock_guard lock(mutex_);
-    if (const auto g = generated_.find(info->type_tag); g != generated_.end()) apply(*info, g->second);
-    auto [it, inserted] = entities_.try_emplace(info->name, nullptr);
-    if (inserted) {
-      it->second = std::move(info);
-    } else if (it->second->type_tag != info->type_tag) {
-      // One name, one meaning: a futures file names its tasks, so a name must not be
-      // ambiguous in a process (a copy of the same entity is fine).
-      throw error("two different entities are named '" + info->name + "' (" +
-                  std::string(kind_name(it->second->kind)) + " " + it->second->interface.to_json().dump() +
-                  " and " + std::string(kind_name(info->kind)) + " " + info->interface.to_json().dump() + ")");
-    }
-    return *it->second;
+    return insert(std::make_unique<entity_info>(describe_entity(e)));
   }
 
   /// Records the generated interface of the entity type `type_tag` (and applies it if
   /// that entity is already registered). Names and defaults given in the code
   /// (`.with_inputs`, `.with_default`) take precedence.
-  void set_generated(const void* type_tag, generated_interface facts) {
-    std::lock_guard lock(mutex_);
-    for (auto& [name, info] : entities_) {
-      if (info->type_tag == type_tag) apply(*info, facts);
-    }
-    generated_[type_tag] = std::move(facts);
-  }
+  void set_generated(const void* type_tag, generated_interface facts);
 
-  [[nodiscard]] const entity_info* find(std::string_view name) const {
-    std::lock_guard lock(mutex_);
-    const auto it = entities_.find(std::string(name));
-    return it == entities_.end() ? nullptr : it->second.get();
-  }
+  [[nodiscard]] const entity_info* find(std::string_view name) const;
 
   /// Every registered entity, by name.
-  [[nodiscard]] std::vector<const entity_info*> all() const {
-    std::lock_guard lock(mutex_);
-    std::vector<const entity_info*> out;
-    for (const auto& [name, info] : entities_) out.push_back(info.get());
-    return out;
-  }
+  [[nodiscard]] std::vector<const entity_info*> all() const;
 
  private:
   template <class E>
   static entity_info describe_entity(const E& e);
 
-  static void apply(entity_info& info, const generated_interface& facts) {
-    for (std::size_t i = 0; i < info.interface.inputs.size(); ++i) {
-      if (i < facts.input_names.size() && !facts.input_names[i].empty() &&
-          info.interface.inputs[i].name == positional_name('i', i)) {
-        info.interface.inputs[i].name = facts.input_names[i];
-      }
-      if (i < facts.defaults.size() && facts.defaults[i] != nullptr && info.defaults[i] == nullptr) {
-        info.defaults[i] = facts.defaults[i];
-      }
-    }
-  }
+  /// Registers a described entity (add's non-template part).
+  const entity_info& insert(std::unique_ptr<entity_info> info);
+
+  static void apply(entity_info& info, const generated_interface& facts);
 
   mutable std::mutex mutex_;
   std::map<const void*, generated_interface> generated_;
@@ -251,26 +172,7 @@ class registry {
 };
 
 /// A graph of one node that calls a registered entity on the graph's inputs.
-inline graph single_node_graph(const entity_info& info) {
-  graph g;
-  g.name = info.name;
-  g.input_count = static_cast<std::uint32_t>(info.interface.inputs.size());
-  graph_node n;
-  n.kind = info.kind;
-  n.name = info.name;
-  n.entity = info.entity;
-  n.info = &info;
-  n.run = info.run;
-  n.subgraph = info.subgraph;
-  n.expand = info.expand;
-  n.input_count = g.input_count;
-  n.output_count = static_cast<std::uint32_t>(info.interface.outputs.size());
-  for (std::uint32_t i = 0; i < n.input_count; ++i) g.bindings.push_back({source_kind::input, 0, i, 0});
-  for (std::uint32_t o = 0; o < n.output_count; ++o) g.outputs.push_back({source_kind::node_output, 0, o, 0});
-  g.nodes.push_back(n);
-  g.finalize();
-  return g;
-}
+graph single_node_graph(const entity_info& info);
 
 /// The registration of the first entity object of type E that a builder records.
 template <class E>
