@@ -8,6 +8,7 @@
 #include "strings.cpp"
 #include "type_descriptor.cpp"
 #include "literal.cpp"
+#include "any_value.cpp"
 #include "graph.cpp"
 #include "registry.cpp"
 #include "checksum.cpp"

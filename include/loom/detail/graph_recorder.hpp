@@ -5,10 +5,10 @@
 #pragma once
 
 #include <loom/detail/graph.hpp>
+#include <loom/detail/registry.hpp>
 #include <loom/entity.hpp>
 #include <loom/error.hpp>
 #include <loom/promise.hpp>
-#include <loom/registry.hpp>
 #include <loom/task.hpp>
 
 #include <cstdint>
