@@ -11,6 +11,7 @@
 #include "any_value.cpp"
 #include "graph.cpp"
 #include "registry.cpp"
+#include "graph_recorder.cpp"
 #include "checksum.cpp"
 #include "sha256.cpp"
 #include "object_store.cpp"

@@ -69,6 +69,44 @@ LOOM_FUNC type_descriptor entity_info::output_type(std::size_t o, const map_spec
   return type_descriptor(type_kind::list, {item});
 }
 
+LOOM_FUNC entity_info registry::make_info(const entity_facts& f) {
+  entity_info info;
+  info.name = std::string(f.name);
+  info.version = std::string(f.version);
+  info.kind = f.kind;
+  info.entity = f.entity;
+  info.type_tag = f.type_tag;
+  info.policy = f.policy;
+  info.run = f.run;
+  info.map = f.map;
+  info.subgraph = f.subgraph;
+  info.expand = f.expand;
+  info.interface.inputs.reserve(f.input_count);
+  info.input_codecs.reserve(f.input_count);
+  info.defaults.reserve(f.input_count);
+  for (std::size_t i = 0; i < f.input_count; ++i) {
+    info.interface.inputs.push_back({f.input_name(f.entity, i), f.inputs[i].describe()});
+    info.input_codecs.push_back(f.inputs[i].codec);
+    if (f.with_lists) info.input_list_codecs.push_back(f.inputs[i].list_codec);
+    info.defaults.push_back(f.inputs[i].default_value);
+  }
+  info.interface.outputs.reserve(f.output_count);
+  info.output_codecs.reserve(f.output_count);
+  for (std::size_t o = 0; o < f.output_count; ++o) {
+    info.interface.outputs.push_back({f.output_name(o), f.outputs[o].describe()});
+    info.output_codecs.push_back(f.outputs[o].codec);
+    if (f.with_lists) {
+      info.output_list_codecs.push_back(f.outputs[o].list_codec);
+      info.output_partial_codecs.push_back(f.outputs[o].partial_codec);
+    }
+  }
+  return info;
+}
+
+LOOM_FUNC const entity_info& registry::add(const entity_facts& facts) {
+  return insert(std::make_unique<entity_info>(make_info(facts)));
+}
+
 LOOM_FUNC registry& registry::global() {
   static registry instance;
   return instance;

@@ -144,6 +144,10 @@ LOOM_FUNC void type_descriptor::append_to(std::string& out) const {
 
 namespace detail {
 
+LOOM_FUNC type_descriptor wrap_descriptor(type_kind kind, type_descriptor element) {
+  return type_descriptor(kind, {std::move(element)});
+}
+
 LOOM_FUNC std::string unqualified(std::string_view name) {
   int depth = 0;
   std::size_t start = 0;

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,7 +66,7 @@ struct port_codec {
   bool is_map = false;
 
   template <class T>
-  static port_codec of() {
+  static constexpr port_codec of() {
     port_codec c;
     c.decode = &decode_erased<T>;
     if constexpr (is_std_vector<T>::value) {
@@ -81,6 +82,16 @@ struct port_codec {
 };
 
 using default_fn = any_value (*)(const void* entity);
+
+/// What describe_entity records of one port, for each port of an entity type: a
+/// constant table, turned into entity_info's vectors by describe_ports (compiled once).
+struct port_entry {
+  const type_descriptor& (*describe)() = nullptr;
+  port_codec codec;
+  port_codec list_codec;     // tasks: a map node's list of it
+  port_codec partial_codec;  // tasks' outputs: a partial map node's list of it
+  default_fn default_value = nullptr;  // inputs with a default
+};
 
 /// A registered entity: what a futures file, a manifest or the command line needs.
 struct entity_info {
@@ -119,6 +130,28 @@ struct entity_info {
   [[nodiscard]] type_descriptor output_type(std::size_t o, const map_spec* map_node) const;
 };
 
+/// What describe_entity knows of an entity type, as constants and function pointers:
+/// entity_info is built from it by compiled code (src/registry.cpp).
+struct entity_facts {
+  std::string_view name;
+  std::string_view version;
+  node_kind kind = node_kind::task;
+  const void* entity = nullptr;
+  const void* type_tag = nullptr;
+  const node_policy& (*policy)(const void* entity) = nullptr;
+  run_fn run = nullptr;
+  subgraph_fn subgraph = nullptr;
+  expand_fn expand = nullptr;
+  const map_ops* map = nullptr;
+  const port_entry* inputs = nullptr;
+  std::size_t input_count = 0;
+  const port_entry* outputs = nullptr;
+  std::size_t output_count = 0;
+  bool with_lists = false;  // a task: the list codecs of map nodes too
+  std::string (*input_name)(const void* entity, std::size_t i) = nullptr;
+  std::string (*output_name)(std::size_t o) = nullptr;
+};
+
 template <class E>
 inline constexpr char entity_type_tag = 0;
 
@@ -144,8 +177,11 @@ class registry {
   /// taken, with another interface or version, is an error.
   template <class E>
   const entity_info& add(const E& e) {
-    return insert(std::make_unique<entity_info>(describe_entity(e)));
+    return add(facts_of(e));
   }
+
+  /// Registers an entity described by `facts` (add's non-template part).
+  const entity_info& add(const entity_facts& facts);
 
   /// Records the generated interface of the entity type `type_tag` (and applies it if
   /// that entity is already registered). Names and defaults given in the code
@@ -159,7 +195,8 @@ class registry {
 
  private:
   template <class E>
-  static entity_info describe_entity(const E& e);
+  static entity_facts facts_of(const E& e);
+  static entity_info make_info(const entity_facts& facts);
 
   /// Registers a described entity (add's non-template part).
   const entity_info& insert(std::unique_ptr<entity_info> info);
@@ -182,45 +219,47 @@ const entity_info& registered(const E& e) {
 }
 
 template <class E>
-entity_info registry::describe_entity(const E& e) {
-  entity_info info;
-  info.name = std::string(E::name);
-  info.version = std::string(e.version());
-  info.kind = node_kind_of<typename E::kind>::value;
-  info.entity = &e;
-  info.type_tag = &entity_type_tag<E>;
-  info.policy = +[](const void* entity) -> const node_policy& { return static_cast<const E*>(entity)->policy(); };
-  if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
-    info.run = &task_invoker<E>::run;
-    info.map = &map_runner<E>::ops;
-  } else if constexpr (node_kind_of<typename E::kind>::value == node_kind::workflow) {
-    info.subgraph = &graph_of<E>;
-  } else {
-    info.expand = &dynamic_expander<E>::expand;
-  }
-  [&]<class... In, std::size_t... I>(type_list<In...>, std::index_sequence<I...>) {
-    (info.interface.inputs.push_back({e.input_name(I), describe<In>()}), ...);
-    (info.input_codecs.push_back(port_codec::of<In>()), ...);
-    if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
-      (info.input_list_codecs.push_back(port_codec::of<std::vector<In>>()), ...);
-    }
-    (info.defaults.push_back(E::template has_default<I> ? +[](const void* entity) {
-      if constexpr (E::template has_default<I>) {
-        return any_value::of<In>(static_cast<const E*>(entity)->template default_value<I>());
-      } else {
-        return any_value{};
-      }
-    } : nullptr), ...);
+entity_facts registry::facts_of(const E& e) {
+  constexpr bool is_task = node_kind_of<typename E::kind>::value == node_kind::task;
+  static constexpr auto inputs = []<class... In, std::size_t... I>(type_list<In...>, std::index_sequence<I...>) {
+    return std::array<port_entry, sizeof...(In)>{port_entry{
+        &describe<In>, port_codec::of<In>(), is_task ? port_codec::of<std::vector<In>>() : port_codec{}, port_codec{},
+        E::template has_default<I> ? +[](const void* entity) {
+          if constexpr (E::template has_default<I>) {
+            return any_value::of<In>(static_cast<const E*>(entity)->template default_value<I>());
+          } else {
+            return any_value{};
+          }
+        } : default_fn{nullptr}}...};
   }(typename E::inputs{}, std::make_index_sequence<E::arity>{});
-  [&]<class... Out, std::size_t... I>(type_list<Out...>, std::index_sequence<I...>) {
-    (info.interface.outputs.push_back({E::output_name(I), describe<Out>()}), ...);
-    (info.output_codecs.push_back(port_codec::of<Out>()), ...);
-    if constexpr (node_kind_of<typename E::kind>::value == node_kind::task) {
-      (info.output_list_codecs.push_back(port_codec::of<std::vector<Out>>()), ...);
-      (info.output_partial_codecs.push_back(port_codec::of<std::vector<std::optional<Out>>>()), ...);
-    }
-  }(typename E::outputs{}, std::make_index_sequence<E::output_count>{});
-  return info;
+  static constexpr auto outputs = []<class... Out>(type_list<Out...>) {
+    return std::array<port_entry, sizeof...(Out)>{
+        port_entry{&describe<Out>, port_codec::of<Out>(), is_task ? port_codec::of<std::vector<Out>>() : port_codec{},
+                   is_task ? port_codec::of<std::vector<std::optional<Out>>>() : port_codec{}, nullptr}...};
+  }(typename E::outputs{});
+  entity_facts f;
+  f.name = E::name;
+  f.version = e.version();
+  f.kind = node_kind_of<typename E::kind>::value;
+  f.entity = &e;
+  f.type_tag = &entity_type_tag<E>;
+  f.policy = +[](const void* entity) -> const node_policy& { return static_cast<const E*>(entity)->policy(); };
+  if constexpr (is_task) {
+    f.run = &task_invoker<E>::run;
+    f.map = &map_runner<E>::ops;
+  } else if constexpr (node_kind_of<typename E::kind>::value == node_kind::workflow) {
+    f.subgraph = &graph_of<E>;
+  } else {
+    f.expand = &dynamic_expander<E>::expand;
+  }
+  f.inputs = inputs.data();
+  f.input_count = inputs.size();
+  f.outputs = outputs.data();
+  f.output_count = outputs.size();
+  f.with_lists = is_task;
+  f.input_name = +[](const void* entity, std::size_t i) { return static_cast<const E*>(entity)->input_name(i); };
+  f.output_name = &E::output_name;
+  return f;
 }
 
 }  // namespace detail

@@ -85,6 +85,9 @@ namespace detail {
 /// Record names drop namespaces: a futures file names a shape, not a C++ scope.
 std::string unqualified(std::string_view name);
 
+/// A list, map or optional of `element` (compiled once, src/type_descriptor.cpp).
+type_descriptor wrap_descriptor(type_kind kind, type_descriptor element);
+
 template <class T>
 type_descriptor make_descriptor();
 
@@ -117,11 +120,11 @@ type_descriptor make_descriptor() {
   } else if constexpr (std::is_same_v<T, std::string>) {
     return type_descriptor(type_kind::string);
   } else if constexpr (is_std_vector<T>::value) {
-    return type_descriptor(type_kind::list, {make_descriptor<typename T::value_type>()});
+    return wrap_descriptor(type_kind::list, make_descriptor<typename T::value_type>());
   } else if constexpr (is_std_map<T>::value) {
-    return type_descriptor(type_kind::map, {make_descriptor<typename T::mapped_type>()});
+    return wrap_descriptor(type_kind::map, make_descriptor<typename T::mapped_type>());
   } else if constexpr (is_std_optional<T>::value) {
-    return type_descriptor(type_kind::optional, {make_descriptor<typename T::value_type>()});
+    return wrap_descriptor(type_kind::optional, make_descriptor<typename T::value_type>());
   } else if constexpr (is_std_tuple<T>::value) {
     return []<class... E>(std::tuple<E...>*) {
       return type_descriptor(type_kind::tuple, {make_descriptor<E>()...});
