@@ -397,7 +397,7 @@ LOOM_FUNC void execution_context::write_items(const frame& f, std::uint32_t node
     if (run.phase[k].load(std::memory_order_relaxed) != map_run::succeeded_item) continue;
     items.push_back(k);
     for (std::uint32_t o = 0; o < n.output_count; ++o) {
-      outputs[o].push_back(n.info->map->item_literal(o, run.outputs[o], k, spec.partial));
+      n.info->map->item_literal(outputs[o].emplace_back(), o, run.outputs[o], k, spec.partial);
     }
   }
   if (items.empty()) return;

@@ -4,6 +4,14 @@
 // source once into loom::runtime instead.
 #pragma once
 
+#include "error.cpp"
+#include "strings.cpp"
+#include "type_descriptor.cpp"
+#include "literal.cpp"
+#include "any_value.cpp"
+#include "graph.cpp"
+#include "registry.cpp"
+#include "graph_recorder.cpp"
 #include "checksum.cpp"
 #include "sha256.cpp"
 #include "object_store.cpp"

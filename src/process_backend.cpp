@@ -395,7 +395,8 @@ LOOM_FUNC void execute_map_batch(const node_request& r, const entity_info& info,
     for (std::size_t k = 0; k < length; ++k) {
       // A failed item is null, and not read: a timed-out attempt may still write it.
       const bool ok = k < done && !failed.contains(std::to_string(k));
-      list.push_back(ok ? info.map->item_literal(o, outputs[o], k, true) : json(nullptr));
+      json& item = list.emplace_back();  // null: a failed item
+      if (ok) info.map->item_literal(item, o, outputs[o], k, true);
     }
     out[info.interface.outputs[o].name] = std::move(list);
   }

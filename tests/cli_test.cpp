@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include <loom/loom.hpp>  // (the example includes only what it uses)
 #include "../examples/count_characters.hpp"
 
 namespace {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <random>
 
+#include <loom/loom.hpp>  // (the example includes only what it uses)
 #include "../examples/count_characters.hpp"
 
 namespace {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <random>
 
+#include <loom/loom.hpp>  // (the example includes only what it uses)
 #include "../examples/count_characters.hpp"
 #include "../examples/merge_sort.hpp"
 

@@ -13,6 +13,7 @@
 // `ex.run(start_wf, s1, s2)` on executors of 1 and 2 threads. The phases of the dynamic
 // node are timed on their own as well: running the body (recording 200,001 nodes into a
 // graph) and graph::finalize(); the rest of a run is scheduling and executing the nodes.
+#include <loom/loom.hpp>  // (the example includes only what it uses)
 #include "../../examples/count_characters.hpp"
 
 #include "bench_util.hpp"

@@ -15,6 +15,7 @@
 // validation and the graph; derived from the medians). For comparison, dumping the
 // parsed document: what writing cost when it built a document first (issue 3's writer). Then whole runs with and without
 // run_options::verify_futures (the executor writing and reading the file in the run).
+#include <loom/loom.hpp>  // (the example includes only what it uses)
 #include "../../examples/count_characters.hpp"
 #include <loom/object_store.hpp>
 #include <loom/futures_file.hpp>

@@ -21,6 +21,7 @@
 // After the stored runs: the state store's bytes per node (the database and its log,
 // divided by the 200,002 rows) and the object store's bytes per node (files and packs of
 // one execution).
+#include <loom/loom.hpp>  // (the example includes only what it uses)
 #include "../../examples/count_characters.hpp"
 #include <loom/state_store.hpp>
 #include <loom/object_store.hpp>

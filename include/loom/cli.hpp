@@ -21,7 +21,7 @@
 #pragma once
 
 #include <loom/detail/config.hpp>
-#include <loom/registry.hpp>
+#include <loom/detail/registry.hpp>
 
 #include <exception>
 #include <iostream>

@@ -1,6 +1,9 @@
 // loom/error.hpp — the exceptions Loom throws. Every one derives from loom::error
 // (itself a std::runtime_error), so `catch (const std::exception&)` sees them all.
+// Their constructors are compiled once into loom::runtime (src/error.cpp).
 #pragma once
+
+#include <loom/detail/config.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -18,8 +21,7 @@ class error : public std::runtime_error {
 /// what(): "freq_list[3]: expected integer, got string".
 class literal_error : public error {
  public:
-  literal_error(std::string path, std::string problem)
-      : error(path + ": " + problem), path_(std::move(path)), problem_(std::move(problem)) {}
+  literal_error(std::string path, std::string problem);
   /// Where inside the value: `freq_list[3]`, `point.x`, `scores["ann"]`.
   [[nodiscard]] const std::string& path() const { return path_; }
   [[nodiscard]] const std::string& problem() const { return problem_; }
@@ -33,11 +35,7 @@ class literal_error : public error {
 /// the original message: "node n3 (task 'derive_count') failed: division by zero".
 class task_failed : public error {
  public:
-  task_failed(std::string node_path, std::string task_name, std::string message)
-      : error("node " + node_path + " (task '" + task_name + "') failed: " + message),
-        node_path_(std::move(node_path)),
-        task_name_(std::move(task_name)),
-        message_(std::move(message)) {}
+  task_failed(std::string node_path, std::string task_name, std::string message);
   [[nodiscard]] const std::string& node_path() const { return node_path_; }
   [[nodiscard]] const std::string& task_name() const { return task_name_; }
   /// The failing task's own message (what() of what it threw).
@@ -54,8 +52,7 @@ class task_failed : public error {
 /// damaged (…/ex-1/n0/outputs.json: checksum mismatch)".
 class object_corrupt : public error {
  public:
-  object_corrupt(std::string key, std::string problem)
-      : error("object store: " + key + " is damaged (" + problem + ")"), key_(std::move(key)), problem_(std::move(problem)) {}
+  object_corrupt(std::string key, std::string problem);
   [[nodiscard]] const std::string& key() const { return key_; }
   [[nodiscard]] const std::string& problem() const { return problem_; }
 
@@ -72,18 +69,12 @@ namespace loom {
 /// the input and the types involved. Nothing of the file has run.
 class futures_error : public error {
  public:
-  futures_error(std::string where, std::vector<std::string> problems)
-      : error(summary(where, problems)), where_(std::move(where)), problems_(std::move(problems)) {}
+  futures_error(std::string where, std::vector<std::string> problems);
   [[nodiscard]] const std::string& where() const { return where_; }
   [[nodiscard]] const std::vector<std::string>& problems() const { return problems_; }
 
  private:
-  static std::string summary(const std::string& where, const std::vector<std::string>& problems) {
-    std::string out = "futures file " + where + " rejected (" + std::to_string(problems.size()) +
-                      (problems.size() == 1 ? " problem)" : " problems)");
-    for (const auto& p : problems) out += "\n  - " + p;
-    return out;
-  }
+  static std::string summary(const std::string& where, const std::vector<std::string>& problems);
   std::string where_;
   std::vector<std::string> problems_;
 };

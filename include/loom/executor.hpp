@@ -13,9 +13,9 @@
 #include <loom/backend.hpp>
 #include <loom/detail/config.hpp>
 #include <loom/detail/graph.hpp>
+#include <loom/detail/registry.hpp>
 #include <loom/dynamic.hpp>
 #include <loom/error.hpp>
-#include <loom/registry.hpp>
 #include <loom/task.hpp>
 #include <loom/workflow.hpp>
 

@@ -4,7 +4,7 @@
 //
 // For every plain struct and enum reachable from an entity's signature, the generated
 // code specializes detail::generated_codec<T> (encode, decode, descriptor); the
-// function templates declared by literal.hpp and type_descriptor.hpp are defined here
+// function templates declared by detail/codec.hpp and type_descriptor.hpp are defined here
 // in terms of it. It also registers every entity with its input names (the parameter
 // names) and defaults (the default arguments).
 #pragma once
@@ -47,6 +47,11 @@ json generated_encode(const T& value) {
 }
 
 template <class T>
+void generated_encode_to(json& out, const T& value) {
+  out = generated_encode<T>(value);
+}
+
+template <class T>
 T generated_decode(const json& j, const value_path& path) {
   check_generated_codec<T>();
   if constexpr (has_generated_codec<T>) {
@@ -66,7 +71,7 @@ type_descriptor generated_descriptor() {
 /// One field of a generated record encoder.
 template <class M>
 void encode_field(json& out, const char* name, const M& member) {
-  out[name] = encode<M>(member);
+  encode_to<M>(out[name], member);
 }
 
 /// An enum value that no enumerator names (e.g. a cast integer) has no encoding.

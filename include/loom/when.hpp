@@ -18,10 +18,10 @@
 #include <loom/detail/diagnostics.hpp>
 #include <loom/detail/graph.hpp>
 #include <loom/detail/graph_recorder.hpp>
+#include <loom/detail/registry.hpp>
 #include <loom/detail/strings.hpp>
+#include <loom/detail/type_descriptor.hpp>
 #include <loom/promise.hpp>
-#include <loom/registry.hpp>
-#include <loom/type_descriptor.hpp>
 
 #include <array>
 #include <cstdint>

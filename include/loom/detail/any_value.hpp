@@ -3,8 +3,8 @@
 // already proved every type, so the executor never guesses.
 #pragma once
 
-#include <loom/literal.hpp>
-#include <loom/type_descriptor.hpp>
+#include <loom/detail/codec.hpp>
+#include <loom/detail/type_descriptor.hpp>
 
 #include <cassert>
 #include <cstddef>
@@ -19,7 +19,7 @@ struct value_ops {
   void (*destroy)(void* object) noexcept;
   void (*copy_to)(void* storage, const void* object, bool inline_storage);
   void (*move_inline)(void* storage, void* object) noexcept;  // inline types only
-  json (*encode)(const void* object);
+  void (*encode)(json& out, const void* object);  // the literal encoding
   const type_descriptor& (*describe)();
   bool inline_storage;
 };
@@ -49,7 +49,7 @@ inline constexpr value_ops ops_for{
     [](void* storage, void* object) noexcept {
       if constexpr (fits_inline<T>) ::new (storage) T(std::move(*static_cast<T*>(object)));
     },
-    [](const void* object) { return to_literal<T>(*static_cast<const T*>(object)); },
+    [](json& out, const void* object) { encode_to<T>(out, *static_cast<const T*>(object)); },
     []() -> const type_descriptor& { return describe<T>(); },
     fits_inline<T>,
 };
@@ -109,7 +109,8 @@ class any_value {
     return *static_cast<const T*>(address());
   }
 
-  [[nodiscard]] json to_json() const { return ops_->encode(address()); }
+  /// The literal encoding of the value (src/any_value.cpp).
+  [[nodiscard]] json to_json() const;
   [[nodiscard]] const type_descriptor& descriptor() const { return ops_->describe(); }
   [[nodiscard]] const value_ops* ops() const { return ops_; }
 

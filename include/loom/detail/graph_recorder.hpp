@@ -1,18 +1,21 @@
 // Records nodes into a graph at run time: what `wf(entity, args...)` does in a static
 // workflow body evaluated at run time, and in every dynamic workflow body. Arguments
 // become bindings: promises refer to node outputs or inputs, collections of promises
-// become collection bindings, native values become literals.
+// become collection bindings, native values become literals. Its non-template part is
+// compiled once into loom::runtime (src/graph_recorder.cpp).
 #pragma once
 
+#include <loom/detail/config.hpp>
 #include <loom/detail/graph.hpp>
+#include <loom/detail/registry.hpp>
 #include <loom/entity.hpp>
 #include <loom/error.hpp>
 #include <loom/promise.hpp>
-#include <loom/registry.hpp>
 #include <loom/task.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -74,27 +77,21 @@ class graph_recorder {
   /// Adds a node for `e` whose input I is bound by `bind_input(integral_constant<I>)`.
   template <class E, class BindInput>
   std::uint32_t add_node_bound(const E& e, BindInput&& bind_input) {
-    graph& g = *graph_;
-    const auto index = static_cast<std::uint32_t>(g.nodes.size());
-    graph_node n;
-    n.kind = node_kind_of<typename E::kind>::value;
-    n.name = E::name;
-    n.entity = &e;
-    n.info = &registered(e);
-    n.run = n.info->run;
-    n.subgraph = n.info->subgraph;
-    n.expand = n.info->expand;
-    n.output_count = E::output_count;
-    n.input_count = E::arity;
+    const entity_info& info = registered(e);
     // Literals and collections are appended while binding: bind all, then store.
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      binding bound[] = {binding{}, bind_input(std::integral_constant<std::size_t, I>{})...};
-      n.first_input = static_cast<std::uint32_t>(g.bindings.size());
-      g.bindings.insert(g.bindings.end(), std::begin(bound) + 1, std::end(bound));
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      const binding bound[] = {binding{}, bind_input(std::integral_constant<std::size_t, I>{})...};
+      return append_node(node_kind_of<typename E::kind>::value, E::name, &e, info, E::output_count, bound + 1, E::arity);
     }(std::make_index_sequence<E::arity>{});
-    g.nodes.push_back(n);
-    return index;
   }
+
+  /// Appends a node with its input bindings (add_node_bound's non-template part,
+  /// src/graph_recorder.cpp); returns its index.
+  std::uint32_t append_node(node_kind kind, std::string_view name, const void* entity, const entity_info& info,
+                            std::uint32_t output_count, const binding* inputs, std::uint32_t input_count);
+
+  /// Appends a literal value; its binding.
+  binding add_literal(any_value value);
 
   /// A collection binding for a list or map of type T from a range of promises
   /// (or of (key, promise) pairs for a map).
@@ -125,10 +122,7 @@ class graph_recorder {
 
   template <class T>
   binding literal(T value) {
-    graph& g = *graph_;
-    const auto index = static_cast<std::uint32_t>(g.literals.size());
-    g.literals.push_back(any_value::of<T>(std::move(value)));
-    return {source_kind::literal, 0, index, 0};
+    return add_literal(any_value::of<T>(std::move(value)));
   }
 
   /// The binding of a value of type T given as `arg`: a promise, a collection of

@@ -6,7 +6,7 @@
 
 #include <loom/detail/any_value.hpp>
 #include <loom/detail/signature.hpp>
-#include <loom/literal.hpp>
+#include <loom/detail/codec.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -42,7 +42,7 @@ struct map_ops {
   any_value (*finish_output)(std::size_t output, any_value& list, bool partial);
   /// Item k of an output list being filled, as a literal (a recorded run keeps the
   /// items done so far: a resumed map does not run them again).
-  json (*item_literal)(std::size_t output, const any_value& list, std::size_t k, bool partial);
+  void (*item_literal)(json& out, std::size_t output, const any_value& list, std::size_t k, bool partial);
   /// Puts a literal read back from such a record as item k; throws literal_error.
   void (*put_literal)(std::size_t output, any_value& list, std::size_t k, bool partial, const json& literal,
                       std::string_view where);
@@ -152,23 +152,25 @@ struct map_runner {
     }(outputs{}, std::make_index_sequence<E::output_count>{});
   }
 
-  static json item_literal(std::size_t output, const any_value& list, std::size_t k, bool partial) {
-    json out;
+  static void item_literal(json& out, std::size_t output, const any_value& list, std::size_t k, bool partial) {
     with_output_type(output, [&]<class T>(std::type_identity<T>) {
       if (!partial && direct<T>) {
-        if constexpr (direct<T>) out = to_literal<T>(list.template get<std::vector<T>>()[k]);
+        if constexpr (direct<T>) encode_to<T>(out, list.template get<std::vector<T>>()[k]);
       } else {
         const auto& item = list.template get<std::vector<std::optional<T>>>()[k];
-        out = item ? to_literal<T>(*item) : json(nullptr);
+        if (item) {
+          encode_to<T>(out, *item);
+        } else {
+          encode_null(out);
+        }
       }
     });
-    return out;
   }
 
   static void put_literal(std::size_t output, any_value& list, std::size_t k, bool partial, const json& literal,
                           std::string_view where) {
     with_output_type(output, [&]<class T>(std::type_identity<T>) {
-      put(list, k, partial, from_literal<T>(literal, where));
+      put(list, k, partial, decode<T>(literal, value_path{nullptr, value_path::step::root, where, 0}));
     });
   }
 

@@ -7,6 +7,8 @@
 // prefix gives the same text without that path.
 #pragma once
 
+#include <loom/detail/config.hpp>
+
 #include <cstddef>
 #include <string>
 
@@ -15,10 +17,7 @@ namespace loom::detail {
 /// The default name of a port: prefix 'i' (inputs) or 'o' (outputs), then its 0-based
 /// index: "i0", "o3". (The code generator replaces input names with the parameter names
 /// of the user's function.)
-inline std::string positional_name(char prefix, std::size_t i) {
-  std::string name(1, prefix);
-  name += std::to_string(i);
-  return name;
-}
+/// (Compiled once, src/strings.cpp.)
+std::string positional_name(char prefix, std::size_t i);
 
 }  // namespace loom::detail
