@@ -127,6 +127,10 @@ void scheduler::work_until(Finished&& finished) {
       finished, [this](const work_item& item) { execute(item); },
       [](const work_item& item) { return item.f->run->failed.load(std::memory_order_relaxed); },
       [] { count_finished(); });
+  // Leaving with another run's finished items uncounted would hold that run up until
+  // this thread runs something again, which it may never do (a caller whose run is
+  // over returns, and its thread may end).
+  count_finished();
 }
 
 /// Runs one node, then (without going through the queue) one of the nodes it made

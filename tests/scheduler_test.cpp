@@ -10,8 +10,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <latch>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -170,6 +174,38 @@ TEST_CASE("runs nested in tasks (another executor, on the same threads) all end"
   std::int64_t expected = 0;
   for (std::int64_t i = 0; i < 8; ++i) expected += (200 + i) * (199 + i) / 2 + 3;
   for (int rep = 0; rep < 10; ++rep) CHECK(outer.run(nested_runs, std::int64_t{200}) == expected);
+}
+
+// Callers share deque 0 and run each other's items. A caller whose run is over returns
+// at once; if it kept another run's finished items uncounted, that run would wait for a
+// thread that runs nothing more (here: one that waits for the other caller's result, on
+// an executor with no threads of its own: a hang). The watchdog turns a hang into a
+// failure.
+TEST_CASE("a caller whose run is over leaves no other caller's run waiting", "[scheduler]") {
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 1200 && !done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!done.load()) {
+      std::fprintf(stderr, "a caller's run did not end within 60 s (finished items left uncounted)\n");
+      std::abort();
+    }
+  });
+  for (int round = 0; round < 20; ++round) {
+    loom::executor ex({.threads = 1});  // no pool thread: only the callers run items
+    std::latch both_over(2);
+    std::atomic<int> wrong{0};
+    auto caller = [&](std::int64_t n) {
+      if (ex.run(wide_join, n) != n * (n - 1) / 2 + 3) ++wrong;
+      both_over.arrive_and_wait();  // runs nothing until the other run is over too
+    };
+    std::thread a(caller, std::int64_t{3000});
+    std::thread b(caller, std::int64_t{2000});
+    a.join();
+    b.join();
+    CHECK(wrong.load() == 0);
+  }
+  done = true;
+  watchdog.join();
 }
 
 }  // namespace
