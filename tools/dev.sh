@@ -68,7 +68,7 @@ case "${1:-}" in
     run_suite build/clang -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DLOOM_WERROR=ON \
       -DLOOM_BUILD_BENCHMARKS=OFF -DLOOM_CONSUMER_TESTS=OFF || status=1
     run_suite build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
-      -DLOOM_COMPILE_FAIL_TESTS=OFF -DLOOM_BUILD_BENCHMARKS=OFF -DLOOM_CONSUMER_TESTS=OFF \
+      -DLOOM_COMPILE_FAIL_TESTS=OFF -DLOOM_BUILD_BENCHMARKS=OFF \
       "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
       "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" || status=1
     echo
