@@ -175,9 +175,30 @@ LOOM_FUNC bool parse_run_option(parsed_command& cmd, const std::string& flag, co
       cmd.options.backend = execution_backend::thread;
     } else if (value == "process") {
       cmd.options.backend = execution_backend::process;
+    } else if (value == "slurm") {
+      cmd.options.backend = execution_backend::slurm;
     } else {
-      throw usage_error("--backend: expected 'thread' or 'process', got '" + value + "'");
+      throw usage_error("--backend: expected 'thread', 'process' or 'slurm', got '" + value + "'");
     }
+  } else if (flag == "slurm-partition" || flag == "slurm-account") {
+    if (value.empty() || value.find_first_of(" \t\n'\"\\") != std::string::npos) {
+      throw usage_error("--" + flag + ": expected a name without spaces or quotes, got '" + value + "'");
+    }
+    (flag == "slurm-partition" ? cmd.options.slurm.partition : cmd.options.slurm.account) = value;
+  } else if (flag == "slurm-time") {
+    // Slurm's spellings: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S, or UNLIMITED.
+    if (value != "UNLIMITED" && (value.empty() || value.find_first_not_of("0123456789:-") != std::string::npos ||
+                                 value.front() == ':' || value.front() == '-')) {
+      throw usage_error("--slurm-time: expected a Slurm time limit (30, 1:00:00, 2-00:00:00 or UNLIMITED), got '" +
+                        value + "'");
+    }
+    cmd.options.slurm.time = value;
+  } else if (flag == "slurm-liveness-ms") {
+    const std::size_t ms = parse_count(flag, value);
+    if (ms == 0) throw usage_error("--slurm-liveness-ms: expected a positive number of milliseconds");
+    cmd.options.slurm.liveness_interval = std::chrono::milliseconds(ms);
+  } else if (flag == "slurm-system-retries") {
+    cmd.options.slurm.system_retries = static_cast<std::uint32_t>(parse_count(flag, value));
   } else {
     return false;
   }
@@ -195,7 +216,7 @@ LOOM_FUNC parsed_command parse_resume(const std::vector<std::string>& args) {
   for_each_option(args, 2, is_switch, [&](const std::string& flag, const std::string& value) {
     if (!parse_run_option(cmd, flag, value)) {
       throw usage_error("resume: unknown option --" + flag +
-                        " (resume takes --store, --threads, --backend, --overwrite-cache, --quiet, --max-depth,"
+                        " (resume takes --store, --threads, --backend, --slurm-*, --overwrite-cache, --quiet, --max-depth,"
                         " --max-dynamic-nodes, --map-checkpoint-ms; the inputs are the execution's)");
     }
   });
@@ -269,6 +290,10 @@ LOOM_FUNC parsed_command parse_command(int argc, char** argv) {
                         (inputs.empty() ? std::string("none") : inputs) + ")");
     }
   });
+  if (cmd.verb == "run" && cmd.options.backend == execution_backend::slurm && !cmd.store_root) {
+    throw usage_error("--backend slurm needs --store DIR, on a directory the cluster's nodes share (its jobs read "
+                      "their inputs from it and write their outputs to it)");
+  }
   for (std::size_t i = 0; i < given.size(); ++i) {
     if (given[i]) {
       cmd.inputs.push_back(std::move(*given[i]));
@@ -302,8 +327,15 @@ LOOM_FUNC void print_help(std::ostream& out, std::string_view binary) {
       << "  --verify-futures        run every dynamic sub-DAG through its futures file\n"
       << "  --overwrite-cache       run cached tasks even when the store's cache has their outputs\n"
       << "  --quiet                 no progress line (it is shown only when standard error is a terminal)\n"
-      << "  --backend thread|process  run nodes on the thread pool (default), or each task node and\n"
-      << "                          dynamic body in a process of its own (--threads of them at a time)\n"
+      << "  --backend thread|process|slurm  run nodes on the thread pool (default); or each task node\n"
+      << "                          and dynamic body in a process of its own (--threads of them at a\n"
+      << "                          time); or as a Slurm job each (needs --store on a shared directory)\n"
+      << "  --slurm-partition P     sbatch --partition for nodes whose task names none\n"
+      << "  --slurm-account A       sbatch --account\n"
+      << "  --slurm-time T          sbatch --time for nodes whose task declares none (30, 1:00:00, ...)\n"
+      << "  --slurm-liveness-ms N   ask the controller which jobs are alive every N ms (default 5000)\n"
+      << "  --slurm-system-retries N  resubmissions of a node whose job was lost or whose machine failed\n"
+      << "                          (default 3; the task's own retries are apart)\n"
       << "exit codes: 0 success, 1 the run failed, 2 bad command line\n";
 }
 

@@ -16,13 +16,16 @@ LOOM_FUNC node_outcome run_dynamic_node(node_call& call) {
   // A cached dynamic node's outputs are known when its sub-DAG is done.
   if (!call.cache_key.empty()) context.remember_cache_key(f, call.node, call.cache_key);
   if (std::string too_deep = depth_exceeded(f); !too_deep.empty()) return node_outcome::failed(std::move(too_deep));
-  if (context.resuming()) {
+  if (context.resuming() && call.job == 0) {
     if (std::unique_ptr<graph> sub = context.stored_futures(f, call.node)) {
       const graph& g = *sub;
       return node_outcome::enter(g, std::move(sub));
     }
   }
-  std::unique_ptr<graph> sub = run.backend->expand(f, call.node, call.policy);
+  if (call.job == 0 && run.backend->submits_jobs()) {
+    return node_outcome::submitted(run.backend->submit(f, call.node, call.policy, call.attempt));
+  }
+  std::unique_ptr<graph> sub = run.backend->expand(f, call.node, call.policy);  // (a job's: reads its futures file)
   if (!run.backend->out_of_process()) {  // (out of process, it came through its file, read with the limit)
     const auto limit = run.limits.max_dynamic_nodes;
     if (sub->nodes.size() > limit) {

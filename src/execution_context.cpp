@@ -25,6 +25,10 @@ LOOM_FUNC execution_context::execution_context(const run_options& options) : opt
     scratch_.emplace();
     options_.store = &scratch_->store();
   }
+  if (options_.backend == execution_backend::slurm && options_.store == nullptr) {
+    throw error("the Slurm backend needs a store on a directory the cluster's nodes share (--store DIR, "
+                "run_options::store): its jobs read their inputs from it and write their outputs to it");
+  }
   if (options_.resume && (options_.store == nullptr || scratch_)) {
     throw error("resume needs the store the execution was recorded in (run_options::store)");
   }
@@ -50,7 +54,7 @@ LOOM_FUNC void execution_context::begin(const frame& root) {
   e.started_us = now_us();
   e.owner = state_store::this_owner();
   e.heartbeat_us = e.started_us;
-  e.backend = options_.backend == execution_backend::process ? "process" : "thread";
+  e.backend = std::string(backend_name(options_.backend));
   if (options_.resume) {
     states_->claim_execution(e);
   } else {

@@ -25,6 +25,8 @@
 #include "execution_context.cpp"
 #include "thread_backend.cpp"
 #include "process_node_backend.cpp"
+#include "slurm_client.cpp"
+#include "slurm_node_backend.cpp"
 #include "task_node.cpp"
 #include "when_node.cpp"
 #include "workflow_node.cpp"

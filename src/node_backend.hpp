@@ -1,18 +1,22 @@
 // src/node_backend.hpp — the backend seam: where one attempt at a node runs. The thread
 // backend runs it on the executor's thread; the process backend in a node process of
 // its own (`PROGRAM exec-node ...`), values passing through the object store; a
-// cluster backend submits it as a job. The scheduler and the node handlers decide what
-// runs and when; a backend only runs it.
+// cluster backend (Slurm) submits it as a job and is polled until the job ends, with
+// no thread held meanwhile. The scheduler and the node handlers decide what runs and
+// when; a backend only runs it.
 #pragma once
 
 #include "run_state.hpp"
 
 #include <loom/policy.hpp>
+#include <loom/process_backend.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace loom::detail {
@@ -21,9 +25,36 @@ namespace loom::detail {
 /// checkpoint: a resumed map does not run them again).
 using keep_items_fn = std::function<void(std::size_t from, std::size_t to)>;
 
+/// What became of an attempt submitted as a job (node_backend::poll).
+struct job_poll {
+  enum class state : std::uint8_t {
+    running,    // not over: ask again after `again`
+    succeeded,  // what the job wrote is there to collect (run_task / expand)
+    failed,     // the attempt failed: retried while the node's policy allows
+    stopped,    // the job was stopped from outside (scancel): the node fails, no retry
+  };
+  state what = state::running;
+  std::string error;                             // failed, stopped: why
+  std::chrono::milliseconds again{100};          // running
+};
+
 class node_backend {
  public:
   virtual ~node_backend() = default;
+
+  /// Whether attempts at task nodes and dynamic bodies are submitted as jobs (a
+  /// cluster's): the scheduler then calls submit(), polls the ticket from its queue of
+  /// timed items (no thread waits for a job), and once the job has succeeded calls
+  /// run_task or expand, which only collect what the job wrote.
+  [[nodiscard]] virtual bool submits_jobs() const { return false; }
+
+  /// Submits attempt `attempt` at node `node` (a task, or a dynamic node's body) as a
+  /// job; returns its ticket (never 0). Throws when it cannot be submitted.
+  virtual std::uint32_t submit(frame& f, std::uint32_t node, const node_policy& policy, std::uint32_t attempt);
+
+  /// How the job of `ticket` is doing; a ticket that ended (any state but running) is
+  /// released.
+  virtual job_poll poll(std::uint32_t ticket);
 
   /// Whether nodes run out of this process: their inputs and outputs then pass through
   /// the store (a task's process stores its outputs itself), and a dynamic node's
@@ -45,8 +76,32 @@ class node_backend {
                          std::uint32_t chunk, const keep_items_fn& keep) = 0;
 };
 
+/// The node's inputs, written to the store for a node process or job that runs it, and
+/// the request that asks for it (its keys, entity, store, limits); results from an
+/// earlier run under the same keys are removed first unless `fresh_store`.
+node_request write_node_request(frame& f, std::uint32_t node, const std::string& result_key, bool fresh_store);
+
+/// The same for a request whose keys are set (a map batch's), with these inputs.
+void write_request(frame& f, std::uint32_t node, node_request& request, json inputs, bool fresh_store);
+
+/// The message a node process stored when its task threw (error.json), if readable.
+std::optional<std::string> stored_task_error(const object_store& store, const std::string& key);
+
+/// Items [begin, end) of map node `node` (its chunk `chunk`) as one batch, in one node
+/// process or job: `execute` runs the request (its inputs written: the batch's slices of
+/// the mapped lists) and returns who ran it ("its process (pid 12)"), or throws what went
+/// wrong, which fails the batch's items. The batch gives each item's attempts
+/// (attempt.hpp, where it runs); outputs and failures come back per item.
+void run_items_in_batch(frame& f, std::uint32_t node, map_run& run, std::size_t begin, std::size_t end,
+                        std::uint32_t chunk, const keep_items_fn& keep, bool fresh_store,
+                        const std::function<std::string(const node_request&)>& execute);
+
 /// Nodes on the executor's threads.
 std::unique_ptr<node_backend> make_thread_backend();
+
+/// Nodes as Slurm jobs running `program` with `exec-node` (loom/slurm.hpp), the run's
+/// store shared with the cluster.
+std::unique_ptr<node_backend> make_slurm_backend(const execution_context& context, std::string program);
 
 /// Nodes in processes of their own: `program` (argv[0] `argv0`) with `exec-node`.
 /// `private_store`: the store is the run's own temporary one (nothing stale in it).

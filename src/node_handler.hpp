@@ -23,6 +23,7 @@ struct node_call {
   std::uint32_t attempt;     // 0 for the first
   const node_policy& policy;
   std::string cache_key;     // a cached node's key: its outputs are kept under it
+  std::uint32_t job = 0;     // the attempt's job has succeeded: collect what it wrote
 
   [[nodiscard]] const graph_node& n() const { return f.g->nodes[node]; }
   [[nodiscard]] run_state& run() const { return *f.run; }
@@ -37,6 +38,7 @@ struct node_outcome {
     enter_graph,     // its graph runs in a child frame; the node completes when the frame does
     fan_out,         // a map's items run in `chunks` chunks; the last to finish completes it
     pending,         // nothing to do yet (a chunk of a map that was not the last)
+    submitted,       // the attempt runs as job `job` of the backend: polled until it ends
   };
   kind what = kind::succeeded;
   std::string message;                  // attempt_failed, failed
@@ -44,6 +46,7 @@ struct node_outcome {
   std::shared_ptr<const graph> owned;   // enter_graph: a dynamic node's sub-DAG
   map_run* map = nullptr;               // fan_out (owned by its chunks from here on)
   std::uint32_t chunks = 0;             // fan_out
+  std::uint32_t job = 0;                // submitted
 
   static node_outcome done() { return {}; }
   static node_outcome pending() { return of(kind::pending); }
@@ -53,6 +56,11 @@ struct node_outcome {
     node_outcome o = of(kind::enter_graph);
     o.child = &g;
     o.owned = std::move(owned);
+    return o;
+  }
+  static node_outcome submitted(std::uint32_t ticket) {
+    node_outcome o = of(kind::submitted);
+    o.job = ticket;
     return o;
   }
   static node_outcome fan_out(map_run* map, std::uint32_t chunks) {

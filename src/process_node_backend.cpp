@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <utility>
 
@@ -45,143 +46,36 @@ class process_node_backend final : public node_backend {
   }
 
   /// Items [begin, end) as one batch in one node process (a map of a million items makes
-  /// a few processes, not a million). The process gets the batch's slices of the mapped
-  /// lists and gives each item's attempts (attempt.hpp, in the process); its outputs and
-  /// failures come back per item. A process that crashes fails the batch's items.
+  /// a few processes, not a million).
   void run_items(frame& f, std::uint32_t node, map_run& run, std::size_t begin, std::size_t end, std::uint32_t chunk,
                  const keep_items_fn& keep) override {
-    const graph_node& n = f.g->nodes[node];
-    const map_spec& spec = f.g->maps[n.map];
-    const entity_info& info = *n.info;
-    std::vector<std::size_t> items;  // the batch's items: those a run before did not finish
-    for (std::size_t k = begin; k < end; ++k) {
-      if (!run.reused(k)) items.push_back(k);
-    }
-    if (items.empty() || run.stop.load() || f.run->failed.load()) return;
-    const auto started = std::chrono::steady_clock::now();
-    std::call_once(run.literals_once, [&] {
-      for (std::uint32_t i = 0; i < n.input_count; ++i) run.literals.push_back(run.inputs[i].to_json());
-    });
-    json inputs = json::object();
-    for (std::uint32_t i = 0; i < n.input_count; ++i) {
-      const json& whole = run.literals[i];
-      if ((spec.mapped >> i) & 1U) {  // the batch's slice
-        json slice = json::array();
-        for (const std::size_t k : items) slice.push_back(whole[k]);
-        inputs[info.interface.inputs[i].name] = std::move(slice);
-      } else {
-        inputs[info.interface.inputs[i].name] = whole;
-      }
-    }
-    const execution_context& context = *f.run->context;
-    const std::string prefix = context.keys_of(f, node).prefix + "/batch-" + std::to_string(chunk);
-    node_request request;
-    request.inputs_key = prefix + "/inputs.json";
-    request.outputs_key = prefix + "/outputs.json";
-    request.error_key = prefix + "/error.json";
-    request.map_mapped = spec.mapped;
-    request.map_partial = spec.partial;
-    std::optional<json> result;
-    try {
+    run_items_in_batch(f, node, run, begin, end, chunk, keep, private_store_, [&](const node_request& request) {
       // A batch times out item by item, in its process, not as a whole.
-      const process_exit exit = spawn_request(f, node, std::move(request), std::move(inputs), std::chrono::milliseconds(0));
-      result = read_json_object(context.store(), prefix + "/outputs.json");
-      if (!result || !result->is_object() || !result->contains("done") || !(*result)["done"].is_number_unsigned() ||
-          !result->contains("failed") || !(*result)["failed"].is_object()) {
-        throw error("its process (pid " + std::to_string(exit.pid) + ") wrote no readable batch result (" + prefix +
-                    "/outputs.json)");
-      }
-    } catch (const std::exception& e) {
-      for (const std::size_t k : items) run.item_failed(k, e.what(), spec.partial);
-      return;
-    }
-    const json& failed = (*result)["failed"];
-    const json& attempts = (*result)["attempts"];
-    const std::size_t done = std::min(items.size(), (*result)["done"].get<std::size_t>());
-    for (std::size_t j = 0; j < done; ++j) {
-      const std::size_t k = items[j];
-      const std::string at = std::to_string(j);
-      if (attempts.is_object() && attempts.contains(at)) {
-        run.item_attempts(k, attempts[at].is_number_unsigned() ? attempts[at].get<std::uint32_t>() : 0);
-      }
-      if (failed.contains(at)) {
-        run.item_failed(k, failed[at].is_string() ? failed[at].get<std::string>() : failed[at].dump(), spec.partial);
-        continue;
-      }
-      try {
-        for (std::uint32_t o = 0; o < n.output_count; ++o) {
-          const std::string& name = info.interface.outputs[o].name;
-          if (!result->contains(name) || !(*result)[name].is_array() || (*result)[name].size() <= j) {
-            throw error(prefix + "/outputs.json: no " + name + " for item " + std::to_string(k));
-          }
-          info.map->put_literal(o, run.outputs[o], k, spec.partial, (*result)[name][j], name);
-        }
-      } catch (const std::exception& e) {
-        run.item_failed(k, e.what(), spec.partial);
-        continue;
-      }
-      run.item_succeeded(k);
-    }
-    // A batch that took a while is kept, as a thread's chunk is: a resume runs it again
-    // only for the items that did not finish.
-    if (run.phase && std::chrono::steady_clock::now() - started >= f.run->options->map_checkpoint_interval) {
-      keep(begin, end);
-    }
+      return "its process (pid " + std::to_string(spawn_request(f, node, request, std::chrono::milliseconds(0)).pid) + ")";
+    });
   }
 
  private:
   /// Writes the node's inputs, runs its process, and fails with what went wrong.
   /// `result_key` is what it must write (outputs or futures file).
   process_exit spawn_node(frame& f, std::uint32_t node, const std::string& result_key, const node_policy& policy) {
-    const graph_node& n = f.g->nodes[node];
-    json inputs = json::object();
-    for (std::uint32_t k = 0; k < n.input_count; ++k) {
-      inputs[n.info->interface.inputs[k].name] = binding_literal(*f.g, f.g->input_of(n, k), f.slots.get());
-    }
-    node_request request;
-    const node_keys keys = f.run->context->keys_of(f, node);
-    request.inputs_key = keys.inputs();
-    request.outputs_key = result_key;
-    request.error_key = keys.error();
-    return spawn_request(f, node, std::move(request), std::move(inputs), policy.timeout);
+    return spawn_request(f, node, write_node_request(f, node, result_key, private_store_), policy.timeout);
   }
 
-  /// Runs `request` (its keys set) in a node process of node `node`, with these inputs;
-  /// throws what the task threw (its error object) or what became of the process (how
-  /// it ended, and its last lines of output). The process is killed after `timeout`.
-  process_exit spawn_request(frame& f, std::uint32_t node, node_request request, json inputs,
+  /// Runs `request` (its inputs written) in a node process of node `node`; throws what
+  /// the task threw (its error object) or what became of the process (how it ended, and
+  /// its last lines of output). The process is killed after `timeout`.
+  process_exit spawn_request(frame& f, std::uint32_t node, const node_request& request,
                              std::chrono::milliseconds timeout) {
-    const execution_context& context = *f.run->context;
-    const run_options& options = context.options();
-    const object_store& store = context.store();
+    const object_store& store = f.run->context->store();
     const graph_node& n = f.g->nodes[node];
-    const entity_info& info = *n.info;
     const std::string& result_key = request.outputs_key;
-    if (!private_store_) {  // a kept store may hold an earlier run's objects under this id
-      store.remove(result_key);
-      store.remove(request.error_key);
-    }
-    // Read right away by the node process: no need to wait for the disk.
-    store.put(request.inputs_key, json{{"entity", info.name}, {"inputs", std::move(inputs)}}.dump(), false);
-    request.entity = info.name;
-    request.store_root = store.root().string();
-    request.node_path = f.path_of(node);
-    request.max_dynamic_nodes = options.limits.max_dynamic_nodes;
-    request.inline_literal_bytes = options.inline_literal_bytes;
-    request.sync = !private_store_;
     const process_exit exit = spawn_and_wait(program_, request.arguments(argv0_), true, timeout);
     const std::string who = "its process (pid " + std::to_string(exit.pid) + ")";
     if (!exit.exited_zero()) {
       // A task that threw: its process stored the message, as the thread backend reports it.
       if (exit.known && WIFEXITED(exit.status)) {
-        std::optional<json> stored;
-        try {
-          stored = read_json_object(store, request.error_key);
-        } catch (const std::exception&) {
-        }
-        if (stored && stored->is_object() && stored->contains("message") && (*stored)["message"].is_string()) {
-          throw error((*stored)["message"].get<std::string>());
-        }
+        if (auto message = stored_task_error(store, request.error_key)) throw error(std::move(*message));
       }
       const std::string lines = exit.last_lines();
       throw error(who + " " + exit.describe() + (lines.empty() ? "; it printed nothing" : "; the end of its output:" + lines));
@@ -203,6 +97,134 @@ class process_node_backend final : public node_backend {
 };
 
 }  // namespace
+
+LOOM_FUNC void run_items_in_batch(frame& f, std::uint32_t node, map_run& run, std::size_t begin, std::size_t end,
+                                std::uint32_t chunk, const keep_items_fn& keep, bool fresh_store,
+                                const std::function<std::string(const node_request&)>& execute) {
+  const graph_node& n = f.g->nodes[node];
+  const map_spec& spec = f.g->maps[n.map];
+  const entity_info& info = *n.info;
+  std::vector<std::size_t> items;  // the batch's items: those a run before did not finish
+  for (std::size_t k = begin; k < end; ++k) {
+    if (!run.reused(k)) items.push_back(k);
+  }
+  if (items.empty() || run.stop.load() || f.run->failed.load()) return;
+  const auto started = std::chrono::steady_clock::now();
+  std::call_once(run.literals_once, [&] {
+    for (std::uint32_t i = 0; i < n.input_count; ++i) run.literals.push_back(run.inputs[i].to_json());
+  });
+  json inputs = json::object();
+  for (std::uint32_t i = 0; i < n.input_count; ++i) {
+    const json& whole = run.literals[i];
+    if ((spec.mapped >> i) & 1U) {  // the batch's slice
+      json slice = json::array();
+      for (const std::size_t k : items) slice.push_back(whole[k]);
+      inputs[info.interface.inputs[i].name] = std::move(slice);
+    } else {
+      inputs[info.interface.inputs[i].name] = whole;
+    }
+  }
+  const execution_context& context = *f.run->context;
+  const std::string prefix = context.keys_of(f, node).prefix + "/batch-" + std::to_string(chunk);
+  node_request request;
+  request.inputs_key = prefix + "/inputs.json";
+  request.outputs_key = prefix + "/outputs.json";
+  request.error_key = prefix + "/error.json";
+  request.map_mapped = spec.mapped;
+  request.map_partial = spec.partial;
+  std::optional<json> result;
+  try {
+    write_request(f, node, request, std::move(inputs), fresh_store);
+    const std::string who = execute(request);
+    result = read_json_object(context.store(), prefix + "/outputs.json");
+    if (!result || !result->is_object() || !result->contains("done") || !(*result)["done"].is_number_unsigned() ||
+        !result->contains("failed") || !(*result)["failed"].is_object()) {
+      throw error(who + " wrote no readable batch result (" + prefix + "/outputs.json)");
+    }
+  } catch (const std::exception& e) {
+    for (const std::size_t k : items) run.item_failed(k, e.what(), spec.partial);
+    return;
+  }
+  const json& failed = (*result)["failed"];
+  const json& attempts = (*result)["attempts"];
+  const std::size_t done = std::min(items.size(), (*result)["done"].get<std::size_t>());
+  for (std::size_t j = 0; j < done; ++j) {
+    const std::size_t k = items[j];
+    const std::string at = std::to_string(j);
+    if (attempts.is_object() && attempts.contains(at)) {
+      run.item_attempts(k, attempts[at].is_number_unsigned() ? attempts[at].get<std::uint32_t>() : 0);
+    }
+    if (failed.contains(at)) {
+      run.item_failed(k, failed[at].is_string() ? failed[at].get<std::string>() : failed[at].dump(), spec.partial);
+      continue;
+    }
+    try {
+      for (std::uint32_t o = 0; o < n.output_count; ++o) {
+        const std::string& name = info.interface.outputs[o].name;
+        if (!result->contains(name) || !(*result)[name].is_array() || (*result)[name].size() <= j) {
+          throw error(prefix + "/outputs.json: no " + name + " for item " + std::to_string(k));
+        }
+        info.map->put_literal(o, run.outputs[o], k, spec.partial, (*result)[name][j], name);
+      }
+    } catch (const std::exception& e) {
+      run.item_failed(k, e.what(), spec.partial);
+      continue;
+    }
+    run.item_succeeded(k);
+  }
+  // A batch that took a while is kept, as a thread's chunk is: a resume runs it again
+  // only for the items that did not finish.
+  if (run.phase && std::chrono::steady_clock::now() - started >= f.run->options->map_checkpoint_interval) {
+    keep(begin, end);
+  }
+}
+
+LOOM_FUNC std::optional<std::string> stored_task_error(const object_store& store, const std::string& key) {
+  std::optional<json> stored;
+  try {
+    stored = read_json_object(store, key);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (stored && stored->is_object() && stored->contains("message") && (*stored)["message"].is_string()) {
+    return (*stored)["message"].get<std::string>();
+  }
+  return std::nullopt;
+}
+
+LOOM_FUNC void write_request(frame& f, std::uint32_t node, node_request& request, json inputs, bool fresh_store) {
+  const execution_context& context = *f.run->context;
+  const run_options& options = context.options();
+  const object_store& store = context.store();
+  const entity_info& info = *f.g->nodes[node].info;
+  if (!fresh_store) {  // a kept store may hold an earlier run's objects under these keys
+    store.remove(request.outputs_key);
+    store.remove(request.error_key);
+  }
+  // Read right away by the node process: no need to wait for the disk.
+  store.put(request.inputs_key, json{{"entity", info.name}, {"inputs", std::move(inputs)}}.dump(), false);
+  request.entity = info.name;
+  request.store_root = store.root().string();
+  request.node_path = f.path_of(node);
+  request.max_dynamic_nodes = options.limits.max_dynamic_nodes;
+  request.inline_literal_bytes = options.inline_literal_bytes;
+  request.sync = !fresh_store;
+}
+
+LOOM_FUNC node_request write_node_request(frame& f, std::uint32_t node, const std::string& result_key, bool fresh_store) {
+  const graph_node& n = f.g->nodes[node];
+  json inputs = json::object();
+  for (std::uint32_t k = 0; k < n.input_count; ++k) {
+    inputs[n.info->interface.inputs[k].name] = binding_literal(*f.g, f.g->input_of(n, k), f.slots.get());
+  }
+  node_request request;
+  const node_keys keys = f.run->context->keys_of(f, node);
+  request.inputs_key = keys.inputs();
+  request.outputs_key = result_key;
+  request.error_key = keys.error();
+  write_request(f, node, request, std::move(inputs), fresh_store);
+  return request;
+}
 
 LOOM_FUNC std::unique_ptr<node_backend> make_process_backend(std::string program, std::string argv0,
                                                              bool private_store) {

@@ -101,6 +101,7 @@ struct work_item {
   std::uint32_t attempt = 0;  // 0 for the first; retries count up
   map_run* map = nullptr;     // a chunk of a map node's items (its node has started)
   std::uint32_t chunk = 0;
+  std::uint32_t job = 0;      // an attempt submitted as a job: its backend's ticket (0: none)
 };
 
 /// A map node while its items run, in chunks spread over the executor's threads: the

@@ -43,6 +43,8 @@ LOOM_FUNC void scheduler::run_graph(const graph& g, const run_options& options,
     backend = make_process_backend(effective.node_program.empty() ? "/proc/self/exe" : effective.node_program,
                                    effective.node_program.empty() ? self_program_name() : effective.node_program,
                                    context.private_store());
+  } else if (effective.backend == execution_backend::slurm) {
+    backend = make_slurm_backend(context, effective.node_program.empty() ? self_program_name() : effective.node_program);
   } else {
     backend = make_thread_backend();
   }
@@ -167,6 +169,10 @@ LOOM_FUNC void scheduler::run_node(const work_item& item, ready_list& ready) {
   frame& f = *item.f;
   const run_observers& observers = *f.run->observers;
   const graph_node& n = f.g->nodes[item.node];
+  if (item.job != 0) {
+    poll_job(item, ready);
+    return;
+  }
   if (item.attempt == 0 && !observers.empty()) observers.node_picked(f, item.node);
   if (n.side != branch_side::none && !branch_taken(*f.g, n, f.slots.get())) {
     observers.node_skipped(f, item.node);  // in the branch of a wf.when not taken
@@ -177,14 +183,43 @@ LOOM_FUNC void scheduler::run_node(const work_item& item, ready_list& ready) {
   apply(item, policy, attempt(item, policy), ready);
 }
 
+/// An attempt running as a job: asked again later while it runs (the item goes back to
+/// the timed queue, no thread waits for it); once it has succeeded, its handler collects
+/// what it wrote.
+LOOM_FUNC void scheduler::poll_job(const work_item& item, ready_list& ready) {
+  frame& f = *item.f;
+  const node_policy& policy = policy_of(f.g->nodes[item.node]);
+  job_poll polled = f.run->backend->poll(item.job);
+  switch (polled.what) {
+    case job_poll::state::running:
+      f.run->active.fetch_add(1, std::memory_order_relaxed);  // this item's next look
+      queues_->push_at(std::chrono::steady_clock::now() + polled.again, item);
+      return;
+    case job_poll::state::failed:
+      apply(item, policy, node_outcome::attempt_failed(std::move(polled.error)), ready);
+      return;
+    case job_poll::state::stopped:
+      apply(item, policy, node_outcome::failed(std::move(polled.error)), ready);
+      return;
+    case job_poll::state::succeeded:
+      apply(item, policy, attempt(item, policy), ready);
+      return;
+  }
+}
+
 /// One attempt at a node: what resume or the cache already have, else its handler's
-/// work. Whatever throws is a failed attempt.
+/// work (for an attempt whose job has succeeded: collecting what it wrote). Whatever
+/// throws is a failed attempt.
 LOOM_FUNC node_outcome scheduler::attempt(const work_item& item, const node_policy& policy) {
   frame& f = *item.f;
   const graph_node& n = f.g->nodes[item.node];
   execution_context& context = *f.run->context;
   try {
-    node_call call{f, item.node, item.attempt, policy, {}};
+    node_call call{f, item.node, item.attempt, policy, {}, item.job};
+    if (item.job != 0) {
+      if (policy.cache && context.recorded()) call.cache_key = context.cache_key(f, item.node);
+      return n.kind == node_kind::dynamic ? run_dynamic_node(call) : run_task_node(call);
+    }
     if (context.recorded()) {
       if (item.attempt == 0 && context.resuming() && context.reuse_outputs(f, item.node)) return node_outcome::done();
       if (policy.cache && n.kind != node_kind::workflow) {
@@ -239,6 +274,13 @@ LOOM_FUNC void scheduler::apply(const work_item& item, const node_policy& policy
       ready.push_back({&f, item.node, 0, outcome.map, 0});
       return;
     }
+    case node_outcome::kind::submitted: {
+      work_item poll = item;
+      poll.job = outcome.job;
+      f.run->active.fetch_add(1, std::memory_order_relaxed);  // the job's first look
+      queues_->push_at(std::chrono::steady_clock::now() + first_job_poll, poll);
+      return;
+    }
     case node_outcome::kind::pending:
       return;
   }
@@ -256,6 +298,7 @@ LOOM_FUNC bool scheduler::retry_later(const work_item& item, const node_policy& 
   state.active.fetch_add(1, std::memory_order_relaxed);  // the retry is work still to do
   work_item next = item;
   next.attempt = item.attempt + 1;
+  next.job = 0;
   queues_->push_at(std::chrono::steady_clock::now() + *delay, next);
   return true;
 }

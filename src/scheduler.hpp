@@ -15,6 +15,7 @@
 #include <loom/executor.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -27,6 +28,9 @@ namespace loom::detail {
 
 /// The execution id of the last stored run started from this thread.
 std::string& last_execution_id();
+
+/// How long after its submission a job is first looked at.
+inline constexpr std::chrono::milliseconds first_job_poll{50};
 
 class scheduler {
  public:
@@ -53,6 +57,7 @@ class scheduler {
   void execute(work_item item);
   static void count_finished();
   void run_node(const work_item& item, ready_list& ready);
+  void poll_job(const work_item& item, ready_list& ready);
   node_outcome attempt(const work_item& item, const node_policy& policy);
   void apply(const work_item& item, const node_policy& policy, node_outcome outcome, ready_list& ready);
   bool retry_later(const work_item& item, const node_policy& policy, const std::string& message);

@@ -1,5 +1,6 @@
-// src/task_node.cpp — the handler of task nodes: one attempt through the run's backend,
-// then its outputs kept (and cached, for a cached task).
+// src/task_node.cpp — the handler of task nodes: one attempt through the run's backend
+// (submitted as a job, then collected, on a backend that submits jobs), then its
+// outputs kept (and cached, for a cached task).
 #include "execution_context.hpp"
 #include "node_backend.hpp"
 #include "node_handler.hpp"
@@ -8,7 +9,10 @@ namespace loom::detail {
 
 LOOM_FUNC node_outcome run_task_node(node_call& call) {
   run_state& run = call.run();
-  run.backend->run_task(call.f, call.node, call.policy);
+  if (call.job == 0 && run.backend->submits_jobs()) {
+    return node_outcome::submitted(run.backend->submit(call.f, call.node, call.policy, call.attempt));
+  }
+  run.backend->run_task(call.f, call.node, call.policy);  // (a job's: collects its outputs)
   if (run.backend->out_of_process()) {
     run.context->outputs_stored(call.f, call.node);  // its process kept them
   } else {

@@ -14,6 +14,14 @@ LOOM_FUNC const node_policy& policy_of(const graph_node& n) {
   return n.info != nullptr && n.info->policy != nullptr ? n.info->policy(n.entity) : plain;
 }
 
+LOOM_FUNC std::uint32_t node_backend::submit(frame& f, std::uint32_t node, const node_policy&, std::uint32_t) {
+  throw error("node " + f.path_of(node) + ": this backend does not submit jobs");
+}
+
+LOOM_FUNC job_poll node_backend::poll(std::uint32_t ticket) {
+  return {job_poll::state::failed, "job ticket " + std::to_string(ticket) + ": this backend does not submit jobs", {}};
+}
+
 namespace {
 
 /// One attempt at a task node or a dynamic node's body with retries or a timeout: on

@@ -1,7 +1,8 @@
-# cmake -P backend_parity.cmake -- PROGRAM ARGS...
-# Runs `PROGRAM ARGS...` and `PROGRAM ARGS... --backend process`; both must succeed and
-# print exactly the same stdout (the process backend's nodes run in processes of
-# PROGRAM; only results go to stdout).
+# cmake [-DOTHER=slurm -DSTORE=DIR] -P backend_parity.cmake -- PROGRAM ARGS...
+# Runs `PROGRAM ARGS... --backend thread` and `PROGRAM ARGS... --backend process` (or
+# OTHER, with `--store DIR`, emptied first: the Slurm backend needs one); both must
+# succeed and print exactly the same stdout (the other backend's nodes run in processes
+# of PROGRAM; only results go to stdout).
 set(args "")
 set(seen_separator OFF)
 math(EXPR last "${CMAKE_ARGC} - 1")
@@ -16,8 +17,20 @@ if(NOT args)
   message(FATAL_ERROR "usage: cmake -P backend_parity.cmake -- PROGRAM ARGS...")
 endif()
 
-foreach(backend thread process)
-  execute_process(COMMAND ${args} --backend ${backend}
+if(NOT OTHER)
+  set(OTHER process)
+endif()
+set(store_args "")
+if(STORE)
+  file(REMOVE_RECURSE "${STORE}")
+  set(store_args --store "${STORE}")
+endif()
+foreach(backend thread ${OTHER})
+  set(extra "")
+  if(NOT backend STREQUAL "thread")
+    set(extra ${store_args})
+  endif()
+  execute_process(COMMAND ${args} --backend ${backend} ${extra}
     RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
   if(NOT code EQUAL 0)
     message(FATAL_ERROR "--backend ${backend}: exit code ${code}\nstdout: ${out}\nstderr: ${err}")
@@ -27,7 +40,10 @@ foreach(backend thread process)
   endif()
   set(out_${backend} "${out}")
 endforeach()
-if(NOT out_thread STREQUAL out_process)
-  message(FATAL_ERROR "the backends differ:\n--backend thread:  ${out_thread}--backend process: ${out_process}")
+if(NOT out_thread STREQUAL out_${OTHER})
+  message(FATAL_ERROR "the backends differ:\n--backend thread:  ${out_thread}--backend ${OTHER}: ${out_${OTHER}}")
 endif()
-message(STATUS "both backends printed: ${out_process}")
+if(STORE)
+  file(REMOVE_RECURSE "${STORE}")
+endif()
+message(STATUS "both backends printed: ${out_${OTHER}}")

@@ -113,11 +113,26 @@ TEST_CASE("a misbehaving node process fails the run with exit code 1 and one mes
   CHECK(thrown.err == std::string(LOOM_PROCESS_TASKS_BINARY) + ": node n0 (task 'fail_with') failed: task exploded\n");
 }
 
-TEST_CASE("the option --backend takes thread or process", "[process][cli]") {
+TEST_CASE("the option --backend takes thread, process or slurm", "[process][cli]") {
   const auto r = tasks_binary({"run", "p_square", "--x", "1", "--backend", "fork"});
   CHECK(r.code == 2);
-  CHECK(contains(r.err, "--backend: expected 'thread' or 'process', got 'fork'"));
-  CHECK(tasks_binary({"--help"}).out.find("--backend thread|process") != std::string::npos);
+  CHECK(contains(r.err, "--backend: expected 'thread', 'process' or 'slurm', got 'fork'"));
+  CHECK(tasks_binary({"--help"}).out.find("--backend thread|process|slurm") != std::string::npos);
+}
+
+TEST_CASE("the Slurm options are checked on the command line (exit code 2, what is wrong)", "[process][cli]") {
+  const auto no_store = tasks_binary({"run", "p_square", "--x", "1", "--backend", "slurm"});
+  CHECK(no_store.code == 2);
+  CHECK(contains(no_store.err, "--backend slurm needs --store DIR"));
+  const auto time = tasks_binary({"run", "p_square", "--x", "1", "--slurm-time", "an hour"});
+  CHECK(time.code == 2);
+  CHECK(contains(time.err, "--slurm-time: expected a Slurm time limit"));
+  const auto partition = tasks_binary({"run", "p_square", "--x", "1", "--slurm-partition", "a b"});
+  CHECK(partition.code == 2);
+  CHECK(contains(partition.err, "--slurm-partition: expected a name without spaces"));
+  const auto liveness = tasks_binary({"run", "p_square", "--x", "1", "--slurm-liveness-ms", "0"});
+  CHECK(liveness.code == 2);
+  CHECK(contains(liveness.err, "--slurm-liveness-ms: expected a positive number"));
 }
 
 TEST_CASE("the command line with --backend process --store keeps every node's inputs and outputs", "[process][cli]") {

@@ -6,9 +6,13 @@
 #   bash tools/slurm-local.sh up   [DIR]   # install what is missing, start, wait until a job runs
 #   bash tools/slurm-local.sh down [DIR]   # stop the three daemons started from DIR
 #   bash tools/slurm-local.sh status [DIR]
+#   bash tools/slurm-local.sh controller-stop|controller-start [DIR]  # the Slurm tests' outages
+#   bash tools/slurm-local.sh node-kill|node-start [DIR]              # (slurmd: SIGKILL, then again)
 #
 # DIR defaults to $LOOM_SLURM_DIR, else /tmp/loom-slurm. Client commands (sbatch,
 # squeue, scontrol) find this cluster through SLURM_CONF: `source DIR/env` sets it.
+# The daemons listen on $LOOM_SLURM_PORT and the port after it (default 6817, 6818), so
+# that the test suite's cluster and one of your own can run side by side.
 #
 # The cluster: one node, "localhost" (NodeHostname=localhost, NodeAddr=127.0.0.1, so the
 # machine's own host name does not matter), advertising 16 CPUs whatever the machine has
@@ -20,6 +24,8 @@ set -euo pipefail
 action=${1:-}
 dir=${2:-${LOOM_SLURM_DIR:-/tmp/loom-slurm}}
 cpus=${LOOM_SLURM_CPUS:-16}
+port=${LOOM_SLURM_PORT:-6817}
+[[ $port =~ ^[0-9]+$ ]] || { echo "slurm-local.sh: LOOM_SLURM_PORT must be a number" >&2; exit 2; }
 
 die() {
   echo "slurm-local.sh: $*" >&2
@@ -88,8 +94,8 @@ SlurmctldPidFile=$dir/slurmctld.pid
 SlurmdPidFile=$dir/slurmd.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.log
-SlurmctldPort=6817
-SlurmdPort=6818
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
 SlurmctldTimeout=30
 SlurmdTimeout=60
 InactiveLimit=0
@@ -174,12 +180,44 @@ status() {
   return $all
 }
 
+# The controller or the node daemon alone, for tests of outages: the running jobs and
+# the controller's state (StateSaveLocation) survive.
+controller_start() {
+  export SLURM_CONF=$dir/slurm.conf
+  [[ -z $(live_pid "$dir/slurmctld.pid") ]] || die "slurmctld already runs"
+  slurmctld -f "$SLURM_CONF" || die "slurmctld did not start: $(tail -n 20 "$dir/log/slurmctld.log" 2>/dev/null)"
+  wait_for "scontrol ping | grep -q UP" 30 || die "slurmctld does not answer scontrol ping"
+  echo "slurm-local.sh: slurmctld $(live_pid "$dir/slurmctld.pid")"
+}
+
+node_start() {
+  export SLURM_CONF=$dir/slurm.conf
+  [[ -z $(live_pid "$dir/slurmd.pid") ]] || die "slurmd already runs"
+  slurmd -f "$SLURM_CONF" -N localhost || die "slurmd did not start: $(tail -n 20 "$dir/log/slurmd.log" 2>/dev/null)"
+  wait_for "sinfo -h -n localhost -o %T | grep -Eq '^(idle|mixed|allocated)'" 60 ||
+    die "node localhost is not back: $(sinfo -h -o '%T %E' 2>&1)"
+  echo "slurm-local.sh: slurmd $(live_pid "$dir/slurmd.pid")"
+}
+
+node_kill() {
+  local pid
+  pid=$(live_pid "$dir/slurmd.pid")
+  [[ -n $pid ]] || die "slurmd does not run"
+  kill -KILL "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$dir/slurmd.pid"
+}
+
 case "$action" in
   up) up ;;
   down) down ;;
   status) status ;;
+  controller-stop) stop_pid_file slurmctld "$dir/slurmctld.pid" ;;
+  controller-start) controller_start ;;
+  node-kill) node_kill ;;
+  node-start) node_start ;;
   *)
-    echo "usage: bash tools/slurm-local.sh up|down|status [DIR]" >&2
+    echo "usage: bash tools/slurm-local.sh up|down|status|controller-stop|controller-start|node-kill|node-start [DIR]" >&2
     exit 2
     ;;
 esac

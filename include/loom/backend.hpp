@@ -14,10 +14,19 @@ enum class execution_backend : std::uint8_t {
   /// program (see run_options::node_program); at most as many at a time as the
   /// executor has threads. Static workflow nodes are structure only: they stay here.
   process,
+  /// Each task node, and each dynamic node's body, as a job of a Slurm cluster
+  /// (loom/slurm.hpp), with the run's store on a directory the cluster shares; any
+  /// number of jobs at a time, none of the executor's threads waiting for them.
+  slurm,
 };
 
 inline std::string_view backend_name(execution_backend b) {
-  return b == execution_backend::process ? "process" : "thread";
+  switch (b) {
+    case execution_backend::process: return "process";
+    case execution_backend::slurm: return "slurm";
+    case execution_backend::thread: break;
+  }
+  return "thread";
 }
 
 }  // namespace loom

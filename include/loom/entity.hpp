@@ -140,6 +140,19 @@ class entity {
     return entity(fn_, input_names_, version_, defaults_, p);
   }
 
+  /// What each of the entity's nodes asks a cluster for when it runs as a job (the
+  /// Slurm backend: loom/slurm.hpp; other backends ignore it). A malformed memory
+  /// size or partition name in a constexpr entity is a compile error.
+  [[nodiscard]] constexpr entity with_resources(loom::resources wanted) const {
+    if (!wanted.memory_problem().empty()) {
+      detail::report::with_resources_memory_is_not_digits_then_K_M_G_or_T(name, wanted.memory);
+    }
+    if (!wanted.partition_ok()) detail::report::with_resources_partition_has_a_space_quote_or_control_character(name, wanted.partition);
+    node_policy p = policy_;
+    p.resources = wanted;
+    return entity(fn_, input_names_, version_, defaults_, p);
+  }
+
   [[nodiscard]] constexpr const node_policy& policy() const { return policy_; }
 
   /// A default value for input I: a value convertible to the input's type, or a

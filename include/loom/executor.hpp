@@ -16,6 +16,7 @@
 #include <loom/detail/registry.hpp>
 #include <loom/dynamic.hpp>
 #include <loom/error.hpp>
+#include <loom/slurm.hpp>
 #include <loom/task.hpp>
 #include <loom/workflow.hpp>
 
@@ -113,6 +114,8 @@ struct run_options {
   /// time as the executor has threads). Values go by reference through the object
   /// store: `store` if given, else a private temporary one, removed after the run.
   execution_backend backend = execution_backend::thread;
+  /// The Slurm backend's defaults and commands (loom/slurm.hpp).
+  slurm_options slurm;
   /// The program a node process runs as `PROGRAM exec-node NAME ...`; empty for this
   /// program (/proc/self/exe). It must know (register) the same entities.
   std::string node_program;

@@ -16,11 +16,17 @@
 // backend the run does not wait for it: the attempt's thread is abandoned and its
 // result dropped. On the process backend the node's process is killed.
 // Caching: needs a store (a recorded run); entries are shared by every execution in it.
+// Resources: what a node's job asks a cluster for (the Slurm backend, loom/slurm.hpp;
+// the thread and process backends ignore them):
+//
+//       .with_resources({.cpus = 8, .memory = "16G", .time = std::chrono::hours(2)})
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
+#include <string_view>
 
 namespace loom {
 
@@ -38,11 +44,43 @@ struct backoff {
   }
 };
 
+/// What a node's job asks the cluster for; zero or empty: the cluster's default (or the
+/// run's: slurm_options).
+struct resources {
+  std::uint32_t cpus = 0;          // sbatch --cpus-per-task
+  std::string_view memory{};       // sbatch --mem: digits, then K, M, G or T ("512M", "16G")
+  std::chrono::seconds time{0};    // sbatch --time (rounded up to whole minutes)
+  std::uint32_t gpus = 0;          // sbatch --gres=gpu:N
+  std::string_view partition{};    // sbatch --partition
+
+  /// Why `memory` is not in Slurm's spelling, or nothing when it is (or is empty).
+  [[nodiscard]] constexpr std::string_view memory_problem() const {
+    if (memory.empty()) return {};
+    std::size_t digits = 0;
+    while (digits < memory.size() && memory[digits] >= '0' && memory[digits] <= '9') ++digits;
+    if (digits == 0) return "memory must start with digits (\"512M\", \"16G\")";
+    if (digits + 1 < memory.size()) return "memory must be digits and at most one unit letter (K, M, G or T)";
+    if (digits + 1 == memory.size()) {
+      const char unit = memory.back();
+      if (unit != 'K' && unit != 'M' && unit != 'G' && unit != 'T') return "memory's unit must be K, M, G or T";
+    }
+    return {};
+  }
+  /// Whether `partition` can be passed to sbatch as it is (no space, quote or control character).
+  [[nodiscard]] constexpr bool partition_ok() const {
+    for (const char c : partition) {
+      if (c <= ' ' || c == '\'' || c == '"' || c == '\\' || c == 127) return false;
+    }
+    return true;
+  }
+};
+
 struct node_policy {
   std::uint32_t retries = 0;             // attempts after the first
   loom::backoff backoff{};               // between attempts
   std::chrono::milliseconds timeout{0};  // per attempt; 0: none
   bool cache = false;
+  loom::resources resources{};           // a cluster job's (the Slurm backend)
 
   /// Whether the executor can run the node the plain way (no retry, no timeout).
   [[nodiscard]] constexpr bool plain() const { return retries == 0 && timeout.count() == 0; }

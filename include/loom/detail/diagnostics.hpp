@@ -15,6 +15,9 @@
 #include <loom/fixed_string.hpp>
 
 #include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
 
 namespace loom::diagnostic {
 
@@ -235,6 +238,20 @@ constexpr void workflow_body_result_not_promises() {
   static_assert(diagnostic::workflow_body_result_not_promises<Name, got<Got>>,
                 "loom: the body of workflow name<...> must return a loom::promise<R> or a std::tuple of promises; "
                 "it returns got<T>");
+}
+
+// A malformed resource request is a value, not a type: in a constexpr entity the call
+// of one of these (not constexpr) functions is the compile error, and its name says what
+// is wrong; an entity built at run time gets the exception.
+[[noreturn]] inline void with_resources_memory_is_not_digits_then_K_M_G_or_T(std::string_view task,
+                                                                          std::string_view memory) {
+  throw std::invalid_argument("loom: with_resources on '" + std::string(task) + "': memory \"" + std::string(memory) +
+                              "\" is not digits then K, M, G or T (\"512M\", \"16G\")");
+}
+[[noreturn]] inline void with_resources_partition_has_a_space_quote_or_control_character(std::string_view task,
+                                                                                       std::string_view partition) {
+  throw std::invalid_argument("loom: with_resources on '" + std::string(task) + "': partition \"" +
+                              std::string(partition) + "\" has a space, a quote or a control character");
 }
 
 template <class Name>

@@ -1,0 +1,53 @@
+// loom/slurm.hpp — the Slurm backend's options (run_options::slurm). With
+// `run_options::backend = loom::execution_backend::slurm` (`--backend slurm`) every task
+// node, and the body of every dynamic node, is one Slurm job: `sbatch` of this program's
+// hidden verb `exec-node` (loom/process_backend.hpp), with the run's object store on a
+// directory every node of the cluster sees. A job writes only to the object store (the
+// node's outputs or futures file, its log, and a done record renamed into place last);
+// only the driver (the process that called run) writes the state store. The driver
+// learns that a job ended from its done record, and asks the controller (one `squeue`
+// per interval) only whether the jobs without one are still alive. See
+// docs/slurm-backend.md.
+//
+// A task's resources go on the task (loom/policy.hpp):
+//
+//   inline constexpr auto train = loom::task<"train">(train_fn)
+//       .with_resources({.cpus = 8, .memory = "16G", .time = std::chrono::hours(2),
+//                        .gpus = 1, .partition = "gpu"});
+//
+// and map to sbatch's --cpus-per-task, --mem, --time, --gres=gpu:N and --partition. The
+// options below give the defaults of nodes whose task declares none.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace loom {
+
+struct slurm_options {
+  /// sbatch --partition for nodes whose task names none (empty: the cluster's default).
+  std::string partition;
+  /// sbatch --account (empty: the user's default).
+  std::string account;
+  /// sbatch --time for nodes whose task declares none, in Slurm's spelling ("30",
+  /// "1:00:00", "2-00:00:00"); empty: the partition's default.
+  std::string time;
+  /// How often the driver asks the controller which of the run's jobs are alive (one
+  /// `squeue` per interval while jobs run, none when none do). Completion does not wait
+  /// for it: it comes from the jobs' done records, looked at every few hundred ms.
+  std::chrono::milliseconds liveness_interval{std::chrono::seconds(5)};
+  /// Resubmissions of a node after failures that are not its own (its job lost, its
+  /// machine failed, the job preempted), apart from the task's retries.
+  std::uint32_t system_retries = 3;
+  /// The Slurm commands (a full path, or a name looked up in PATH).
+  std::string sbatch = "sbatch";
+  std::string squeue = "squeue";
+  std::string scontrol = "scontrol";
+  std::string scancel = "scancel";
+  /// More sbatch arguments for every job (e.g. "--qos=short").
+  std::vector<std::string> extra_sbatch_arguments;
+};
+
+}  // namespace loom

@@ -1,0 +1,253 @@
+// src/slurm_client.cpp — the Slurm commands: see slurm_client.hpp.
+#include "slurm_client.hpp"
+
+#include <loom/detail/config.hpp>
+#include <loom/error.hpp>
+
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <sstream>
+#include <utility>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern "C" {
+extern char** environ;  // NOLINT: POSIX
+}
+
+namespace loom::detail {
+
+namespace {
+
+/// How long a Slurm command may take before it counts as "no answer" (the controller's
+/// own message timeout is 10 s by default; a busy one answers within it).
+constexpr std::chrono::milliseconds command_timeout{std::chrono::seconds(30)};
+
+/// Text kept of a command's output at most (squeue of a large run: 40 bytes a job).
+constexpr std::size_t output_limit = std::size_t{64} << 20;
+
+std::string first_lines(const std::string& text, std::size_t max_lines = 3) {
+  std::string out;
+  std::size_t start = 0;
+  for (std::size_t n = 0; n < max_lines && start < text.size(); ++n) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) {
+      if (!out.empty()) out += " / ";
+      out.append(text, start, std::min<std::size_t>(end - start, 300));
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+/// An error of sbatch that means the controller did not take the request in (ask
+/// again), not that it refused it.
+bool transient(const std::string& err) {
+  for (const char* word : {"Unable to contact", "timed out", "Timed out", "temporarily", "Socket", "onnection",
+                           "Transport endpoint", "Zero Bytes were transmitted", "Resource temporarily"}) {
+    if (err.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+LOOM_FUNC bool command_output::ok() const { return started && !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+LOOM_FUNC std::string command_output::describe() const {
+  std::string how;
+  if (!started) return "could not be started: " + err;
+  if (timed_out) {
+    how = "did not answer within " + std::to_string(command_timeout.count() / 1000) + " s";
+  } else if (WIFEXITED(status)) {
+    how = "exited with status " + std::to_string(WEXITSTATUS(status));
+  } else if (WIFSIGNALED(status)) {
+    how = "was killed by signal " + std::to_string(WTERMSIG(status));
+  } else {
+    how = "ended with wait status " + std::to_string(status);
+  }
+  const std::string said = first_lines(err.empty() ? out : err);
+  return said.empty() ? how : how + ": " + said;
+}
+
+LOOM_FUNC command_output run_command(const std::string& program, const std::vector<std::string>& args,
+                                     std::chrono::milliseconds timeout) {
+  command_output result;
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    result.err = std::strerror(errno);
+    return result;
+  }
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    result.err = std::strerror(errno);
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return result;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawnattr_init(&attributes);
+  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  ::posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  ::posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  ::posix_spawnattr_setsigmask(&attributes, &none);
+  ::posix_spawnattr_setsigdefault(&attributes, &defaults);
+  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawnp(&pid, program.c_str(), &actions, &attributes, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::posix_spawnattr_destroy(&attributes);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  if (rc != 0) {
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    result.err = program + ": " + std::strerror(rc);
+    return result;
+  }
+  result.started = true;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::array<pollfd, 2> fds{pollfd{out_pipe[0], POLLIN, 0}, pollfd{err_pipe[0], POLLIN, 0}};
+  std::array<std::string*, 2> sinks{&result.out, &result.err};
+  int open_count = 2;
+  char buffer[8192];
+  while (open_count > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);  // not reaped yet: still ours
+      result.timed_out = true;
+      break;
+    }
+    const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<std::int64_t>(left.count(), 1000)));
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (std::size_t k = 0; k < fds.size(); ++k) {
+      if (fds[k].fd < 0 || (fds[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      const auto n = ::read(fds[k].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        if (sinks[k]->size() < output_limit) sinks[k]->append(buffer, static_cast<std::size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        ::close(fds[k].fd);
+        fds[k].fd = -1;
+        --open_count;
+      }
+    }
+  }
+  for (auto& p : fds) {
+    if (p.fd >= 0) ::close(p.fd);
+  }
+  int status = 0;
+  pid_t w;
+  do {
+    w = ::waitpid(pid, &status, 0);
+  } while (w < 0 && errno == EINTR);
+  result.status = status;
+  return result;
+}
+
+LOOM_FUNC command_output slurm_client::call(const std::string& program, const std::vector<std::string>& args) {
+  calls_.fetch_add(1, std::memory_order_relaxed);
+  return run_command(program, args, command_timeout);
+}
+
+LOOM_FUNC std::string slurm_client::submit(const std::vector<std::string>& arguments, const std::string& script) {
+  std::vector<std::string> args = arguments;
+  args.push_back(script);
+  const command_output r = call(options_.sbatch, args);
+  if (r.ok()) {
+    // --parsable: "ID" or "ID;CLUSTER"
+    std::string id = r.out.substr(0, r.out.find_first_of(";\n"));
+    while (!id.empty() && (id.back() == '\r' || id.back() == ' ')) id.pop_back();
+    if (!id.empty() && id.find_first_not_of("0123456789_") == std::string::npos) return id;
+    throw error("sbatch answered '" + first_lines(r.out) + "', not a job id");
+  }
+  if (r.started && !r.timed_out && WIFEXITED(r.status) && !transient(r.err)) {
+    throw submission_refused("sbatch refused the job: " + first_lines(r.err.empty() ? r.out : r.err));
+  }
+  throw error("sbatch " + r.describe());
+}
+
+LOOM_FUNC std::optional<std::vector<queued_job>> slurm_client::queue(const std::string& name) {
+  const command_output r = call(options_.squeue, {"--noheader", "--name=" + name, "--format=%i|%T|%r|%k"});
+  if (!r.ok()) return std::nullopt;
+  return parse_queue(r.out);
+}
+
+LOOM_FUNC std::vector<queued_job> slurm_client::parse_queue(const std::string& text) {
+  std::vector<queued_job> jobs;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    queued_job j;
+    std::size_t at = 0;
+    std::array<std::string*, 4> fields{&j.id, &j.state, &j.reason, &j.comment};
+    for (std::size_t k = 0; k < fields.size(); ++k) {
+      const auto bar = k + 1 < fields.size() ? line.find('|', at) : std::string::npos;
+      *fields[k] = line.substr(at, bar == std::string::npos ? std::string::npos : bar - at);
+      if (bar == std::string::npos) break;
+      at = bar + 1;
+    }
+    while (!j.comment.empty() && (j.comment.back() == ' ' || j.comment.back() == '\r')) j.comment.pop_back();
+    if (!j.id.empty()) jobs.push_back(std::move(j));
+  }
+  return jobs;
+}
+
+LOOM_FUNC std::optional<job_description> slurm_client::describe(const std::string& id) {
+  const command_output r = call(options_.scontrol, {"show", "job", "--oneliner", id});
+  if (r.ok()) return parse_description(r.out);
+  if (r.started && !r.timed_out && r.err.find("Invalid job id") != std::string::npos) return job_description{};
+  return std::nullopt;
+}
+
+LOOM_FUNC job_description slurm_client::parse_description(const std::string& line) {
+  job_description d;
+  auto field = [&](std::string_view key) -> std::string {
+    std::size_t at = 0;
+    while ((at = line.find(key, at)) != std::string::npos) {
+      if (at == 0 || line[at - 1] == ' ' || line[at - 1] == '\n') {
+        const auto start = at + key.size();
+        const auto end = line.find_first_of(" \n", start);
+        return line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      }
+      at += key.size();
+    }
+    return {};
+  };
+  d.state = field("JobState=");
+  d.known = !d.state.empty();
+  d.reason = field("Reason=");
+  d.exit_code = field("ExitCode=");
+  d.node_list = field("NodeList=");
+  return d;
+}
+
+LOOM_FUNC bool slurm_client::cancel(const std::vector<std::string>& ids) {
+  if (ids.empty()) return true;
+  return call(options_.scancel, ids).ok();
+}
+
+}  // namespace loom::detail

@@ -1,0 +1,96 @@
+// src/slurm_client.hpp — the Slurm commands the Slurm backend uses (sbatch, squeue,
+// scontrol, scancel), run as programs and their output parsed; every call to the
+// controller goes through here, and is counted. A command that does not answer in time,
+// or answers that the controller cannot be reached, is told apart from one that answers
+// no: the first means "wait and ask again", never "the job failed".
+#pragma once
+
+#include <loom/error.hpp>
+#include <loom/slurm.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loom::detail {
+
+/// How a command ended, and what it printed.
+struct command_output {
+  bool started = false;  // false: it could not be started (`err` says why)
+  bool timed_out = false;
+  int status = 0;  // as waitpid reports it
+  std::string out;
+  std::string err;
+
+  [[nodiscard]] bool ok() const;
+  /// "exited with status 1: sbatch: error: ..." (its first lines of stderr).
+  [[nodiscard]] std::string describe() const;
+};
+
+/// Runs `program` (looked up in PATH when it has no '/') with `args`, stdin from
+/// /dev/null, and collects its stdout and stderr; kills it (SIGKILL) after `timeout`.
+command_output run_command(const std::string& program, const std::vector<std::string>& args,
+                           std::chrono::milliseconds timeout);
+
+/// A job of the run, as squeue lists it (pending or running).
+struct queued_job {
+  std::string id;
+  std::string state;   // PENDING, RUNNING, COMPLETING, ...
+  std::string reason;  // why it waits: Resources, Priority, ...
+  std::string comment;
+};
+
+/// A job as `scontrol show job` describes it; `known` false when the controller no
+/// longer knows it (it ended more than MinJobAge ago, or never existed).
+struct job_description {
+  bool known = false;
+  std::string state;      // COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, ...
+  std::string reason;
+  std::string exit_code;  // "3:0": status, then the signal that ended it
+  std::string node_list;
+};
+
+/// sbatch refused the job for what it asks (a bad partition, time or account): not
+/// worth asking again.
+struct submission_refused : error {
+  using error::error;
+};
+
+class slurm_client {
+ public:
+  explicit slurm_client(const slurm_options& options) : options_(options) {}
+
+  /// Submits `script` with these sbatch arguments; the job id. Throws
+  /// submission_refused when sbatch said no to the request, loom::error when it did
+  /// not answer or could not reach the controller (the job may then exist: look it up).
+  std::string submit(const std::vector<std::string>& arguments, const std::string& script);
+
+  /// The pending and running jobs named `name`; nothing when the controller did not
+  /// answer.
+  std::optional<std::vector<queued_job>> queue(const std::string& name);
+
+  /// What the controller says of job `id`; nothing when it did not answer.
+  std::optional<job_description> describe(const std::string& id);
+
+  /// Cancels these jobs (one call); false when the controller did not answer.
+  bool cancel(const std::vector<std::string>& ids);
+
+  /// Calls made to the controller so far (sbatch, squeue, scontrol, scancel).
+  [[nodiscard]] std::uint64_t calls() const { return calls_.load(std::memory_order_relaxed); }
+
+  /// Parses one line of `scontrol show job -o` (exposed for tests).
+  static job_description parse_description(const std::string& line);
+  /// Parses squeue's lines printed with `%i|%T|%r|%k` (exposed for tests).
+  static std::vector<queued_job> parse_queue(const std::string& text);
+
+ private:
+  command_output call(const std::string& program, const std::vector<std::string>& args);
+
+  const slurm_options& options_;
+  std::atomic<std::uint64_t> calls_{0};
+};
+
+}  // namespace loom::detail

@@ -1,0 +1,525 @@
+// src/slurm_node_backend.cpp — the Slurm backend (loom/slurm.hpp): one attempt at a task
+// node, or at a dynamic node's body, is one Slurm job running `PROGRAM exec-node ...`
+// (the process backend's node process, src/process_backend.cpp) through a job script
+// kept in the store beside the node's objects. The job writes the node's outputs (or
+// futures file), then its done record; the driver polls for the record (a file check,
+// no controller call) from the scheduler's timed queue, so no thread waits for a job.
+// One thread asks the controller, once per liveness interval, which of the run's jobs
+// are alive (one squeue by the run's job name); a job that is neither alive nor done is
+// looked up once (scontrol) and judged: cancelled, out of time or memory, failed, or lost.
+//
+// Failures that are the job's own (its exit status, its time or memory limit) are the
+// attempt's: the task's retries apply. Failures of the cluster (a lost job, a failed
+// machine, a preemption) resubmit the attempt, up to slurm_options::system_retries. A
+// controller that does not answer is waited for, never a failure. A job cancelled from
+// outside (scancel) fails its node, naming the job.
+#include "execution_context.hpp"
+#include "node_backend.hpp"
+#include "slurm_client.hpp"
+
+#include <loom/process_backend.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace loom::detail {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+/// '...' for sh, whatever the text holds.
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (const char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+/// The last lines of a job's log file (its stderr), for an error message.
+std::string log_tail(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::streamoff>(in.tellg());
+  const std::streamoff keep = 8192;
+  in.seekg(std::max<std::streamoff>(0, size - keep));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  process_exit shown;  // (its line picking, for the same look as the process backend's)
+  shown.stderr_tail = std::move(text);
+  return shown.last_lines();
+}
+
+/// One attempt at one node, as a job: what it runs, where its files are, and where it is.
+struct slurm_job {
+  // What it runs
+  std::string node_path;
+  std::uint32_t attempt = 0;
+  bool dynamic = false;
+  std::string result_key;  // outputs.json or futures.json
+  std::string error_key;
+  std::filesystem::path done_record;  // written by the job script last (a plain file, not an object)
+  std::filesystem::path script;
+  std::filesystem::path stdout_log;
+  std::filesystem::path stderr_log;
+  std::string record_key;  // the driver's record of the job (submitted, id): for `loom show` and resume
+  std::vector<std::string> sbatch_arguments;  // without the comment and the script
+  std::chrono::milliseconds timeout{0};
+
+  // Where it is (under the backend's mutex, but for `id`, read by poll after submission)
+  std::string id;                 // the Slurm job id; empty until submitted
+  std::uint32_t submissions = 0;  // of this attempt: 1 + resubmissions after system failures
+  clock::time_point next_submission{};
+  clock::time_point submitted{};
+  clock::time_point ended_without_record{};  // the controller says it ended; no done record yet
+  std::optional<job_poll> verdict;           // the liveness thread's: how it ended without a record
+  bool system_failure = false;               // the verdict is the cluster's fault: resubmit
+  std::chrono::milliseconds next_look{50};
+  std::string last_submit_error;
+
+  [[nodiscard]] std::string comment() const {
+    return node_path + "#" + std::to_string(attempt) + "." + std::to_string(submissions);
+  }
+  [[nodiscard]] std::string who() const {
+    return "its Slurm job " + id + " (log: " + stderr_log.string() + ")";
+  }
+};
+
+class slurm_node_backend final : public node_backend {
+ public:
+  slurm_node_backend(const execution_context& context, std::string program)
+      : context_(context),
+        options_(context.options().slurm),
+        client_(options_),
+        program_(std::move(program)),
+        store_root_(std::filesystem::absolute(context.store().root())),
+        job_name_("loom:" + context.execution_id()) {
+    liveness_ = std::thread([this] { watch(); });
+  }
+
+  slurm_node_backend(const slurm_node_backend&) = delete;
+  slurm_node_backend& operator=(const slurm_node_backend&) = delete;
+
+  /// The run is over: its jobs still in flight (a failed run's) are cancelled, in one call.
+  ~slurm_node_backend() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    liveness_.join();
+    std::vector<std::string> ids;
+    for (const auto& [ticket, job] : jobs_) {
+      if (!job->id.empty()) ids.push_back(job->id);
+    }
+    if (!ids.empty() && !client_.cancel(ids)) {
+      context_.warn("could not cancel the run's Slurm jobs still running (" + std::to_string(ids.size()) +
+                    "): scancel did not answer");
+    }
+  }
+
+  [[nodiscard]] bool out_of_process() const override { return true; }
+  [[nodiscard]] bool submits_jobs() const override { return true; }
+
+  /// The job succeeded: its outputs are read into the node's slots.
+  void run_task(frame& f, std::uint32_t node, const node_policy&) override {
+    const std::string key = context_.keys_of(f, node).outputs();
+    try {
+      if (!context_.read_outputs(f, node, key)) throw error(key + " disappeared");
+    } catch (const std::exception& e) {
+      throw error("its Slurm job exited with status 0 but wrote unreadable outputs: " + std::string(e.what()));
+    }
+  }
+
+  /// The job succeeded: its futures file, read and validated as any futures file is.
+  std::unique_ptr<graph> expand(frame& f, std::uint32_t node, const node_policy&) override {
+    return context_.read_futures(f, node, context_.keys_of(f, node).futures());
+  }
+
+  /// A chunk of a map node's items: one job for the batch, waited for on this thread.
+  void run_items(frame& f, std::uint32_t node, map_run& run, std::size_t begin, std::size_t end, std::uint32_t chunk,
+                 const keep_items_fn& keep) override {
+    run_items_in_batch(f, node, run, begin, end, chunk, keep, false, [&](const node_request& request) {
+      const std::string prefix = key_directory(request.outputs_key);
+      auto job = make_job(f, node, request, 0, prefix + "/job");
+      write_script(*job, request);
+      const std::uint32_t ticket = add(job);
+      while (true) {
+        const job_poll polled = poll(ticket);
+        if (polled.what == job_poll::state::succeeded) return job->who();
+        if (polled.what != job_poll::state::running) throw error(polled.error);
+        if (f.run->failed.load()) {  // the run failed elsewhere: the job is cancelled with the run's
+          throw error("the run failed while " + job->who() + " ran");
+        }
+        std::this_thread::sleep_for(polled.again);
+      }
+    });
+  }
+
+  std::uint32_t submit(frame& f, std::uint32_t node, const node_policy& policy, std::uint32_t attempt) override {
+    const graph_node& n = f.g->nodes[node];
+    const node_keys keys = context_.keys_of(f, node);
+    const bool dynamic = n.kind == node_kind::dynamic;
+    node_request request = write_node_request(f, node, dynamic ? keys.futures() : keys.outputs(), false);
+    auto job = make_job(f, node, request, attempt, keys.prefix + "/job-a" + std::to_string(attempt));
+    job->dynamic = dynamic;
+    job->timeout = policy.timeout;
+    add_resources(job->sbatch_arguments, policy.resources, n.info->name);
+    write_script(*job, request);
+    return add(job);
+  }
+
+  job_poll poll(std::uint32_t ticket) override {
+    std::shared_ptr<slurm_job> job;
+    {
+      std::lock_guard lock(mutex_);
+      const auto it = jobs_.find(ticket);
+      if (it == jobs_.end()) return {job_poll::state::failed, "unknown Slurm job ticket " + std::to_string(ticket), {}};
+      job = it->second;
+    }
+    job_poll result = look(*job);
+    if (result.what != job_poll::state::running) {
+      std::lock_guard lock(mutex_);
+      jobs_.erase(ticket);
+    }
+    return result;
+  }
+
+ private:
+  std::shared_ptr<slurm_job> make_job(frame& f, std::uint32_t node, const node_request& request,
+                                      std::uint32_t attempt, const std::string& stem) {
+    auto job = std::make_shared<slurm_job>();
+    job->node_path = f.path_of(node);
+    job->attempt = attempt;
+    job->result_key = request.outputs_key;
+    job->error_key = request.error_key;
+    job->done_record = store_root_ / (stem + ".done");
+    job->record_key = stem + ".json";
+    job->script = store_root_ / (stem + ".sh");
+    job->stdout_log = store_root_ / (stem + ".out");
+    job->stderr_log = store_root_ / (stem + ".err");
+    std::error_code ec;
+    std::filesystem::remove(job->done_record, ec);  // an earlier run's, under the same keys
+    std::filesystem::create_directories(job->script.parent_path(), ec);
+    auto& args = job->sbatch_arguments;
+    args = {"--parsable", "--no-requeue", "--job-name=" + job_name_, "--output=" + job->stdout_log.string(),
+            "--error=" + job->stderr_log.string(), "--chdir=" + store_root_.string(), "--open-mode=truncate"};
+    if (!options_.partition.empty()) args.push_back("--partition=" + options_.partition);
+    if (!options_.account.empty()) args.push_back("--account=" + options_.account);
+    if (!options_.time.empty()) args.push_back("--time=" + options_.time);
+    for (const auto& extra : options_.extra_sbatch_arguments) args.push_back(extra);
+    return job;
+  }
+
+  /// The task's own resources come after the run's defaults: sbatch takes the last.
+  static void add_resources(std::vector<std::string>& args, const resources& r, const std::string& task) {
+    if (!r.memory_problem().empty()) {
+      throw error("task '" + task + "': with_resources: " + std::string(r.memory_problem()));
+    }
+    if (!r.partition_ok()) throw error("task '" + task + "': with_resources: partition has a space or a quote");
+    if (r.cpus > 0) args.push_back("--cpus-per-task=" + std::to_string(r.cpus));
+    if (!r.memory.empty()) args.push_back("--mem=" + std::string(r.memory));
+    if (r.time.count() > 0) args.push_back("--time=" + std::to_string((r.time.count() + 59) / 60));
+    if (r.gpus > 0) args.push_back("--gres=gpu:" + std::to_string(r.gpus));
+    if (!r.partition.empty()) args.push_back("--partition=" + std::string(r.partition));
+  }
+
+  /// The job script: the node process (under `timeout` when the task has one), then the
+  /// done record with its exit status, renamed into place so that it is whole when seen.
+  void write_script(const slurm_job& job, const node_request& request) const {
+    node_request absolute = request;
+    absolute.store_root = store_root_.string();
+    std::string command;
+    if (job.timeout.count() > 0) {
+      command += "timeout -k 5 " + std::to_string(job.timeout.count() / 1000) + "." +
+                 std::to_string(1000 + job.timeout.count() % 1000).substr(1) + "s ";
+    }
+    for (const auto& a : absolute.arguments(program_)) command += shell_quoted(a) + " ";
+    const std::string done = job.done_record.string();
+    const std::string script =
+        "#!/bin/sh\n"
+        "# Loom: node " + job.node_path + ", attempt " + std::to_string(job.attempt) + ", of execution " +
+        context_.execution_id() + ". Written by the driver.\n" +
+        command + "\n"
+        "status=$?\n"
+        "printf '{\"job\":\"%s\",\"exit\":%d}\\n' \"$SLURM_JOB_ID\" \"$status\" > " + shell_quoted(done) +
+        ".tmp-$$ && mv -f " + shell_quoted(done) + ".tmp-$$ " + shell_quoted(done) + "\n"
+        "exit $status\n";
+    std::ofstream out(job.script, std::ios::binary | std::ios::trunc);
+    out << script;
+    out.close();
+    if (!out) throw error("cannot write the job script " + job.script.string());
+  }
+
+  std::uint32_t add(const std::shared_ptr<slurm_job>& job) {
+    submit_now(*job);
+    std::lock_guard lock(mutex_);
+    const std::uint32_t ticket = next_ticket_++;
+    if (next_ticket_ == 0) next_ticket_ = 1;
+    jobs_.emplace(ticket, job);
+    return ticket;
+  }
+
+  /// sbatch, with the intent recorded first. When sbatch does not answer, the job may
+  /// exist all the same: it is looked up by its comment before the next try, so that an
+  /// attempt never runs twice. Throws when sbatch refused the request.
+  void submit_now(slurm_job& job) {
+    ++job.submissions;
+    const object_store& store = context_.store();
+    json record = {{"name", job_name_},          {"comment", job.comment()},   {"job", ""},
+                   {"script", job.script.string()}, {"stdout", job.stdout_log.string()},
+                   {"stderr", job.stderr_log.string()}};
+    store.put(job.record_key, record.dump());
+    try_submission(job);
+  }
+
+  void try_submission(slurm_job& job) {
+    if (!job.last_submit_error.empty()) {
+      // Did an earlier sbatch of this very submission get through after all?
+      if (const auto queued = client_.queue(job_name_)) {
+        for (const auto& q : *queued) {
+          if (q.comment == job.comment()) {
+            submitted(job, q.id);
+            return;
+          }
+        }
+      } else {
+        job.next_submission = clock::now() + std::chrono::seconds(2);
+        return;
+      }
+    }
+    std::vector<std::string> args = job.sbatch_arguments;
+    args.push_back("--comment=" + job.comment());
+    try {
+      submitted(job, client_.submit(args, job.script.string()));
+    } catch (const submission_refused&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (job.last_submit_error.empty()) {
+        context_.warn("node " + job.node_path + ": " + e.what() + "; trying again");
+      }
+      job.last_submit_error = e.what();
+      job.next_submission = clock::now() + std::chrono::seconds(2);
+    }
+  }
+
+  void submitted(slurm_job& job, const std::string& id) {
+    {
+      std::lock_guard lock(mutex_);
+      job.id = id;
+      job.submitted = clock::now();
+      job.last_submit_error.clear();
+    }
+    json record = {{"name", job_name_},          {"comment", job.comment()},   {"job", id},
+                   {"script", job.script.string()}, {"stdout", job.stdout_log.string()},
+                   {"stderr", job.stderr_log.string()}};
+    context_.store().put(job.record_key, record.dump(), false);
+  }
+
+  /// Where the job is: from its done record, else the liveness thread's verdict.
+  job_poll look(slurm_job& job) {
+    job_poll running{job_poll::state::running, {}, job.next_look};
+    job.next_look = std::min<std::chrono::milliseconds>(job.next_look * 2, std::chrono::milliseconds(400));
+    std::string id;
+    std::optional<job_poll> verdict;
+    bool system_failure = false;
+    {
+      std::lock_guard lock(mutex_);
+      id = job.id;
+      verdict = job.verdict;
+      system_failure = job.system_failure;
+    }
+    if (id.empty()) {
+      if (clock::now() >= job.next_submission) {
+        try {
+          try_submission(job);
+        } catch (const std::exception& e) {
+          return {job_poll::state::failed, e.what(), {}};
+        }
+      }
+      return running;
+    }
+    if (const auto status = done_status(job, id)) return ended(job, *status);
+    if (verdict) {
+      if (system_failure && job.submissions <= options_.system_retries) {
+        context_.warn("node " + job.node_path + ": " + verdict->error + "; submitting it again");
+        {
+          std::lock_guard lock(mutex_);
+          job.verdict.reset();
+          job.system_failure = false;
+          job.id.clear();
+        }
+        try {
+          submit_now(job);
+        } catch (const std::exception& e) {
+          return {job_poll::state::failed, e.what(), {}};
+        }
+        return running;
+      }
+      return *verdict;
+    }
+    return running;
+  }
+
+  /// The exit status in the job's done record, if it has one, of this job (a record of
+  /// an earlier submission of the attempt does not count).
+  static std::optional<int> done_status(const slurm_job& job, const std::string& id) {
+    std::ifstream in(job.done_record, std::ios::binary);
+    if (!in) return std::nullopt;
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const json done = json::parse(text, nullptr, false);
+    if (!done.is_object() || done.value("job", std::string()) != id || !done.contains("exit") ||
+        !done["exit"].is_number_integer()) {
+      return std::nullopt;
+    }
+    return done["exit"].get<int>();
+  }
+
+  /// The done record says how the node process ended.
+  job_poll ended(const slurm_job& job, int status) const {
+    const object_store& store = context_.store();
+    if (status == 0) {
+      if (store.contains(job.result_key)) return {job_poll::state::succeeded, {}, {}};
+      return {job_poll::state::failed,
+              job.who() + " exited with status 0 but wrote no " + (job.dynamic ? "futures file" : "outputs") + " (" +
+                  job.result_key + " is missing)" + log_tail(job.stderr_log),
+              {}};
+    }
+    if (status == 124 && job.timeout.count() > 0) {
+      return {job_poll::state::failed,
+              "timed out after " + std::to_string(job.timeout.count()) + " ms (" + job.who() + " was stopped)", {}};
+    }
+    if (status == 1) {
+      if (auto message = stored_task_error(store, job.error_key)) return {job_poll::state::failed, *message, {}};
+    }
+    const std::string tail = log_tail(job.stderr_log);
+    std::string how = status > 128 ? "was killed by signal " + signal_name(status - 128)
+                                   : "exited with status " + std::to_string(status);
+    return {job_poll::state::failed,
+            job.who() + " " + how + (tail.empty() ? "; it printed nothing" : "; the end of its output:" + tail), {}};
+  }
+
+  /// The liveness thread: once per interval while the run has jobs, one squeue of the
+  /// run's job name; a job it does not list and that left no done record is looked up.
+  void watch() {
+    std::unique_lock lock(mutex_);
+    bool warned = false;
+    while (!stopping_) {
+      wake_.wait_for(lock, options_.liveness_interval, [&] { return stopping_; });
+      if (stopping_) return;
+      std::vector<std::shared_ptr<slurm_job>> watched;
+      for (const auto& [ticket, job] : jobs_) {
+        if (!job->id.empty() && !job->verdict) watched.push_back(job);
+      }
+      if (watched.empty()) continue;
+      lock.unlock();
+      const auto asked = clock::now();
+      const auto queued = client_.queue(job_name_);
+      if (!queued) {
+        if (!warned) context_.warn("the Slurm controller does not answer (squeue); waiting for it");
+        warned = true;
+        lock.lock();
+        continue;
+      }
+      warned = false;
+      std::unordered_set<std::string> alive;
+      for (const auto& q : *queued) alive.insert(q.id);
+      for (const auto& job : watched) {
+        std::string id;
+        clock::time_point since;
+        {
+          std::lock_guard job_lock(mutex_);
+          id = job->id;
+          since = job->submitted;
+        }
+        if (id.empty() || since >= asked || alive.count(id) != 0) continue;
+        if (done_status(*job, id)) continue;  // ended: its poll will see it
+        judge(*job, id);
+      }
+      lock.lock();
+    }
+  }
+
+  /// A job that is not in the queue and left no done record: what the controller says.
+  void judge(slurm_job& job, const std::string& id) {
+    const auto description = client_.describe(id);
+    if (!description) return;  // no answer: ask again next time
+    std::optional<job_poll> verdict;
+    bool system_failure = false;
+    const std::string who = "its Slurm job " + id;
+    const std::string log = " (log: " + job.stderr_log.string() + ")";
+    const std::string& state = description->state;
+    if (!description->known) {
+      verdict = job_poll{job_poll::state::failed, who + " was lost: the controller no longer knows it, and it left no done record", {}};
+      system_failure = true;
+    } else if (state == "PENDING" || state == "RUNNING" || state == "CONFIGURING" || state == "COMPLETING" ||
+               state == "SUSPENDED" || state == "REQUEUED" || state == "RESIZING" || state == "SIGNALING" ||
+               state == "STAGE_OUT") {
+      return;  // alive after all (squeue and the job crossed)
+    } else if (state == "CANCELLED") {
+      verdict = job_poll{job_poll::state::stopped, who + " was cancelled (scancel) while it ran" + log, {}};
+    } else if (state == "TIMEOUT") {
+      verdict = job_poll{job_poll::state::failed, who + " ran over its Slurm time limit and was stopped" + log, {}};
+    } else if (state == "OUT_OF_MEMORY") {
+      verdict = job_poll{job_poll::state::failed, who + " ran out of memory (its --mem) and was stopped" + log, {}};
+    } else if (state == "NODE_FAIL" || state == "BOOT_FAIL" || state == "PREEMPTED" || state == "DEADLINE" ||
+               state == "REVOKED") {
+      verdict = job_poll{job_poll::state::failed, who + " ended " + state + " (reason " + description->reason +
+                                                      ", on " + description->node_list + ")", {}};
+      system_failure = true;
+    } else {
+      // COMPLETED or FAILED without a done record: give the file system a moment (a
+      // shared one may show the record late), then fail.
+      const auto now = clock::now();
+      std::lock_guard lock(mutex_);
+      if (job.ended_without_record == clock::time_point{}) {
+        job.ended_without_record = now;
+        return;
+      }
+      if (now - job.ended_without_record < options_.liveness_interval) return;
+      job.verdict = job_poll{job_poll::state::failed, who + " ended " + state + " (exit code " + description->exit_code +
+                                                          ") without writing its done record" + log_tail(job.stderr_log), {}};
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    job.verdict = std::move(verdict);
+    job.system_failure = system_failure;
+  }
+
+  const execution_context& context_;
+  const slurm_options& options_;
+  slurm_client client_;
+  std::string program_;
+  std::filesystem::path store_root_;
+  std::string job_name_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::unordered_map<std::uint32_t, std::shared_ptr<slurm_job>> jobs_;
+  std::uint32_t next_ticket_ = 1;
+  std::thread liveness_;
+};
+
+}  // namespace
+
+LOOM_FUNC std::unique_ptr<node_backend> make_slurm_backend(const execution_context& context, std::string program) {
+  return std::make_unique<slurm_node_backend>(context, std::move(program));
+}
+
+}  // namespace loom::detail

@@ -1,0 +1,377 @@
+// The Slurm backend (run_options::backend = execution_backend::slurm) on a real cluster:
+// munged, slurmctld and slurmd started by tools/slurm-local.sh (the CTest fixture
+// "slurm", see tests/slurm_backend.cmake; SLURM_CONF and LOOM_SLURM_DIR point at it).
+// Every node is a Slurm job running this very program as `loom_slurm_tests exec-node
+// ...`: main() (below) registers the entities and hands that verb over before Catch2
+// sees the command line. Nothing is mocked: the outages are the daemons' own, stopped and
+// started again by the script.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+#include <loom/object_store.hpp>
+#include <loom/process_backend.hpp>
+#include <loom/slurm.hpp>
+#include <loom/state_store.hpp>
+
+#include "process_tasks.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+namespace loom_slurm_test {
+
+using loom::promise;
+
+/// Appends a line to DIR/runs-ID each time it runs (in a job): how often a node ran.
+inline constexpr auto counted = loom::task<"s_counted">([](std::string dir, std::int64_t id, std::int64_t ms) {
+                                  std::ofstream(dir + "/runs-" + std::to_string(id), std::ios::app) << ::getpid() << '\n';
+                                  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                                  return id * id;
+                                }).with_inputs("dir", "id", "ms");
+
+inline constexpr auto counted_sum = loom::task<"s_counted_sum">([](std::vector<std::int64_t> values) {
+  std::int64_t s = 0;
+  for (const auto v : values) s += v;
+  return s;
+});
+
+/// N counted nodes, each `ms` long, then their sum.
+inline constexpr auto fan_out = loom::dynamic<"s_fan_out">(
+    [](loom::dynamic_builder& wf, std::string dir, std::int64_t n, std::int64_t ms) {
+      std::vector<promise<std::int64_t>> values;
+      for (std::int64_t i = 0; i < n; ++i) values.push_back(wf(counted, dir, i, ms));
+      return wf(counted_sum, values);
+    }).with_inputs("dir", "n", "ms");
+
+/// Asks the cluster for 2 CPUs, 64 MiB and 3 minutes.
+inline constexpr auto sized = loom::task<"s_sized">([](std::int64_t x) { return x + 1; })
+                                  .with_resources({.cpus = 2, .memory = "64M", .time = std::chrono::minutes(3)});
+
+/// A long node beside one that fails at once.
+inline constexpr auto doomed = loom::dynamic<"s_doomed">([](loom::dynamic_builder& wf, std::string dir) {
+  return std::vector{wf(counted, dir, std::int64_t{0}, std::int64_t{120000}),
+                     wf(loom_test::fail_with, std::string("early failure"))};
+});
+
+inline void register_all() {
+  loom_process_test::register_all();
+  loom::register_entities(counted, counted_sum, fan_out, sized, doomed);
+}
+
+}  // namespace loom_slurm_test
+
+namespace {
+
+using namespace loom_process_test;
+using namespace loom_slurm_test;
+namespace fs = std::filesystem;
+
+/// A fresh directory the cluster's jobs see (this machine's /tmp), removed at the end.
+struct scratch_dir {
+  fs::path path;
+  explicit scratch_dir(const std::string& name) {
+    path = fs::temp_directory_path() / ("loom-slurm-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+};
+
+/// A run on the cluster, kept in `store`; the liveness check every second (tests must
+/// not wait 5 s for a verdict).
+loom::run_options on_slurm(const loom::object_store& store) {
+  loom::run_options o;
+  o.backend = loom::execution_backend::slurm;
+  o.store = &store;
+  o.slurm.liveness_interval = std::chrono::seconds(1);
+  o.warn = [](const std::string&) {};
+  return o;
+}
+
+/// Runs a shell command line; its stdout. Fails the test when it fails.
+std::string shell(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  while (const auto n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  INFO(command << "\n" << out);
+  REQUIRE(status == 0);
+  return out;
+}
+
+/// tools/slurm-local.sh ACTION on the test cluster.
+void cluster(const std::string& action) {
+  const char* dir = std::getenv("LOOM_SLURM_DIR");
+  REQUIRE(dir != nullptr);
+  shell("bash '" LOOM_SLURM_LOCAL_SCRIPT "' " + action + " '" + dir + "'");
+}
+
+/// The Slurm job ids the run's nodes recorded (their job-a*.json records).
+std::vector<std::string> job_ids(const loom::object_store& store, const std::string& execution) {
+  std::vector<std::string> ids;
+  for (const auto& key : store.list(execution)) {
+    if (key.find("/job") == std::string::npos || key.size() < 5 || key.substr(key.size() - 5) != ".json") continue;
+    const auto text = store.get(key);
+    if (!text) continue;
+    const auto record = loom::json::parse(*text);
+    if (record.contains("job") && !record["job"].get<std::string>().empty()) ids.push_back(record["job"].get<std::string>());
+  }
+  return ids;
+}
+
+/// How many times each counted node ran: DIR/runs-ID's lines.
+std::vector<std::size_t> run_counts(const fs::path& dir, std::int64_t n) {
+  std::vector<std::size_t> counts;
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::ifstream in(dir / ("runs-" + std::to_string(i)));
+    std::size_t lines = 0;
+    std::string line;
+    while (std::getline(in, line)) ++lines;
+    counts.push_back(lines);
+  }
+  return counts;
+}
+
+/// Waits until `ready()` holds (up to 60 s).
+template <class Ready>
+bool eventually(Ready&& ready) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < until) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("the seed's count_characters on Slurm gives the thread backend's answer", "[slurm]") {
+  scratch_dir dir("count");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  const auto expected = ex.run(start_wf, std::string("Pear"), std::string("Earth"));
+  auto options = on_slurm(store);
+  options.execution_id = "ex-count";
+  CHECK(ex.run(options, start_wf, std::string("Pear"), std::string("Earth")) == expected);
+  CHECK(expected == 3);
+  // Every task node and dynamic body was a job of its own, with its logs in the store.
+  const auto ids = job_ids(store, "ex-count");
+  CHECK(ids.size() >= 5);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
+  bool logs = false;
+  for (const auto& key : store.list("ex-count")) logs = logs || key.find("/job-a0.json") != std::string::npos;
+  CHECK(logs);
+}
+
+TEST_CASE("the seed's merge_sort on Slurm sorts as the thread backend does (recursion through jobs)", "[slurm]") {
+  scratch_dir dir("merge");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  const std::vector<std::int64_t> numbers{31, 4, 15, 9, 26, 5, 35, 8};
+  const auto expected = ex.run(merge_sort, numbers, std::int64_t{4});
+  CHECK(ex.run(on_slurm(store), merge_sort, numbers, std::int64_t{4}) == expected);
+  CHECK(expected == std::vector<std::int64_t>{4, 5, 8, 9, 15, 26, 31, 35});
+}
+
+TEST_CASE("a static workflow with a wf.when and a map runs on Slurm as on threads", "[slurm]") {
+  scratch_dir dir("branched");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  for (const std::int64_t n : {4, -3}) {
+    CHECK(ex.run(on_slurm(store), branched, n) == ex.run(branched, n));
+  }
+}
+
+TEST_CASE("a fan-out's nodes run as jobs at the same time, each once, holding no thread", "[slurm]") {
+  scratch_dir dir("fan");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 1});  // one thread: the jobs cannot each hold one
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(ex.run(on_slurm(store), fan_out, dir.path.string(), std::int64_t{12}, std::int64_t{3000}) == 506);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  CHECK(run_counts(dir.path, 12) == std::vector<std::size_t>(12, 1));
+  // 12 nodes of 3 s each, one after the other, would take 36 s.
+  CHECK(seconds < 25);
+}
+
+TEST_CASE("a task that throws on Slurm fails with its message; its retries are new jobs", "[slurm]") {
+  scratch_dir dir("fail");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  try {
+    (void)ex.run(on_slurm(store), loom_test::fail_with, std::string("the input is odd"));
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK_THAT(e.what(), Catch::Contains("the input is odd"));
+  }
+  constexpr auto retried = flaky_process.with_retries(3, {.initial = std::chrono::milliseconds(10)});
+  CHECK(ex.run(on_slurm(store), retried, dir.path.string(), std::int64_t{2}) == 3);
+}
+
+TEST_CASE("a job that exits or is killed fails its node with the job id and its last output", "[slurm]") {
+  scratch_dir dir("exit");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  try {
+    (void)ex.run(on_slurm(store), exit_three, std::int64_t{1});
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK_THAT(e.what(), Catch::Contains("its Slurm job"));
+    CHECK_THAT(e.what(), Catch::Contains("exited with status 3"));
+    CHECK_THAT(e.what(), Catch::Contains("the disk is on fire"));
+  }
+  try {
+    (void)ex.run(on_slurm(store), crash_kill, std::int64_t{1});
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK_THAT(e.what(), Catch::Contains("was killed by signal SIGKILL"));
+  }
+}
+
+TEST_CASE("a task's timeout stops its job", "[slurm]") {
+  scratch_dir dir("timeout");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    (void)ex.run(on_slurm(store), sleeper, dir.path.string(), std::int64_t{20000});
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK_THAT(e.what(), Catch::Contains("timed out after 300 ms"));
+  }
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(15));
+}
+
+TEST_CASE("a task's resources reach sbatch: CPUs, memory, time limit", "[slurm]") {
+  scratch_dir dir("sized");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = on_slurm(store);
+  options.execution_id = "ex-sized";
+  CHECK(ex.run(options, sized, std::int64_t{41}) == 42);
+  const auto ids = job_ids(store, "ex-sized");
+  REQUIRE(ids.size() == 1);
+  const std::string job = shell("scontrol show job --oneliner " + ids[0]);
+  CHECK_THAT(job, Catch::Contains("CPUs/Task=2"));
+  CHECK_THAT(job, Catch::Contains("MinMemoryNode=64M"));
+  CHECK_THAT(job, Catch::Contains("TimeLimit=00:03:00"));
+  CHECK_THAT(job, Catch::Contains("JobName=loom:ex-sized"));
+}
+
+TEST_CASE("a partition the cluster does not have fails the node at once with sbatch's reason", "[slurm]") {
+  scratch_dir dir("partition");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = on_slurm(store);
+  options.slurm.partition = "no-such-partition";
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    (void)ex.run(options, square, std::int64_t{3});
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK_THAT(e.what(), Catch::Contains("sbatch refused the job"));
+    CHECK_THAT(e.what(), Catch::Contains("Invalid partition"));
+  }
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+}
+
+TEST_CASE("the Slurm backend without a store says it needs one", "[slurm]") {
+  loom::executor ex({.threads = 1});
+  loom::run_options options;
+  options.backend = loom::execution_backend::slurm;
+  CHECK_THROWS_WITH(ex.run(options, square, std::int64_t{3}), Catch::Contains("needs a store"));
+}
+
+TEST_CASE("scancel of a running node's job fails the node, naming the job", "[slurm]") {
+  scratch_dir dir("scancel");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = on_slurm(store);
+  options.execution_id = "ex-scancel";
+  auto run = std::async(std::launch::async, [&] {
+    return ex.run(options, counted, dir.path.string(), std::int64_t{0}, std::int64_t{60000});
+  });
+  REQUIRE(eventually([&] { return fs::exists(dir.path / "runs-0"); }));  // the job runs
+  const auto ids = job_ids(store, "ex-scancel");
+  REQUIRE(ids.size() == 1);
+  const auto cancelled = std::chrono::steady_clock::now();
+  shell("scancel " + ids[0]);
+  try {
+    (void)run.get();
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK_THAT(e.what(), Catch::Contains("Slurm job " + ids[0]));
+    CHECK_THAT(e.what(), Catch::Contains("cancelled"));
+  }
+  CHECK(std::chrono::steady_clock::now() - cancelled < std::chrono::seconds(20));
+}
+
+TEST_CASE("a failed run cancels its jobs still running", "[slurm]") {
+  scratch_dir dir("cancel-rest");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = on_slurm(store);
+  options.execution_id = "ex-rest";
+  CHECK_THROWS_WITH(ex.run(options, doomed, dir.path.string()), Catch::Contains("early failure"));
+  // Its job is gone from the queue at once, not after two minutes.
+  REQUIRE(eventually([&] { return shell("squeue -h --name=loom:ex-rest -o %i").empty(); }));
+}
+
+// ---- Outages of the cluster's daemons (run alone: tests/slurm_backend.cmake). ----
+
+TEST_CASE("the controller stopped mid-run: the run waits for it, then completes, each node once", "[slurm][outage]") {
+  scratch_dir dir("ctld");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto run = std::async(std::launch::async, [&] {
+    return ex.run(on_slurm(store), fan_out, dir.path.string(), std::int64_t{6}, std::int64_t{4000});
+  });
+  REQUIRE(eventually([&] { return fs::exists(dir.path / "runs-0"); }));  // its jobs run
+  cluster("controller-stop");
+  // Liveness checks and submissions fail meanwhile: a wait, never a failure.
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  cluster("controller-start");
+  CHECK(run.get() == 0 + 1 + 4 + 9 + 16 + 25);
+  CHECK(run_counts(dir.path, 6) == std::vector<std::size_t>(6, 1));
+}
+
+TEST_CASE("slurmd killed mid-run and started again: the run completes, each node once", "[slurm][outage]") {
+  scratch_dir dir("slurmd");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto run = std::async(std::launch::async, [&] {
+    return ex.run(on_slurm(store), fan_out, dir.path.string(), std::int64_t{4}, std::int64_t{5000});
+  });
+  REQUIRE(eventually([&] { return fs::exists(dir.path / "runs-0"); }));
+  cluster("node-kill");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  cluster("node-start");
+  CHECK(run.get() == 0 + 1 + 4 + 9);
+  CHECK(run_counts(dir.path, 4) == std::vector<std::size_t>(4, 1));
+}
+
+int main(int argc, char** argv) {
+  // The test cluster, unless the environment names another.
+  ::setenv("LOOM_SLURM_DIR", LOOM_SLURM_TEST_DIR, 0);
+  ::setenv("SLURM_CONF", (std::string(std::getenv("LOOM_SLURM_DIR")) + "/slurm.conf").c_str(), 0);
+  loom_slurm_test::register_all();
+  if (loom::is_node_process(argc, argv)) return loom::run_node_process(argc, argv);
+  return Catch::Session().run(argc, argv);
+}
