@@ -2,7 +2,8 @@
 // examples, loom_resume_tasks, loom_process_tasks, futures_forms), then every command's
 // output is checked — table rows, tree lines, DOT clusters and colours, JSON fields —
 // as are the exit codes of bad command lines, damaged objects, packs and databases, gc,
-// and a run killed with SIGKILL, shown as interrupted.
+// a run killed with SIGKILL, shown as interrupted, and Slurm job records (written by hand)
+// in show's tree, --node and --json.
 #include <loom/futures_file.hpp>
 #include <loom/object_store.hpp>
 #include <loom/state_store.hpp>
@@ -237,6 +238,34 @@ void set_started(const fs::path& store, const std::string& id, std::int64_t star
 }
 
 std::int64_t days_us(int days) { return std::int64_t{days} * 86400 * 1'000'000; }
+
+/// What the Slurm backend (src/slurm_node_backend.cpp) leaves for one job of a node:
+/// its job record under `stem`.json (a store object; job id "" until sbatch answered)
+/// and, once the node process ended, its done record `stem`.done (a plain file) with
+/// `exit` and the job id `done_job` (by default the record's).
+struct slurm_paths {
+  std::string script, out, err;
+};
+slurm_paths write_slurm_job(const store_fixture& f, const std::string& stem, const std::string& job,
+                            std::optional<int> exit, std::optional<std::string> done_job = std::nullopt) {
+  const std::string execution = stem.substr(0, stem.find('/'));
+  // Its comment, "<node path>#<attempt>.<submission>" (a map node's batch: attempt 0).
+  const std::string rel = stem.substr(execution.size() + 1);
+  const auto batch = rel.find("/batch-");
+  const std::string comment = batch != std::string::npos ? rel.substr(0, batch) + "#0.1"
+                                                         : rel.substr(0, rel.rfind('/')) + "#" +
+                                                               rel.substr(rel.rfind("job-a") + 5) + ".1";
+  const slurm_paths paths{(f.root / (stem + ".sh")).string(), (f.root / (stem + ".out")).string(),
+                          (f.root / (stem + ".err")).string()};
+  const json record = {{"name", "loom:" + execution}, {"comment", comment},
+                       {"job", job},  {"script", paths.script}, {"stdout", paths.out}, {"stderr", paths.err}};
+  loom::object_store(f.root).put(stem + ".json", record.dump());
+  if (exit) {
+    std::ofstream done(f.root / (stem + ".done"), std::ios::binary | std::ios::trunc);
+    done << json{{"job", done_job.value_or(job)}, {"exit", *exit}}.dump() << "\n";
+  }
+  return paths;
+}
 
 }  // namespace
 
@@ -577,6 +606,155 @@ TEST_CASE("show: a failed run: the error of the failed node, and the node that n
   CHECK(contains(j["nodes"][0]["error"].get<std::string>(), "dies_in_body: the body aborts"));
   CHECK(j["nodes"][1]["phase"] == "not started");
   CHECK(j["nodes"][1]["attempts"] == 0);
+}
+
+TEST_CASE("show: nodes that ran as Slurm jobs: the last job in the tree, every job with --node, and --json") {
+  store_fixture f;
+  f.need("chains");  // n0 (dynamic), n0/dn0 .. n0/dn6
+  const auto before = loom_tool({"show", "chains", "--store", f.store()});
+  REQUIRE(before.code == 0);
+  CHECK_FALSE(contains(before.out, "SLURM"));  // no job records: the table as it always was
+
+  const auto body = write_slurm_job(f, "chains/n0/job-a0", "100", 0);
+  const auto failed = write_slurm_job(f, "chains/n0/dn0/job-a0", "101", 3);      // failed, then retried:
+  const auto retried = write_slurm_job(f, "chains/n0/dn0/job-a1", "102", 0);     //   the last attempt is shown
+  const auto queued = write_slurm_job(f, "chains/n0/dn1/job-a0", "103", std::nullopt);  // no done record
+  const auto unanswered = write_slurm_job(f, "chains/n0/dn2/job-a0", "", std::nullopt);  // sbatch has not answered
+  write_slurm_job(f, "chains/n0/dn3/job-a0", "105", 3);
+  write_slurm_job(f, "chains/n0/dn4/job-a0", "", 0, "106");  // sbatch's answer not recorded, but the job ran
+  write_slurm_job(f, "chains/n0/dn5/job-a0", "107", 0, "99");  // a done record of another job does not count
+
+  const auto r = loom_tool({"show", "chains", "--store", f.store()});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto header = line_starting(r.out, "NODE");
+  REQUIRE(header);
+  CHECK(words(*header) ==
+        std::vector<std::string>{"NODE", "TASK", "KIND", "PHASE", "ATTEMPTS", "DURATION", "SLURM", "ERROR"});
+  const auto column = header->find("SLURM");
+  const auto cell = [&](const std::string& start) -> std::string {
+    const auto line = line_starting(r.out, start);
+    if (!line || line->size() <= column) return "";
+    return line->substr(column);
+  };
+  CHECK(cell("n0 ") == "job 100 (exited 0)");
+  CHECK(cell("  dn0 ") == "job 102 (exited 0)");
+  CHECK(cell("  dn1 ") == "job 103 (submitted)");
+  CHECK(cell("  dn2 ") == "submitting (no job id yet)");
+  CHECK(cell("  dn3 ") == "job 105 (exited 3)");
+  CHECK(cell("  dn4 ") == "job 106 (exited 0)");
+  CHECK(cell("  dn5 ") == "job 107 (submitted)");
+  CHECK(cell("  dn6 ") == "");  // no job: nothing in the column
+  const auto dn6 = line_starting(r.out, "  dn6 ");
+  REQUIRE(dn6);
+  CHECK(words(*dn6)[1] == "total");
+  CHECK_FALSE(contains(r.out, "slurm jobs of"));  // the detail is --node's
+
+  const auto dn0 = loom_tool({"show", "chains", "--node", "n0/dn0", "--store", f.store()});
+  INFO(dn0.out << dn0.err);
+  REQUIRE(dn0.code == 0);
+  CHECK(contains(dn0.out, "\nslurm jobs of n0/dn0 (link)\n"
+                          "  attempt 0: job 101, exited 3\n"
+                          "    script  " + failed.script + "\n"
+                          "    stdout  " + failed.out + "\n"
+                          "    stderr  " + failed.err + "\n"
+                          "  attempt 1: job 102, exited 0\n"
+                          "    script  " + retried.script + "\n"
+                          "    stdout  " + retried.out + "\n"
+                          "    stderr  " + retried.err + "\n"));
+  const auto dn1 = loom_tool({"show", "chains", "--node", "n0/dn1", "--store", f.store()});
+  CHECK(contains(dn1.out, "slurm jobs of n0/dn1 (link)\n  attempt 0: job 103, submitted\n    script  " + queued.script + "\n"));
+  const auto dn2 = loom_tool({"show", "chains", "--node", "n0/dn2", "--store", f.store()});
+  CHECK(contains(dn2.out, "slurm jobs of n0/dn2 (link)\n  attempt 0: no job id yet, submitting\n    script  " +
+                              unanswered.script + "\n    stdout  " + unanswered.out + "\n    stderr  " + unanswered.err + "\n"));
+  const auto dn3 = loom_tool({"show", "chains", "--node", "n0/dn3", "--store", f.store()});
+  CHECK(contains(dn3.out, "  attempt 0: job 105, exited 3\n"));
+  // --node lists the jobs of that node, not of the nodes inside it.
+  const auto n0 = loom_tool({"show", "chains", "--node", "n0", "--store", f.store()});
+  CHECK(contains(n0.out, "slurm jobs of n0 (chains)\n  attempt 0: job 100, exited 0\n    script  " + body.script + "\n"));
+  CHECK_FALSE(contains(n0.out, "slurm jobs of n0/dn0"));
+  CHECK_FALSE(contains(loom_tool({"show", "chains", "--node", "n0/dn6", "--store", f.store()}).out, "slurm jobs of"));
+
+  const auto j = loom_tool({"show", "chains", "--json", "--store", f.store()});
+  REQUIRE(j.code == 0);
+  const auto doc = json::parse(j.out);
+  const auto& root = doc["nodes"][0];
+  CHECK(root["slurm"] == json::array({{{"attempt", 0}, {"job", "100"}, {"state", "exited 0"}, {"exit", 0},
+                                       {"script", body.script}, {"stdout", body.out}, {"stderr", body.err},
+                                       {"comment", "n0#0.1"}, {"record", "chains/n0/job-a0.json"}}}));
+  const auto& children = root["children"];
+  REQUIRE(children.size() == 7);
+  for (std::size_t i = 0; i < 6; ++i) REQUIRE(children[i].contains("slurm"));
+  REQUIRE(children[0]["slurm"].size() == 2);
+  CHECK(children[0]["slurm"][0]["attempt"] == 0);
+  CHECK(children[0]["slurm"][0]["job"] == "101");
+  CHECK(children[0]["slurm"][0]["state"] == "exited 3");
+  CHECK(children[0]["slurm"][0]["exit"] == 3);
+  CHECK(children[0]["slurm"][0]["stderr"] == failed.err);
+  CHECK(children[0]["slurm"][1]["attempt"] == 1);
+  CHECK(children[0]["slurm"][1]["job"] == "102");
+  CHECK(children[0]["slurm"][1]["exit"] == 0);
+  CHECK(children[1]["slurm"][0]["state"] == "submitted");
+  CHECK(children[1]["slurm"][0]["exit"].is_null());
+  CHECK(children[2]["slurm"][0]["job"] == "");
+  CHECK(children[2]["slurm"][0]["state"] == "submitting");
+  CHECK(children[2]["slurm"][0]["stdout"] == unanswered.out);
+  CHECK(children[3]["slurm"][0]["state"] == "exited 3");
+  CHECK(children[4]["slurm"][0]["job"] == "106");
+  CHECK(children[5]["slurm"][0]["state"] == "submitted");
+  CHECK_FALSE(children[6].contains("slurm"));
+
+  // A damaged job record is reported with its key, exit code 1 (the tree is still shown).
+  spit(object_path(f, "chains/n0/dn3/job-a0.json"), "{\"job\": \"666\"}");
+  const auto damaged = loom_tool({"show", "chains", "--store", f.store()});
+  CHECK(damaged.code == 1);
+  CHECK(contains(damaged.err, "chains/n0/dn3/job-a0.json"));
+  CHECK(line_starting(damaged.out, "  dn0 "));
+}
+
+TEST_CASE("show: a map node that ran its items as Slurm jobs, one per batch") {
+  store_fixture f;
+  f.need("picky");  // n1: the map
+  const auto first = write_slurm_job(f, "picky/n1/batch-0/job", "200", 0);
+  write_slurm_job(f, "picky/n1/batch-1/job", "201", 3);
+  write_slurm_job(f, "picky/n1/batch-2/job", "202", std::nullopt);
+  write_slurm_job(f, "picky/n1/batch-10/job", "210", 0);
+  const auto r = loom_tool({"show", "picky", "--store", f.store()});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto header = line_starting(r.out, "NODE");
+  const auto n1 = line_starting(r.out, "n1 ");
+  REQUIRE(header);
+  REQUIRE(n1);
+  CHECK(n1->substr(header->find("SLURM")) == "4 jobs: 2 exited 0, 1 exited 3, 1 submitted");
+  CHECK(contains(r.out, "map n1 (p_picky): 10 items, 8 succeeded, 2 failed, 0 not done\n"));  // still there
+
+  const auto detail = loom_tool({"show", "picky", "--node", "n1", "--store", f.store()});
+  INFO(detail.out);
+  REQUIRE(detail.code == 0);
+  CHECK(contains(detail.out, "slurm jobs of n1 (p_picky)\n  batch 0: job 200, exited 0\n    script  " + first.script +
+                                 "\n    stdout  " + first.out + "\n    stderr  " + first.err + "\n"));
+  // In batch order (batch 10 after batch 2).
+  const auto b1 = detail.out.find("  batch 1: job 201, exited 3\n");
+  const auto b2 = detail.out.find("  batch 2: job 202, submitted\n");
+  const auto b10 = detail.out.find("  batch 10: job 210, exited 0\n");
+  CHECK(b1 != std::string::npos);
+  CHECK(b2 != std::string::npos);
+  CHECK(b10 != std::string::npos);
+  CHECK(b1 < b2);
+  CHECK(b2 < b10);
+
+  const auto doc = json::parse(loom_tool({"show", "picky", "--json", "--store", f.store()}).out);
+  REQUIRE(doc["nodes"][1].contains("slurm"));
+  const auto& jobs = doc["nodes"][1]["slurm"];
+  REQUIRE(jobs.size() == 4);
+  CHECK(jobs[0]["batch"] == 0);
+  CHECK_FALSE(jobs[0].contains("attempt"));
+  CHECK(jobs[1]["exit"] == 3);
+  CHECK(jobs[3]["batch"] == 10);
+  CHECK(jobs[3]["record"] == "picky/n1/batch-10/job.json");
+  CHECK(jobs[3]["comment"] == "n1#0.1");
+  CHECK_FALSE(doc["nodes"][0].contains("slurm"));
 }
 
 // ---------------------------------------------------------------------------------------

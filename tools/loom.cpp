@@ -254,12 +254,16 @@ const std::map<std::string, std::string>& command_help() {
                    "the node tree of execution ID: each node (n0, n0/dn3, n1/n0 ...) nested under the\n"
                    "dynamic or workflow node it belongs to, with its task, kind, phase (succeeded, failed,\n"
                    "running, cached, aborted, skipped, not started), attempts, duration and error; then each\n"
-                   "map node's items: how many succeeded, failed and are not done, and the failed ones.\n\n"
+                   "map node's items: how many succeeded, failed and are not done, and the failed ones. Nodes\n"
+                   "that ran as Slurm jobs (--backend slurm) add a SLURM column: the last job's id and state\n"
+                   "(exited N, submitted, submitting); --node PATH lists each job with its script and logs.\n\n"
                    "options:\n") +
            store_option_help +
-           "  --node PATH   only that node and what it contains\n"
+           "  --node PATH   only that node and what it contains (and every Slurm job of that node)\n"
            "  --item K      item K of map node PATH: its phase, attempts, error and outputs\n"
-           "  --json        {\"execution\": {...}, \"nodes\": [{path, task, kind, phase, attempts, ..., children}]}\n" +
+           "  --json        {\"execution\": {...}, \"nodes\": [{path, task, kind, phase, attempts, ..., children}]};\n"
+           "                a node that ran as Slurm jobs has \"slurm\": [{attempt|batch, job, state, exit, script,\n"
+           "                stdout, stderr, comment, record}]\n" +
            exit_help},
       {"graph",
        std::string("usage: loom graph ID [--store DIR] [--node PATH] [--format dot|svg]\n"
@@ -423,6 +427,7 @@ int cmd_show(const command_line& cl) {
     }
     out += "\n";
     std::vector<std::vector<std::string>> rows = {{"NODE", "TASK", "KIND", "PHASE", "ATTEMPTS", "DURATION", "ERROR"}};
+    std::vector<std::string> slurm_cells = {"SLURM"};
     const bool live = view.status == "running";
     std::function<void(const loom_tool::tree_node&, std::size_t)> add = [&](const loom_tool::tree_node& n,
                                                                               std::size_t depth) {
@@ -436,12 +441,17 @@ int cmd_show(const command_line& cl) {
       const std::string& name = depth == 0 && &top != &tree.root ? n.path : n.id;
       rows.push_back({std::string(2 * depth, ' ') + name, n.task, n.kind, n.phase,
                       n.row ? std::to_string(n.row->attempts) : "0", duration, n.row ? first_line(n.row->error) : ""});
+      slurm_cells.push_back(loom_tool::slurm_summary(n));
       for (const auto& c : n.children) add(*c, depth + 1);
     };
     if (&top == &tree.root) {
       for (const auto& c : tree.root.children) add(*c, 0);
     } else {
       add(top, 0);
+    }
+    // Nodes that ran as Slurm jobs: a SLURM column before ERROR (the last job of each).
+    if (std::any_of(slurm_cells.begin() + 1, slurm_cells.end(), [](const std::string& c) { return !c.empty(); })) {
+      for (std::size_t r = 0; r < rows.size(); ++r) rows[r].insert(rows[r].end() - 1, slurm_cells[r]);
     }
     if (rows.size() == 1) out += "(no nodes recorded)\n";
     else out += table(rows);
@@ -453,6 +463,10 @@ int cmd_show(const command_line& cl) {
     };
     summarise(top);
     if (!maps.empty()) out += "\n" + maps;
+    // --node PATH: every Slurm job of that node, with its script and logs.
+    if (&top != &tree.root) {
+      if (const std::string jobs = loom_tool::slurm_detail(top); !jobs.empty()) out += "\n" + jobs;
+    }
     write_out(out);
   }
   std::fflush(stdout);

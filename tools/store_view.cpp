@@ -265,6 +265,7 @@ class tree_builder {
       expand(tree_.root, root->top, *root, "", 0);
     }
     place_orphans();
+    attach_slurm_jobs();
   }
 
  private:
@@ -394,6 +395,124 @@ class tree_builder {
     }
   }
 
+  /// The Slurm backend's job records of the execution (any run of it, whatever backend
+  /// its last run had), each given to its node with the state its done record tells.
+  void attach_slurm_jobs() {
+    const std::string prefix = tree_.id + "/";
+    std::vector<std::string> keys;
+    try {
+      if (!is_valid_key(tree_.id)) return;
+      keys = store_.objects->list(tree_.id);
+    } catch (const std::exception& e) {
+      tree_.errors.push_back("cannot list the objects of execution " + tree_.id + ": " + e.what());
+      return;
+    }
+    std::map<std::string, tree_node*, std::less<>> by_path;
+    std::function<void(tree_node&)> index = [&](tree_node& n) {
+      by_path[n.path] = &n;
+      for (auto& c : n.children) index(*c);
+    };
+    index(tree_.root);
+    for (const auto& key : keys) {
+      if (key.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string_view rel = std::string_view(key).substr(prefix.size());
+      const auto where = job_record_place(rel);
+      if (!where) continue;
+      const auto node = by_path.find(where->path);
+      if (node == by_path.end() || where->path.empty()) {
+        tree_.notes.push_back("Slurm job record " + key + ": execution " + tree_.id + " has no node '" +
+                              std::string(where->path) + "'");
+        continue;
+      }
+      if (auto job = read_job(key, where->batch, where->number)) node->second->slurm.push_back(std::move(*job));
+    }
+    for (const auto& [path, n] : by_path) {
+      std::sort(n->slurm.begin(), n->slurm.end(), [](const slurm_job_view& a, const slurm_job_view& b) {
+        return std::pair(a.batch, a.number) < std::pair(b.batch, b.number);
+      });
+    }
+  }
+
+  struct job_place {
+    std::string_view path;  // the node's
+    bool batch = false;
+    std::uint32_t number = 0;
+  };
+
+  /// `<path>/job-a<N>.json` (attempt N) or `<path>/batch-<K>/job.json` (batch K), keys
+  /// relative to the execution; nothing for any other key.
+  static std::optional<job_place> job_record_place(std::string_view rel) {
+    const auto number_of = [](std::string_view digits) -> std::optional<std::uint32_t> {
+      std::uint32_t n = 0;
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+      if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+      return n;
+    };
+    const auto slash = rel.rfind('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    const std::string_view dir = rel.substr(0, slash);
+    const std::string_view file = rel.substr(slash + 1);
+    constexpr std::string_view attempt_start = "job-a";
+    constexpr std::string_view json_end = ".json";
+    if (file.size() > attempt_start.size() + json_end.size() && file.substr(0, attempt_start.size()) == attempt_start &&
+        file.substr(file.size() - json_end.size()) == json_end) {
+      const auto n = number_of(file.substr(attempt_start.size(), file.size() - attempt_start.size() - json_end.size()));
+      if (n) return job_place{dir, false, *n};
+      return std::nullopt;
+    }
+    constexpr std::string_view batch_start = "batch-";
+    const auto parent_slash = dir.rfind('/');
+    if (file != "job.json" || parent_slash == std::string_view::npos) return std::nullopt;
+    const std::string_view batch = dir.substr(parent_slash + 1);
+    if (batch.substr(0, batch_start.size()) != batch_start) return std::nullopt;
+    const auto k = number_of(batch.substr(batch_start.size()));
+    if (!k) return std::nullopt;
+    return job_place{dir.substr(0, parent_slash), true, *k};
+  }
+
+  /// A job record and its done record; nothing (and an error naming the key) when the
+  /// record is damaged or is not one.
+  std::optional<slurm_job_view> read_job(const std::string& key, bool batch, std::uint32_t number) {
+    slurm_job_view job;
+    job.record_key = key;
+    job.batch = batch;
+    job.number = number;
+    try {
+      const auto text = store_.objects->get(key);
+      if (!text) return std::nullopt;  // removed since it was listed
+      const json record = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+      if (!record.is_object()) throw failure(key + ": not a Slurm job record (not a JSON object)");
+      const auto field = [&](const char* name) {
+        const auto it = record.find(name);
+        return it != record.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      job.job = field("job");
+      job.comment = field("comment");
+      job.script = field("script");
+      job.stdout_log = field("stdout");
+      job.stderr_log = field("stderr");
+    } catch (const std::exception& e) {
+      tree_.errors.push_back(e.what());
+      return std::nullopt;
+    }
+    // The done record of this job (one of an earlier submission of the attempt, whose
+    // job id differs, does not count: as the backend reads it).
+    const std::string stem = key.substr(0, key.size() - std::string_view(".json").size());
+    if (const auto done_text = loom::detail::read_file(store_.root / (stem + ".done"))) {
+      const json done = json::parse(*done_text, nullptr, /*allow_exceptions=*/false);
+      if (done.is_object() && done.contains("job") && done["job"].is_string() && done.contains("exit") &&
+          done["exit"].is_number_integer()) {
+        const auto done_job = done["job"].get<std::string>();
+        if (job.job.empty() || done_job == job.job) {
+          if (job.job.empty()) job.job = done_job;  // sbatch's answer was not recorded, the job ran
+          job.exit = done["exit"].get<int>();
+        }
+      }
+    }
+    job.state = job.exit ? "exited " + std::to_string(*job.exit) : job.job.empty() ? "submitting" : "submitted";
+    return job;
+  }
+
   store& store_;
   execution_tree& tree_;
   std::map<std::string, loom::node_record> rows_;
@@ -440,9 +559,77 @@ nlohmann::ordered_json node_json(const tree_node& n) {
   out["error"] = n.row ? n.row->error : "";
   if (n.row && !n.row->outputs.empty()) out["outputs"] = n.row->outputs;
   if (n.items) out["items"] = items_json(*n.items);
+  if (!n.slurm.empty()) {
+    auto jobs = nlohmann::ordered_json::array();
+    for (const auto& job : n.slurm) jobs.push_back(slurm_json(job));
+    out["slurm"] = std::move(jobs);
+  }
   auto children = nlohmann::ordered_json::array();
   for (const auto& c : n.children) children.push_back(node_json(*c));
   out["children"] = std::move(children);
+  return out;
+}
+
+nlohmann::ordered_json slurm_json(const slurm_job_view& job) {
+  auto out = nlohmann::ordered_json::object();
+  out[job.batch ? "batch" : "attempt"] = job.number;
+  out["job"] = job.job;
+  out["state"] = job.state;
+  out["exit"] = job.exit ? nlohmann::ordered_json(*job.exit) : nlohmann::ordered_json();
+  out["script"] = job.script;
+  out["stdout"] = job.stdout_log;
+  out["stderr"] = job.stderr_log;
+  out["comment"] = job.comment;
+  out["record"] = job.record_key;
+  return out;
+}
+
+namespace {
+
+/// "job 123 (exited 0)"; "submitting (no job id yet)" before sbatch answered.
+std::string job_text(const slurm_job_view& job) {
+  if (job.job.empty() && !job.exit) return "submitting (no job id yet)";
+  return "job " + (job.job.empty() ? std::string("?") : job.job) + " (" + job.state + ")";
+}
+
+}  // namespace
+
+std::string slurm_summary(const tree_node& n) {
+  std::vector<const slurm_job_view*> attempts;
+  std::vector<const slurm_job_view*> batches;
+  for (const auto& job : n.slurm) (job.batch ? batches : attempts).push_back(&job);
+  std::string out;
+  if (!attempts.empty()) out = job_text(*attempts.back());  // the last attempt's
+  if (batches.size() == 1) {
+    out += (out.empty() ? "" : "; ") + job_text(*batches.front());
+  } else if (!batches.empty()) {
+    // Counted by state: exited 0, the other exit statuses, submitted, submitting.
+    std::map<std::pair<int, int>, std::pair<std::string, std::size_t>> counts;
+    for (const auto* job : batches) {
+      const auto order = job->exit ? std::pair(*job->exit == 0 ? 0 : 1, *job->exit)
+                                   : std::pair(job->job.empty() ? 3 : 2, 0);
+      auto& [state, count] = counts[order];
+      state = job->state;
+      ++count;
+    }
+    std::string states;
+    for (const auto& [_, entry] : counts) states += (states.empty() ? "" : ", ") + std::to_string(entry.second) + " " + entry.first;
+    out += (out.empty() ? "" : "; ") + std::to_string(batches.size()) + " jobs: " + states;
+  }
+  return out;
+}
+
+std::string slurm_detail(const tree_node& n) {
+  if (n.slurm.empty()) return {};
+  std::string out = "slurm jobs of " + n.path + " (" + n.task + ")\n";
+  for (const auto& job : n.slurm) {
+    out += std::string("  ") + (job.batch ? "batch " : "attempt ") + std::to_string(job.number) + ": " +
+           (job.job.empty() ? "no job id yet" : "job " + job.job) + ", " + job.state + "\n";
+    const auto path = [](const std::string& p) { return p.empty() ? std::string("-") : p; };
+    out += "    script  " + path(job.script) + "\n";
+    out += "    stdout  " + path(job.stdout_log) + "\n";
+    out += "    stderr  " + path(job.stderr_log) + "\n";
+  }
   return out;
 }
 

@@ -2,7 +2,8 @@
 // the status a person should see), and the node tree of one execution, built from its
 // node rows (loom/state_store.hpp) and the graphs it stored in the futures-file format
 // (`<id>/workflow.json`, `<id>/<node path>/futures.json`, `<id>/specs/<workflow>.json`),
-// so that nodes that never started are there too.
+// so that nodes that never started are there too; and the Slurm backend's job records
+// (`<id>/<node path>/job-a<N>.json`, `.../batch-<K>/job.json`) with their done records.
 #pragma once
 
 #include "graph_file.hpp"
@@ -71,6 +72,24 @@ struct execution_view {
 execution_view view_of(const loom::execution_record& e);
 nlohmann::ordered_json execution_json(const execution_view& v);
 
+/// One Slurm job of a node, from the Slurm backend's records (src/slurm_node_backend.cpp):
+/// an attempt at a task or dynamic node (`<id>/<path>/job-a<N>.json`; N counts the node's
+/// jobs over every run of the execution, so a resumed run's attempt 0 may be job-a2), or
+/// one batch of a map node's items (`<id>/<path>/batch-<K>/job.json`), with the done
+/// record its script wrote beside it (`.done`, a plain file) when the node process ended.
+struct slurm_job_view {
+  std::string record_key;         // the job record, a key of the store
+  bool batch = false;             // a map node's batch of items, not an attempt
+  std::uint32_t number = 0;       // the attempt, or the batch
+  std::string job;                // the Slurm job id; "" while sbatch has not answered
+  std::string comment;            // the job's --comment: "<path>#<attempt>.<submission>"
+  std::optional<int> exit;        // from the done record
+  std::string state;              // "exited 0", "exited 3", "submitted", "submitting"
+  std::string script;             // absolute paths, as the run wrote them
+  std::string stdout_log;
+  std::string stderr_log;
+};
+
 /// One node of an execution: its row (if it started), its place in the stored graphs.
 struct tree_node {
   std::string path;  // "n0/dn3"; "" for the root
@@ -83,6 +102,7 @@ struct tree_node {
   const graph_decl* graph = nullptr;      // its graph (the root's, a dynamic node's sub-DAG, a workflow's)
   const graph_file* file = nullptr;  // the file that holds it
   std::vector<std::unique_ptr<tree_node>> children;  // in the graph's order, then nodes only rows know
+  std::vector<slurm_job_view> slurm;  // its Slurm jobs: attempts in order, then batches in order
 };
 
 struct execution_tree {
@@ -99,6 +119,13 @@ struct execution_tree {
 execution_tree load_tree(store& s, const std::string& id);
 
 nlohmann::ordered_json node_json(const tree_node& n);
+
+/// A node's Slurm jobs in one short cell of the tree: its last attempt's job and state
+/// ("job 123 (exited 0)"), or a map node's batches counted by state; "" for none.
+std::string slurm_summary(const tree_node& n);
+/// Every Slurm job of node `n`: attempt (or batch), job id, state, script and logs.
+std::string slurm_detail(const tree_node& n);
+nlohmann::ordered_json slurm_json(const slurm_job_view& job);
 
 /// A map node's items, summed up: counts per phase, the failed items with their errors
 /// (the first `failed_shown`), how many were tried more than once.
