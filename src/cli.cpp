@@ -7,9 +7,11 @@
 #include <loom/object_store.hpp>
 #include <loom/process_backend.hpp>
 #include <loom/registry.hpp>
+#include <loom/slurm.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -341,6 +343,31 @@ LOOM_FUNC void print_help(std::ostream& out, std::string_view binary) {
 
 }  // namespace detail
 
+namespace detail {
+
+/// While it lives, SIGINT and SIGTERM stop this process's Slurm runs (stop_slurm_runs)
+/// instead of killing it, so that its jobs are cancelled; the handlers before are put
+/// back after.
+struct stop_signals_to_slurm {
+  struct sigaction old_int {};
+  struct sigaction old_term {};
+  stop_signals_to_slurm() {
+    struct sigaction action {};
+    action.sa_handler = [](int sig) { stop_slurm_runs(sig); };
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &old_int);
+    ::sigaction(SIGTERM, &action, &old_term);
+  }
+  ~stop_signals_to_slurm() {
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
+  }
+  stop_signals_to_slurm(const stop_signals_to_slurm&) = delete;
+  stop_signals_to_slurm& operator=(const stop_signals_to_slurm&) = delete;
+};
+
+}  // namespace detail
+
 LOOM_FUNC int run_command_line(int argc, char** argv, std::ostream& out, std::ostream& err) {
   const std::string binary = argc > 0 ? argv[0] : "loom";
   // A node process of the process backend (hidden verb: the executor starts it).
@@ -390,6 +417,10 @@ LOOM_FUNC int run_command_line(int argc, char** argv, std::ostream& out, std::os
       cmd.options.progress = &progress;
       shown.emplace(err, progress);
     }
+    // Ctrl-C or SIGTERM during a Slurm run: the run stops and cancels its jobs, and
+    // the command exits as the signal would have made it (128 + its number).
+    std::optional<detail::stop_signals_to_slurm> signals;
+    if (cmd.options.backend == execution_backend::slurm) signals.emplace();
     auto outputs = [&] {
       try {
         auto result = ex.run_erased(*cmd.entity, std::move(cmd.inputs), cmd.options);
@@ -413,6 +444,7 @@ LOOM_FUNC int run_command_line(int argc, char** argv, std::ostream& out, std::os
   } catch (const std::exception& e) {
     err << binary << ": " << e.what() << '\n';
     if (cmd.verb == "graph") out << to_dot(trace);
+    if (const int sig = slurm_runs_stopped_by(); sig > 0) return 128 + sig;
     return 1;
   }
 }

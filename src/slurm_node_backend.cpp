@@ -32,11 +32,16 @@
 #include <unordered_set>
 #include <utility>
 
-namespace loom::detail {
+namespace loom {
+
+namespace detail {
 
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+/// The signal that stopped this process's Slurm runs (stop_slurm_runs), or 0.
+std::atomic<int> stop_signal{0};
 
 /// '...' for sh, whatever the text holds.
 std::string shell_quoted(const std::string& text) {
@@ -172,11 +177,19 @@ class slurm_node_backend final : public node_backend {
   }
 
   std::uint32_t submit(frame& f, std::uint32_t node, const node_policy& policy, std::uint32_t attempt) override {
+    if (slurm_runs_stopped_by() != 0) throw error("the driver is stopping: no new Slurm jobs");
     const graph_node& n = f.g->nodes[node];
     const node_keys keys = context_.keys_of(f, node);
     const bool dynamic = n.kind == node_kind::dynamic;
+    std::uint32_t stem = attempt;
+    if (context_.resuming()) {
+      // A job the driver before this one submitted for the node may still run, or have
+      // ended since: it is adopted, not run again.
+      if (const auto ticket = adopt(f, node, dynamic, policy)) return *ticket;
+      while (std::filesystem::exists(store_root_ / (keys.prefix + "/job-a" + std::to_string(stem) + ".json"))) ++stem;
+    }
     node_request request = write_node_request(f, node, dynamic ? keys.futures() : keys.outputs(), false);
-    auto job = make_job(f, node, request, attempt, keys.prefix + "/job-a" + std::to_string(attempt));
+    auto job = make_job(f, node, request, attempt, keys.prefix + "/job-a" + std::to_string(stem));
     job->dynamic = dynamic;
     job->timeout = policy.timeout;
     add_resources(job->sbatch_arguments, policy.resources, n.info->name);
@@ -201,8 +214,69 @@ class slurm_node_backend final : public node_backend {
   }
 
  private:
+  /// Resume: the last job recorded for the node by an earlier driver, when it is still
+  /// queued or running, or has ended (its done record): tracked as this attempt's job.
+  std::optional<std::uint32_t> adopt(frame& f, std::uint32_t node, bool dynamic, const node_policy& policy) {
+    const node_keys keys = context_.keys_of(f, node);
+    std::uint32_t last = 0;
+    bool any = false;
+    while (std::filesystem::exists(store_root_ / (keys.prefix + "/job-a" + std::to_string(last) + ".json"))) {
+      any = true;
+      ++last;
+    }
+    if (!any) return std::nullopt;
+    const std::string stem = keys.prefix + "/job-a" + std::to_string(last - 1);
+    std::optional<json> record;
+    try {
+      record = read_json_object(context_.store(), stem + ".json");
+    } catch (const std::exception&) {
+      return std::nullopt;  // damaged: a new job
+    }
+    if (!record || !record->is_object()) return std::nullopt;
+    const std::string recorded_id = record->value("job", std::string());
+    const std::string comment = record->value("comment", std::string());
+    node_request request;
+    request.outputs_key = dynamic ? keys.futures() : keys.outputs();
+    request.error_key = keys.error();
+    auto job = make_job(f, node, request, last - 1, stem, false);
+    job->dynamic = dynamic;
+    job->timeout = policy.timeout;
+    std::string id;
+    if (const auto done = read_done(job->done_record); done && (recorded_id.empty() || done->job == recorded_id)) {
+      id = done->job;
+    } else if (const auto* queued = queued_at_resume()) {
+      for (const auto& q : *queued) {
+        if ((!recorded_id.empty() && q.id == recorded_id) || (recorded_id.empty() && q.comment == comment)) id = q.id;
+      }
+      // After the queue was read, a job may have ended: its record says so.
+      if (id.empty()) {
+        if (const auto done = read_done(job->done_record); done && (recorded_id.empty() || done->job == recorded_id)) {
+          id = done->job;
+        }
+      }
+    }
+    if (id.empty()) return std::nullopt;
+    context_.warn("node " + job->node_path + ": adopting Slurm job " + id + ", submitted by the driver before");
+    const auto pos = comment.rfind('.');
+    job->submissions = pos == std::string::npos ? 1 : static_cast<std::uint32_t>(std::atoi(comment.c_str() + pos + 1));
+    submitted(*job, id);
+    std::lock_guard lock(mutex_);
+    const std::uint32_t ticket = next_ticket_++;
+    jobs_.emplace(ticket, std::move(job));
+    return ticket;
+  }
+
+  /// The run's jobs queued or running when the resume began (one squeue for all the
+  /// nodes it adopts); null when the controller did not answer.
+  const std::vector<queued_job>* queued_at_resume() {
+    std::call_once(resume_queue_once_, [&] { resume_queue_ = client_.queue(job_name_); });
+    return resume_queue_ ? &*resume_queue_ : nullptr;
+  }
+
+  /// A job for `request` whose files are `stem`.* (`fresh`: an earlier run's done
+  /// record there is removed).
   std::shared_ptr<slurm_job> make_job(frame& f, std::uint32_t node, const node_request& request,
-                                      std::uint32_t attempt, const std::string& stem) {
+                                      std::uint32_t attempt, const std::string& stem, bool fresh = true) {
     auto job = std::make_shared<slurm_job>();
     job->node_path = f.path_of(node);
     job->attempt = attempt;
@@ -214,7 +288,7 @@ class slurm_node_backend final : public node_backend {
     job->stdout_log = store_root_ / (stem + ".out");
     job->stderr_log = store_root_ / (stem + ".err");
     std::error_code ec;
-    std::filesystem::remove(job->done_record, ec);  // an earlier run's, under the same keys
+    if (fresh) std::filesystem::remove(job->done_record, ec);  // an earlier run's, under the same keys
     std::filesystem::create_directories(job->script.parent_path(), ec);
     auto& args = job->sbatch_arguments;
     args = {"--parsable", "--no-requeue", "--job-name=" + job_name_, "--output=" + job->stdout_log.string(),
@@ -290,19 +364,26 @@ class slurm_node_backend final : public node_backend {
 
   void try_submission(slurm_job& job) {
     if (!job.last_submit_error.empty()) {
-      // Did an earlier sbatch of this very submission get through after all?
-      if (const auto queued = client_.queue(job_name_)) {
-        for (const auto& q : *queued) {
-          if (q.comment == job.comment()) {
-            submitted(job, q.id);
-            return;
-          }
-        }
-      } else {
+      // Did an earlier sbatch of this very submission get through after all? Then its
+      // job is queued or running (squeue lists it by its comment), or it has ended
+      // (its done record is there): asked in this order, one of them sees it.
+      const auto queued = client_.queue(job_name_);
+      if (!queued) {
         job.next_submission = clock::now() + std::chrono::seconds(2);
         return;
       }
+      for (const auto& q : *queued) {
+        if (q.comment == job.comment()) {
+          submitted(job, q.id);
+          return;
+        }
+      }
+      if (const auto done = read_done(job.done_record)) {
+        submitted(job, done->job);
+        return;
+      }
     }
+    if (slurm_runs_stopped_by() != 0) throw error("the driver is stopping: no new Slurm jobs");
     std::vector<std::string> args = job.sbatch_arguments;
     args.push_back("--comment=" + job.comment());
     try {
@@ -376,18 +457,29 @@ class slurm_node_backend final : public node_backend {
     return running;
   }
 
-  /// The exit status in the job's done record, if it has one, of this job (a record of
-  /// an earlier submission of the attempt does not count).
-  static std::optional<int> done_status(const slurm_job& job, const std::string& id) {
-    std::ifstream in(job.done_record, std::ios::binary);
+  /// A done record: which job wrote it, with what exit status.
+  struct done_record {
+    std::string job;
+    int status = 0;
+  };
+  static std::optional<done_record> read_done(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
     if (!in) return std::nullopt;
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const json done = json::parse(text, nullptr, false);
-    if (!done.is_object() || done.value("job", std::string()) != id || !done.contains("exit") ||
+    if (!done.is_object() || !done.contains("job") || !done["job"].is_string() || !done.contains("exit") ||
         !done["exit"].is_number_integer()) {
       return std::nullopt;
     }
-    return done["exit"].get<int>();
+    return done_record{done["job"].get<std::string>(), done["exit"].get<int>()};
+  }
+
+  /// The exit status in the job's done record, if it has one, of this job (a record of
+  /// an earlier submission of the attempt does not count).
+  static std::optional<int> done_status(const slurm_job& job, const std::string& id) {
+    const auto done = read_done(job.done_record);
+    if (!done || done->job != id) return std::nullopt;
+    return done->status;
   }
 
   /// The done record says how the node process ended.
@@ -420,8 +512,31 @@ class slurm_node_backend final : public node_backend {
     std::unique_lock lock(mutex_);
     bool warned = false;
     while (!stopping_) {
-      wake_.wait_for(lock, options_.liveness_interval, [&] { return stopping_; });
+      // In slices, to notice a stop signal (stop_slurm_runs) at once.
+      const auto next = clock::now() + options_.liveness_interval;
+      while (!stopping_ && stop_signal.load(std::memory_order_relaxed) == 0 && clock::now() < next) {
+        wake_.wait_for(lock, std::min<clock::duration>(next - clock::now(), std::chrono::milliseconds(200)));
+      }
       if (stopping_) return;
+      if (const int sig = stop_signal.load(std::memory_order_relaxed); sig != 0) {
+        const std::string why = "the driver was stopped" + (sig > 0 ? " by " + signal_name(sig) : std::string()) +
+                                "; its Slurm jobs are cancelled";
+        std::vector<std::string> ids;
+        for (auto& [ticket, job] : jobs_) {
+          if (!job->verdict) job->verdict = job_poll{job_poll::state::stopped, why, {}};
+          if (!job->id.empty()) ids.push_back(job->id);
+        }
+        // Cancelled now: the nodes' polls see the verdict and drop their jobs, so the
+        // destructor would not know them any more.
+        lock.unlock();
+        if (!ids.empty() && !client_.cancel(ids)) {
+          context_.warn("could not cancel the run's Slurm jobs (" + std::to_string(ids.size()) +
+                        "): scancel did not answer");
+        }
+        lock.lock();
+        wake_.wait(lock, [&] { return stopping_; });
+        return;
+      }
       std::vector<std::shared_ptr<slurm_job>> watched;
       for (const auto& [ticket, job] : jobs_) {
         if (!job->id.empty() && !job->verdict) watched.push_back(job);
@@ -513,6 +628,8 @@ class slurm_node_backend final : public node_backend {
   bool stopping_ = false;
   std::unordered_map<std::uint32_t, std::shared_ptr<slurm_job>> jobs_;
   std::uint32_t next_ticket_ = 1;
+  std::once_flag resume_queue_once_;
+  std::optional<std::vector<queued_job>> resume_queue_;
   std::thread liveness_;
 };
 
@@ -522,4 +639,12 @@ LOOM_FUNC std::unique_ptr<node_backend> make_slurm_backend(const execution_conte
   return std::make_unique<slurm_node_backend>(context, std::move(program));
 }
 
-}  // namespace loom::detail
+}  // namespace detail
+
+LOOM_FUNC void stop_slurm_runs(int signal_number) noexcept {
+  detail::stop_signal.store(signal_number == 0 ? -1 : signal_number, std::memory_order_relaxed);
+}
+
+LOOM_FUNC int slurm_runs_stopped_by() noexcept { return detail::stop_signal.load(std::memory_order_relaxed); }
+
+}  // namespace loom

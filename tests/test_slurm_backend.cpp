@@ -7,6 +7,7 @@
 // started again by the script.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+#include <loom/cli.hpp>
 #include <loom/object_store.hpp>
 #include <loom/process_backend.hpp>
 #include <loom/slurm.hpp>
@@ -26,7 +27,18 @@
 #include <thread>
 #include <vector>
 
+#include <csignal>
+#include <iostream>
+#include <string_view>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern "C" {
+extern char** environ;  // NOLINT: POSIX
+}
 
 namespace loom_slurm_test {
 
@@ -147,6 +159,51 @@ std::vector<std::size_t> run_counts(const fs::path& dir, std::int64_t n) {
     counts.push_back(lines);
   }
   return counts;
+}
+
+/// A driver: this program's command line (`loom_slurm_tests run ...`) in a process of
+/// its own, its stdout and stderr in files.
+struct driver {
+  pid_t pid = -1;
+  fs::path out;
+  fs::path err;
+  driver(const fs::path& dir, const std::string& name, std::vector<std::string> args) {
+    out = dir / (name + ".out");
+    err = dir / (name + ".err");
+    args.insert(args.begin(), loom::detail::self_program_name());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  /// Its wait status.
+  int wait() {
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    pid = -1;
+    return status;
+  }
+  ~driver() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  driver(const driver&) = delete;
+  driver& operator=(const driver&) = delete;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 /// Waits until `ready()` holds (up to 60 s).
@@ -334,6 +391,77 @@ TEST_CASE("a failed run cancels its jobs still running", "[slurm]") {
   REQUIRE(eventually([&] { return shell("squeue -h --name=loom:ex-rest -o %i").empty(); }));
 }
 
+TEST_CASE("an sbatch that fails 1 time in 5 (before or after submitting) runs every node once", "[slurm]") {
+  scratch_dir dir("flaky");
+  loom::object_store store(dir.path / "store");
+  // Every 5th call fails: the odd ones before submitting, the even ones after (the job
+  // exists, the answer is lost), both with the error a timed-out controller gives.
+  const fs::path wrapper = dir.path / "flaky-sbatch";
+  // The counter is locked: the executor's threads call sbatch at once.
+  std::ofstream(wrapper) << "#!/bin/sh\n"
+                            "exec 9>'" << (dir.path / "calls.lock").string() << "'; flock 9\n"
+                            "n=$(cat '" << (dir.path / "calls").string() << "' 2>/dev/null || echo 0)\n"
+                            "n=$((n + 1)); echo $n > '" << (dir.path / "calls").string() << "'\n"
+                            "if [ $((n % 5)) -eq 0 ]; then\n"
+                            "  if [ $((n % 10)) -eq 0 ]; then sbatch \"$@\" >/dev/null; fi\n"
+                            "  echo 'sbatch: error: Batch job submission failed: Socket timed out on send/recv operation' >&2\n"
+                            "  exit 1\n"
+                            "fi\n"
+                            "flock -u 9\n"
+                            "exec sbatch \"$@\" 9>&-\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  loom::executor ex({.threads = 2});
+  auto options = on_slurm(store);
+  options.slurm.sbatch = wrapper.string();
+  CHECK(ex.run(options, fan_out, dir.path.string(), std::int64_t{16}, std::int64_t{0}) == 1240);
+  CHECK(run_counts(dir.path, 16) == std::vector<std::size_t>(16, 1));
+  // 18 jobs (the body, 16 nodes, the sum) and every 5th call failed: at least 20 calls.
+  CHECK(std::stoi(slurp(dir.path / "calls")) >= 20);
+}
+
+TEST_CASE("SIGTERM to a driver cancels its jobs and exits 128+15", "[slurm]") {
+  scratch_dir dir("sigterm");
+  const auto store = (dir.path / "store").string();
+  driver d(dir.path, "driver",
+           {"run", "s_fan_out", "--dir", dir.path.string(), "--n", "3", "--ms", "120000", "--backend", "slurm",
+            "--store", store, "--execution-id", "ex-term", "--slurm-liveness-ms", "1000"});
+  REQUIRE(eventually([&] { return fs::exists(dir.path / "runs-2"); }));  // all three run
+  REQUIRE(shell("squeue -h --name=loom:ex-term -o %i").size() > 0);
+  ::kill(d.pid, SIGTERM);
+  const int status = d.wait();
+  INFO(slurp(d.err));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+  CHECK_THAT(slurp(d.err), Catch::Contains("the driver was stopped by SIGTERM"));
+  // Its jobs are gone (cancelled), not left running for two minutes.
+  CHECK(eventually([&] { return shell("squeue -h --name=loom:ex-term -o %i").empty(); }));
+}
+
+TEST_CASE("kill -9 of the driver, then resume: running jobs are adopted, no node runs twice", "[slurm]") {
+  scratch_dir dir("resume");
+  const auto store = (dir.path / "store").string();
+  const std::vector<std::string> common{"--backend", "slurm", "--store", store, "--slurm-liveness-ms", "1000"};
+  {
+    std::vector<std::string> args{"run", "s_fan_out", "--dir", dir.path.string(), "--n", "6", "--ms", "6000",
+                                  "--execution-id", "ex-kill"};
+    args.insert(args.end(), common.begin(), common.end());
+    driver first(dir.path, "first", args);
+    REQUIRE(eventually([&] { return fs::exists(dir.path / "runs-5"); }));  // every node's job runs
+    ::kill(first.pid, SIGKILL);
+    first.wait();
+  }
+  std::vector<std::string> args{"resume", "ex-kill"};
+  args.insert(args.end(), common.begin(), common.end());
+  driver second(dir.path, "second", args);
+  const int status = second.wait();
+  INFO(slurp(second.err));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(slurp(second.out) == "{\"o0\":55}\n");
+  CHECK_THAT(slurp(second.err), Catch::Contains("adopting Slurm job"));
+  CHECK(run_counts(dir.path, 6) == std::vector<std::size_t>(6, 1));
+}
+
 // ---- Outages of the cluster's daemons (run alone: tests/slurm_backend.cmake). ----
 
 TEST_CASE("the controller stopped mid-run: the run waits for it, then completes, each node once", "[slurm][outage]") {
@@ -373,5 +501,9 @@ int main(int argc, char** argv) {
   ::setenv("SLURM_CONF", (std::string(std::getenv("LOOM_SLURM_DIR")) + "/slurm.conf").c_str(), 0);
   loom_slurm_test::register_all();
   if (loom::is_node_process(argc, argv)) return loom::run_node_process(argc, argv);
+  // A driver of the tests that kill or signal one (`loom_slurm_tests run|resume ...`).
+  if (argc >= 2 && (std::string_view(argv[1]) == "run" || std::string_view(argv[1]) == "resume")) {
+    return loom::run_command_line(argc, argv, std::cout, std::cerr);
+  }
   return Catch::Session().run(argc, argv);
 }

@@ -50,4 +50,13 @@ struct slurm_options {
   std::vector<std::string> extra_sbatch_arguments;
 };
 
+/// Stops this process's Slurm runs: their nodes fail ("the driver was stopped by
+/// SIGTERM"), no new job is submitted, and each run cancels its jobs (scancel) as it
+/// ends. Async-signal-safe: the command line calls it from its SIGINT and SIGTERM
+/// handlers during a Slurm run; a program of its own may do the same.
+void stop_slurm_runs(int signal_number) noexcept;
+
+/// The signal given to stop_slurm_runs (-1 for 0), or 0 when it was not called.
+int slurm_runs_stopped_by() noexcept;
+
 }  // namespace loom
