@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+
+#include <arpa/inet.h>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -201,6 +203,22 @@ LOOM_FUNC bool parse_run_option(parsed_command& cmd, const std::string& flag, co
     cmd.options.slurm.liveness_interval = std::chrono::milliseconds(ms);
   } else if (flag == "slurm-system-retries") {
     cmd.options.slurm.system_retries = static_cast<std::uint32_t>(parse_count(flag, value));
+  } else if (flag == "slurm-workers") {
+    cmd.options.slurm.workers = parse_count(flag, value);
+  } else if (flag == "slurm-worker-slots") {
+    const std::size_t slots = parse_count(flag, value);
+    if (slots == 0) throw usage_error("--slurm-worker-slots: expected a positive number of nodes");
+    cmd.options.slurm.worker_slots = slots;
+  } else if (flag == "slurm-worker-address") {
+    in_addr parsed{};
+    if (::inet_pton(AF_INET, value.c_str(), &parsed) != 1) {
+      throw usage_error("--slurm-worker-address: expected an IPv4 address (192.168.1.5), got '" + value + "'");
+    }
+    cmd.options.slurm.worker_address = value;
+  } else if (flag == "slurm-items-per-job") {
+    const std::size_t items = parse_count(flag, value);
+    if (items == 0) throw usage_error("--slurm-items-per-job: expected a positive number of items");
+    cmd.options.slurm.items_per_job = items;
   } else {
     return false;
   }
@@ -338,6 +356,11 @@ LOOM_FUNC void print_help(std::ostream& out, std::string_view binary) {
       << "  --slurm-liveness-ms N   ask the controller which jobs are alive every N ms (default 5000)\n"
       << "  --slurm-system-retries N  resubmissions of a node whose job was lost or whose machine failed\n"
       << "                          (default 3; the task's own retries are apart)\n"
+      << "  --slurm-workers N       N pilot workers (Slurm jobs) run the short nodes, each in a fork\n"
+      << "  --slurm-worker-slots S  nodes at once in one pilot worker (default 1)\n"
+      << "  --slurm-worker-address A  the IPv4 address the workers reach the driver at\n"
+      << "  --slurm-items-per-job N  a map's items per element of its job arrays (default: at most\n"
+      << "                          1,000 elements a map)\n"
       << "exit codes: 0 success, 1 the run failed, 2 bad command line\n";
 }
 

@@ -26,6 +26,7 @@
 #include "thread_backend.cpp"
 #include "process_node_backend.cpp"
 #include "slurm_client.cpp"
+#include "slurm_pilots.cpp"
 #include "slurm_node_backend.cpp"
 #include "task_node.cpp"
 #include "when_node.cpp"

@@ -102,11 +102,21 @@ LOOM_FUNC node_outcome start_map_node(node_call& call) {
     if (!run) return node_outcome::failed(std::move(problem));
     run->cache_key = std::move(call.cache_key);
     const map_spec& spec = f.g->maps[call.n().map];
-    chunks = std::max<std::size_t>(1, std::min<std::size_t>(run->length, 4 * f.run->threads));
-    if (spec.concurrency != 0) chunks = std::min(chunks, spec.concurrency);
-    run->chunk_size = run->length == 0 ? 1 : (run->length + chunks - 1) / chunks;
+    node_backend& backend = *f.run->backend;
+    if (const std::size_t per_job = backend.items_per_job(run->length); per_job != 0) {
+      // Chunks as jobs (a cluster's): as many as the items ask for; the map's
+      // concurrency limits how many run at once, on the cluster's side.
+      run->chunk_size = per_job;
+    } else {
+      chunks = std::max<std::size_t>(1, std::min<std::size_t>(run->length, 4 * f.run->threads));
+      if (spec.concurrency != 0) chunks = std::min(chunks, spec.concurrency);
+      run->chunk_size = run->length == 0 ? 1 : (run->length + chunks - 1) / chunks;
+    }
     chunks = run->length == 0 ? 1 : (run->length + run->chunk_size - 1) / run->chunk_size;
     run->chunks_left.store(static_cast<std::uint32_t>(chunks));
+    if (backend.items_per_job(run->length) != 0) {
+      run->jobs = backend.submit_items(f, call.node, *run, static_cast<std::uint32_t>(chunks), call.policy);
+    }
   } catch (const std::exception& e) {
     return node_outcome::failed(e.what());
   } catch (...) {
@@ -121,8 +131,17 @@ LOOM_FUNC node_outcome run_map_chunk(const work_item& item) {
   execution_context& context = *f.run->context;
   const std::size_t begin = std::min(run.length, static_cast<std::size_t>(item.chunk) * run.chunk_size);
   const std::size_t end = std::min(run.length, begin + run.chunk_size);
-  f.run->backend->run_items(f, item.node, run, begin, end, item.chunk,
-                            [&](std::size_t from, std::size_t to) { context.keep_items(f, item.node, run, from, to); });
+  node_backend& backend = *f.run->backend;
+  const keep_items_fn keep = [&](std::size_t from, std::size_t to) { context.keep_items(f, item.node, run, from, to); };
+  if (item.job == 0) {
+    backend.run_items(f, item.node, run, begin, end, item.chunk, keep);
+  } else if (run.stop.load() && !f.run->failed.load()) {
+    backend.cancel(item.job);  // the map stopped at its first failure: the chunk's items do not run
+  } else if (!f.run->failed.load()) {
+    // (A failed run's jobs are cancelled with the backend.)
+    const job_poll polled = backend.poll_items(item.job, f, item.node, run, begin, end, item.chunk, keep);
+    if (polled.what == job_poll::state::running) return node_outcome::submitted(item.job, polled.again);
+  }
   if (run.chunks_left.fetch_sub(1, std::memory_order_acq_rel) != 1) return node_outcome::pending();
   std::unique_ptr<map_run> owned(item.map);  // the last chunk: the map run goes with it
   if (f.run->failed.load(std::memory_order_relaxed)) {

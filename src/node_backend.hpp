@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace loom::detail {
 
@@ -74,6 +75,24 @@ class node_backend {
   /// skipped. Does not throw: a failure is the items'.
   virtual void run_items(frame& f, std::uint32_t node, map_run& run, std::size_t begin, std::size_t end,
                          std::uint32_t chunk, const keep_items_fn& keep) = 0;
+
+  /// Map nodes as jobs (a cluster's): how many of `length` items one job runs; 0 (the
+  /// default) when the map's chunks run through run_items, a few per executor thread.
+  [[nodiscard]] virtual std::size_t items_per_job(std::size_t length) const;
+
+  /// Submits chunks [0, chunks) of map node `node` (run.chunk_size items each) as jobs:
+  /// one ticket per chunk, 0 for a chunk with nothing to run (its items reused). Throws
+  /// when they cannot be submitted.
+  virtual std::vector<std::uint32_t> submit_items(frame& f, std::uint32_t node, map_run& run, std::uint32_t chunks,
+                                                  const node_policy& policy);
+
+  /// How the job of chunk `chunk` (items [begin, end)) is doing; once it has ended, what
+  /// its items did is in `run` (a failed job fails its items) and the ticket is released.
+  virtual job_poll poll_items(std::uint32_t ticket, frame& f, std::uint32_t node, map_run& run, std::size_t begin,
+                              std::size_t end, std::uint32_t chunk, const keep_items_fn& keep);
+
+  /// Cancels the job of `ticket` (a map stopped by its first failure) and releases it.
+  virtual void cancel(std::uint32_t ticket);
 };
 
 /// The node's inputs, written to the store for a node process or job that runs it, and
@@ -86,6 +105,34 @@ void write_request(frame& f, std::uint32_t node, node_request& request, json inp
 
 /// The message a node process stored when its task threw (error.json), if readable.
 std::optional<std::string> stored_task_error(const object_store& store, const std::string& key);
+
+/// A chunk of a map node's items as one batch for a node process or job: the items it
+/// runs (those of [begin, end) that a resume did not reuse), in order, and its request
+/// (keys under the node's `batch-<chunk>/`; the inputs hold the items' slices of the
+/// mapped lists once written).
+struct map_batch {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::vector<std::size_t> items;
+  node_request request;
+  std::chrono::steady_clock::time_point started;
+};
+
+/// The batch of chunk `chunk`: its items and keys; nothing is written.
+map_batch plan_batch(frame& f, std::uint32_t node, map_run& run, std::size_t begin, std::size_t end,
+                     std::uint32_t chunk);
+
+/// Writes the batch's inputs (its slices of the mapped lists), and starts its clock.
+void write_batch(frame& f, std::uint32_t node, map_run& run, map_batch& batch, bool fresh_store);
+
+/// The batch ran (`who` ran it: "its Slurm job 12_3"): each item's outputs, failure and
+/// attempts are read from its result into `run`; a missing or unreadable result fails
+/// every item. A batch that took a while is kept (`keep`: a resume does not run it again).
+void collect_batch(frame& f, std::uint32_t node, map_run& run, const map_batch& batch, const std::string& who,
+                   const keep_items_fn& keep);
+
+/// The batch did not run to its end: every item fails with `message`.
+void fail_batch(frame& f, std::uint32_t node, map_run& run, const map_batch& batch, const std::string& message);
 
 /// Items [begin, end) of map node `node` (its chunk `chunk`) as one batch, in one node
 /// process or job: `execute` runs the request (its inputs written: the batch's slices of

@@ -9,6 +9,7 @@
 
 #include <loom/policy.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,7 +39,7 @@ struct node_outcome {
     enter_graph,     // its graph runs in a child frame; the node completes when the frame does
     fan_out,         // a map's items run in `chunks` chunks; the last to finish completes it
     pending,         // nothing to do yet (a chunk of a map that was not the last)
-    submitted,       // the attempt runs as job `job` of the backend: polled until it ends
+    submitted,       // the attempt (or map chunk) runs as job `job` of the backend: polled until it ends
   };
   kind what = kind::succeeded;
   std::string message;                  // attempt_failed, failed
@@ -47,6 +48,7 @@ struct node_outcome {
   map_run* map = nullptr;               // fan_out (owned by its chunks from here on)
   std::uint32_t chunks = 0;             // fan_out
   std::uint32_t job = 0;                // submitted
+  std::chrono::milliseconds again{0};   // submitted: when to look next (0: the first look's delay)
 
   static node_outcome done() { return {}; }
   static node_outcome pending() { return of(kind::pending); }
@@ -58,9 +60,10 @@ struct node_outcome {
     o.owned = std::move(owned);
     return o;
   }
-  static node_outcome submitted(std::uint32_t ticket) {
+  static node_outcome submitted(std::uint32_t ticket, std::chrono::milliseconds again = {}) {
     node_outcome o = of(kind::submitted);
     o.job = ticket;
+    o.again = again;
     return o;
   }
   static node_outcome fan_out(map_run* map, std::uint32_t chunks) {

@@ -4,6 +4,7 @@
 #include <loom/process_backend.hpp>
 
 #include "attempt.hpp"
+#include "slurm_pilots.hpp"
 
 #include <loom/futures_file.hpp>
 #include <loom/registry.hpp>
@@ -470,6 +471,9 @@ LOOM_FUNC void execute_node_request(const node_request& r, const object_store& s
 
 LOOM_FUNC int run_node_process(int argc, char** argv, std::ostream& err) {
   const std::string program = argc > 0 && argv[0] != nullptr ? argv[0] : "loom";
+  if (argc >= 2 && argv[1] != nullptr && std::string_view(argv[1]) == "worker") {
+    return detail::run_pilot_worker(argc, argv, err);
+  }
   detail::node_request request;
   std::optional<object_store> store;
   try {

@@ -98,18 +98,29 @@ class process_node_backend final : public node_backend {
 
 }  // namespace
 
-LOOM_FUNC void run_items_in_batch(frame& f, std::uint32_t node, map_run& run, std::size_t begin, std::size_t end,
-                                std::uint32_t chunk, const keep_items_fn& keep, bool fresh_store,
-                                const std::function<std::string(const node_request&)>& execute) {
+LOOM_FUNC map_batch plan_batch(frame& f, std::uint32_t node, map_run& run, std::size_t begin, std::size_t end,
+                               std::uint32_t chunk) {
+  const map_spec& spec = f.g->maps[f.g->nodes[node].map];
+  map_batch batch;
+  batch.begin = begin;
+  batch.end = end;
+  for (std::size_t k = begin; k < end; ++k) {
+    if (!run.reused(k)) batch.items.push_back(k);
+  }
+  const std::string prefix = f.run->context->keys_of(f, node).prefix + "/batch-" + std::to_string(chunk);
+  batch.request.inputs_key = prefix + "/inputs.json";
+  batch.request.outputs_key = prefix + "/outputs.json";
+  batch.request.error_key = prefix + "/error.json";
+  batch.request.map_mapped = spec.mapped;
+  batch.request.map_partial = spec.partial;
+  return batch;
+}
+
+LOOM_FUNC void write_batch(frame& f, std::uint32_t node, map_run& run, map_batch& batch, bool fresh_store) {
   const graph_node& n = f.g->nodes[node];
   const map_spec& spec = f.g->maps[n.map];
   const entity_info& info = *n.info;
-  std::vector<std::size_t> items;  // the batch's items: those a run before did not finish
-  for (std::size_t k = begin; k < end; ++k) {
-    if (!run.reused(k)) items.push_back(k);
-  }
-  if (items.empty() || run.stop.load() || f.run->failed.load()) return;
-  const auto started = std::chrono::steady_clock::now();
+  batch.started = std::chrono::steady_clock::now();
   std::call_once(run.literals_once, [&] {
     for (std::uint32_t i = 0; i < n.input_count; ++i) run.literals.push_back(run.inputs[i].to_json());
   });
@@ -118,38 +129,43 @@ LOOM_FUNC void run_items_in_batch(frame& f, std::uint32_t node, map_run& run, st
     const json& whole = run.literals[i];
     if ((spec.mapped >> i) & 1U) {  // the batch's slice
       json slice = json::array();
-      for (const std::size_t k : items) slice.push_back(whole[k]);
+      for (const std::size_t k : batch.items) slice.push_back(whole[k]);
       inputs[info.interface.inputs[i].name] = std::move(slice);
     } else {
       inputs[info.interface.inputs[i].name] = whole;
     }
   }
-  const execution_context& context = *f.run->context;
-  const std::string prefix = context.keys_of(f, node).prefix + "/batch-" + std::to_string(chunk);
-  node_request request;
-  request.inputs_key = prefix + "/inputs.json";
-  request.outputs_key = prefix + "/outputs.json";
-  request.error_key = prefix + "/error.json";
-  request.map_mapped = spec.mapped;
-  request.map_partial = spec.partial;
+  write_request(f, node, batch.request, std::move(inputs), fresh_store);
+}
+
+LOOM_FUNC void fail_batch(frame& f, std::uint32_t node, map_run& run, const map_batch& batch,
+                          const std::string& message) {
+  const map_spec& spec = f.g->maps[f.g->nodes[node].map];
+  for (const std::size_t k : batch.items) run.item_failed(k, message, spec.partial);
+}
+
+LOOM_FUNC void collect_batch(frame& f, std::uint32_t node, map_run& run, const map_batch& batch, const std::string& who,
+                             const keep_items_fn& keep) {
+  const graph_node& n = f.g->nodes[node];
+  const map_spec& spec = f.g->maps[n.map];
+  const entity_info& info = *n.info;
+  const std::string& key = batch.request.outputs_key;
   std::optional<json> result;
   try {
-    write_request(f, node, request, std::move(inputs), fresh_store);
-    const std::string who = execute(request);
-    result = read_json_object(context.store(), prefix + "/outputs.json");
+    result = read_json_object(f.run->context->store(), key);
     if (!result || !result->is_object() || !result->contains("done") || !(*result)["done"].is_number_unsigned() ||
         !result->contains("failed") || !(*result)["failed"].is_object()) {
-      throw error(who + " wrote no readable batch result (" + prefix + "/outputs.json)");
+      throw error(who + " wrote no readable batch result (" + key + ")");
     }
   } catch (const std::exception& e) {
-    for (const std::size_t k : items) run.item_failed(k, e.what(), spec.partial);
+    fail_batch(f, node, run, batch, e.what());
     return;
   }
   const json& failed = (*result)["failed"];
   const json& attempts = (*result)["attempts"];
-  const std::size_t done = std::min(items.size(), (*result)["done"].get<std::size_t>());
+  const std::size_t done = std::min(batch.items.size(), (*result)["done"].get<std::size_t>());
   for (std::size_t j = 0; j < done; ++j) {
-    const std::size_t k = items[j];
+    const std::size_t k = batch.items[j];
     const std::string at = std::to_string(j);
     if (attempts.is_object() && attempts.contains(at)) {
       run.item_attempts(k, attempts[at].is_number_unsigned() ? attempts[at].get<std::uint32_t>() : 0);
@@ -162,7 +178,7 @@ LOOM_FUNC void run_items_in_batch(frame& f, std::uint32_t node, map_run& run, st
       for (std::uint32_t o = 0; o < n.output_count; ++o) {
         const std::string& name = info.interface.outputs[o].name;
         if (!result->contains(name) || !(*result)[name].is_array() || (*result)[name].size() <= j) {
-          throw error(prefix + "/outputs.json: no " + name + " for item " + std::to_string(k));
+          throw error(key + ": no " + name + " for item " + std::to_string(k));
         }
         info.map->put_literal(o, run.outputs[o], k, spec.partial, (*result)[name][j], name);
       }
@@ -174,9 +190,25 @@ LOOM_FUNC void run_items_in_batch(frame& f, std::uint32_t node, map_run& run, st
   }
   // A batch that took a while is kept, as a thread's chunk is: a resume runs it again
   // only for the items that did not finish.
-  if (run.phase && std::chrono::steady_clock::now() - started >= f.run->options->map_checkpoint_interval) {
-    keep(begin, end);
+  if (run.phase && std::chrono::steady_clock::now() - batch.started >= f.run->options->map_checkpoint_interval) {
+    keep(batch.begin, batch.end);
   }
+}
+
+LOOM_FUNC void run_items_in_batch(frame& f, std::uint32_t node, map_run& run, std::size_t begin, std::size_t end,
+                                std::uint32_t chunk, const keep_items_fn& keep, bool fresh_store,
+                                const std::function<std::string(const node_request&)>& execute) {
+  map_batch batch = plan_batch(f, node, run, begin, end, chunk);
+  if (batch.items.empty() || run.stop.load() || f.run->failed.load()) return;
+  std::string who;
+  try {
+    write_batch(f, node, run, batch, fresh_store);
+    who = execute(batch.request);
+  } catch (const std::exception& e) {
+    fail_batch(f, node, run, batch, e.what());
+    return;
+  }
+  collect_batch(f, node, run, batch, who, keep);
 }
 
 LOOM_FUNC std::optional<std::string> stored_task_error(const object_store& store, const std::string& key) {

@@ -113,6 +113,7 @@ struct map_run {
   std::size_t length = 0;
   std::size_t chunk_size = 1;
   std::atomic<std::uint32_t> chunks_left{0};
+  std::vector<std::uint32_t> jobs;  // chunks submitted as jobs: each chunk's ticket (0: none)
   std::atomic<std::size_t> succeeded{0};
   std::atomic<std::size_t> failed{0};
   std::atomic<bool> stop{false};  // a whole map after its first failure: no more items

@@ -263,22 +263,42 @@ LOOM_FUNC void scheduler::apply(const work_item& item, const node_policy& policy
       start_child(f, item.node, *outcome.child, std::move(outcome.owned), ready);
       return;
     case node_outcome::kind::fan_out: {
+      // Chunks submitted as jobs are first looked at after a while, from the timed queue.
+      const std::vector<std::uint32_t>& jobs = outcome.map->jobs;
+      const auto chunk_item = [&](std::uint32_t c) {
+        return work_item{&f, item.node, 0, outcome.map, c, jobs.empty() ? 0U : jobs[c]};
+      };
+      const auto first_look = std::chrono::steady_clock::now() + first_job_poll;
       if (outcome.chunks > 1) {
         ready_list others;
         others.reserve(outcome.chunks - 1);
-        for (std::uint32_t c = 1; c < outcome.chunks; ++c) others.push_back({&f, item.node, 0, outcome.map, c});
+        for (std::uint32_t c = 1; c < outcome.chunks; ++c) {
+          const work_item chunk = chunk_item(c);
+          if (chunk.job == 0) {
+            others.push_back(chunk);
+          } else {
+            f.run->active.fetch_add(1, std::memory_order_relaxed);
+            queues_->push_at(first_look, chunk);
+          }
+        }
         f.run->active.fetch_add(static_cast<std::int64_t>(others.size()), std::memory_order_relaxed);
         queues_->push(others);
       }
       // The first chunk runs next on this thread, as the node's own work item.
-      ready.push_back({&f, item.node, 0, outcome.map, 0});
+      if (const work_item first = chunk_item(0); first.job == 0) {
+        ready.push_back(first);
+      } else {
+        f.run->active.fetch_add(1, std::memory_order_relaxed);
+        queues_->push_at(first_look, first);
+      }
       return;
     }
     case node_outcome::kind::submitted: {
       work_item poll = item;
       poll.job = outcome.job;
-      f.run->active.fetch_add(1, std::memory_order_relaxed);  // the job's first look
-      queues_->push_at(std::chrono::steady_clock::now() + first_job_poll, poll);
+      f.run->active.fetch_add(1, std::memory_order_relaxed);  // the job's next look
+      queues_->push_at(std::chrono::steady_clock::now() + (outcome.again.count() > 0 ? outcome.again : first_job_poll),
+                       poll);
       return;
     }
     case node_outcome::kind::pending:

@@ -65,7 +65,8 @@ LOOM_FUNC std::string command_output::describe() const {
   std::string how;
   if (!started) return "could not be started: " + err;
   if (timed_out) {
-    how = "did not answer within " + std::to_string(command_timeout.count() / 1000) + " s";
+    how = "did not answer within " + (timeout.count() % 1000 == 0 ? std::to_string(timeout.count() / 1000) + " s"
+                                                                   : std::to_string(timeout.count()) + " ms");
   } else if (WIFEXITED(status)) {
     how = "exited with status " + std::to_string(WEXITSTATUS(status));
   } else if (WIFSIGNALED(status)) {
@@ -126,13 +127,15 @@ LOOM_FUNC command_output run_command(const std::string& program, const std::vect
     return result;
   }
   result.started = true;
+  result.timeout = timeout;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::array<pollfd, 2> fds{pollfd{out_pipe[0], POLLIN, 0}, pollfd{err_pipe[0], POLLIN, 0}};
   std::array<std::string*, 2> sinks{&result.out, &result.err};
   int open_count = 2;
   char buffer[8192];
   while (open_count > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    // (Rounded up: a command is never killed before its time.)
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ::kill(pid, SIGKILL);  // not reaped yet: still ours
       result.timed_out = true;
@@ -190,7 +193,9 @@ LOOM_FUNC std::string slurm_client::submit(const std::vector<std::string>& argum
 }
 
 LOOM_FUNC std::optional<std::vector<queued_job>> slurm_client::queue(const std::string& name) {
-  const command_output r = call(options_.squeue, {"--noheader", "--name=" + name, "--format=%i|%T|%r|%k"});
+  // --array: one line per element of a job array ("12_3"), pending ones too.
+  const command_output r =
+      call(options_.squeue, {"--noheader", "--array", "--name=" + name, "--format=%i|%T|%r|%k"});
   if (!r.ok()) return std::nullopt;
   return parse_queue(r.out);
 }
@@ -214,6 +219,24 @@ LOOM_FUNC std::vector<queued_job> slurm_client::parse_queue(const std::string& t
     if (!j.id.empty()) jobs.push_back(std::move(j));
   }
   return jobs;
+}
+
+LOOM_FUNC std::optional<std::size_t> slurm_client::max_array_size() {
+  const command_output r = call(options_.scontrol, {"show", "config"});
+  if (!r.ok()) return std::nullopt;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("MaxArraySize", 0) != 0) continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) return std::nullopt;
+    try {
+      return static_cast<std::size_t>(std::stoull(line.substr(eq + 1)));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
 }
 
 LOOM_FUNC std::optional<job_description> slurm_client::describe(const std::string& id) {

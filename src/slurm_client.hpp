@@ -21,6 +21,7 @@ namespace loom::detail {
 struct command_output {
   bool started = false;  // false: it could not be started (`err` says why)
   bool timed_out = false;
+  std::chrono::milliseconds timeout{0};  // the time it was given
   int status = 0;  // as waitpid reports it
   std::string out;
   std::string err;
@@ -68,11 +69,16 @@ class slurm_client {
   /// not answer or could not reach the controller (the job may then exist: look it up).
   std::string submit(const std::vector<std::string>& arguments, const std::string& script);
 
-  /// The pending and running jobs named `name`; nothing when the controller did not
-  /// answer.
+  /// The pending and running jobs named `name`, an array's elements one by one;
+  /// nothing when the controller did not answer.
   std::optional<std::vector<queued_job>> queue(const std::string& name);
 
-  /// What the controller says of job `id`; nothing when it did not answer.
+  /// The cluster's MaxArraySize (array indices are below it); nothing when the
+  /// controller did not answer or did not say.
+  std::optional<std::size_t> max_array_size();
+
+  /// What the controller says of job `id` ("12" or an array's element "12_3");
+  /// nothing when it did not answer.
   std::optional<job_description> describe(const std::string& id);
 
   /// Cancels these jobs (one call); false when the controller did not answer.

@@ -16,6 +16,7 @@
 #include "execution_context.hpp"
 #include "node_backend.hpp"
 #include "slurm_client.hpp"
+#include "slurm_pilots.hpp"
 
 #include <loom/process_backend.hpp>
 
@@ -56,18 +57,49 @@ std::string shell_quoted(const std::string& text) {
   return out + "'";
 }
 
-/// The last lines of a job's log file (its stderr), for an error message.
-std::string log_tail(const std::filesystem::path& path) {
+/// The last 8 KiB of a job's log file (its stderr); empty when there is none.
+std::string read_log_tail(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};
   in.seekg(0, std::ios::end);
   const auto size = static_cast<std::streamoff>(in.tellg());
   const std::streamoff keep = 8192;
   in.seekg(std::max<std::streamoff>(0, size - keep));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return {(std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()};
+}
+
+/// The last lines of a job's log file (its stderr), for an error message.
+std::string log_tail(const std::filesystem::path& path) {
   process_exit shown;  // (its line picking, for the same look as the process backend's)
-  shown.stderr_tail = std::move(text);
+  shown.stderr_tail = read_log_tail(path);
   return shown.last_lines();
+}
+
+struct slurm_job;
+
+/// Chunks of a map node submitted as one job array (one sbatch): its element `i` runs
+/// chunk `offset + i` (the script adds them), so that no index reaches MaxArraySize.
+struct slurm_array {
+  std::mutex mutex;
+  std::string comment;  // "<map path>#array-<k>.1": every element's record has it, squeue shows it
+  std::vector<std::string> sbatch_arguments;  // without --array, --comment and the script
+  std::filesystem::path script;
+  std::size_t throttle = 0;                       // %N: elements running at once (0: no limit)
+  std::vector<std::weak_ptr<slurm_job>> elements;  // a cancelled chunk's is gone
+  bool submitted = false;
+  std::string refused;  // sbatch refused it: its elements fail with this
+  std::string last_submit_error;
+  clock::time_point next_submission{};
+};
+
+/// Whether slurmstepd wrote to the job's log that it ran out of memory: killed over its
+/// --mem without cgroups ("exceeded memory limit"), or a process of it killed by the
+/// cgroup's OOM killer ("Detected 1 oom-kill event(s)"), which may leave the job's exit
+/// status 0.
+bool log_says_out_of_memory(const std::filesystem::path& path) {
+  const std::string tail = read_log_tail(path);
+  return tail.find("xceeded memory limit") != std::string::npos ||
+         tail.find("xceeded job memory limit") != std::string::npos || tail.find("oom-kill event") != std::string::npos;
 }
 
 /// One attempt at one node, as a job: what it runs, where its files are, and where it is.
@@ -85,6 +117,14 @@ struct slurm_job {
   std::string record_key;  // the driver's record of the job (submitted, id): for `loom show` and resume
   std::vector<std::string> sbatch_arguments;  // without the comment and the script
   std::chrono::milliseconds timeout{0};
+  // A map chunk's job: its batch of items; as an element of a job array, its index, its
+  // array (until submitted) and the array's comment (until submitted again on its own).
+  std::optional<map_batch> batch;
+  std::optional<std::uint32_t> array_index;
+  std::shared_ptr<slurm_array> array;
+  std::string array_comment;
+  // Run by a pilot worker: its request (sent again when its worker is lost).
+  std::shared_ptr<pilot_task> pilot;
 
   // Where it is (under the backend's mutex, but for `id`, read by poll after submission)
   std::string id;                 // the Slurm job id; empty until submitted
@@ -98,6 +138,7 @@ struct slurm_job {
   std::string last_submit_error;
 
   [[nodiscard]] std::string comment() const {
+    if (!array_comment.empty()) return array_comment;
     return node_path + "#" + std::to_string(attempt) + "." + std::to_string(submissions);
   }
   [[nodiscard]] std::string who() const {
@@ -114,6 +155,19 @@ class slurm_node_backend final : public node_backend {
         program_(std::move(program)),
         store_root_(std::filesystem::absolute(context.store().root())),
         job_name_("loom:" + context.execution_id()) {
+    if (options_.workers > 0) {
+      pilot_pool::settings s;
+      s.program = program_;
+      s.directory = store_root_ / (context.execution_id() + "/pilots");
+      s.job_name = job_name_;
+      s.sbatch_arguments = base_arguments();
+      s.sbatch_arguments.erase(s.sbatch_arguments.begin(), s.sbatch_arguments.begin() + 3);  // (the pool's own)
+      s.workers = options_.workers;
+      s.slots = options_.worker_slots;
+      s.address = options_.worker_address;
+      s.replacements = options_.workers * options_.system_retries;
+      pilots_ = std::make_unique<pilot_pool>(std::move(s), client_, [this](const std::string& m) { context_.warn(m); });
+    }
     liveness_ = std::thread([this] { watch(); });
   }
 
@@ -128,9 +182,10 @@ class slurm_node_backend final : public node_backend {
     }
     wake_.notify_all();
     liveness_.join();
-    std::vector<std::string> ids;
+    pilots_.reset();  // the workers are told to exit, and cancelled
+    std::vector<std::string> ids = std::move(to_cancel_);
     for (const auto& [ticket, job] : jobs_) {
-      if (!job->id.empty()) ids.push_back(job->id);
+      if (!job->id.empty() && !job->pilot) ids.push_back(job->id);
     }
     if (!ids.empty() && !client_.cancel(ids)) {
       context_.warn("could not cancel the run's Slurm jobs still running (" + std::to_string(ids.size()) +
@@ -192,6 +247,7 @@ class slurm_node_backend final : public node_backend {
     auto job = make_job(f, node, request, attempt, keys.prefix + "/job-a" + std::to_string(stem));
     job->dynamic = dynamic;
     job->timeout = policy.timeout;
+    if (pilots_ && declares_nothing(policy.resources)) return run_on_pilot(job, request);
     add_resources(job->sbatch_arguments, policy.resources, n.info->name);
     write_script(*job, request);
     return add(job);
@@ -213,7 +269,339 @@ class slurm_node_backend final : public node_backend {
     return result;
   }
 
+  /// At most 1,000 elements a map unless the run says how many items an element runs.
+  [[nodiscard]] std::size_t items_per_job(std::size_t length) const override {
+    if (options_.items_per_job != 0) return options_.items_per_job;
+    return std::max<std::size_t>(1, (length + max_elements_per_map - 1) / max_elements_per_map);
+  }
+
+  /// The map's chunks with items to run, as job arrays: one sbatch per array of up to
+  /// MaxArraySize elements. On resume, a chunk whose job an earlier driver submitted is
+  /// adopted instead (still queued or running, or ended with its done record).
+  std::vector<std::uint32_t> submit_items(frame& f, std::uint32_t node, map_run& run, std::uint32_t chunks,
+                                          const node_policy& policy) override {
+    if (slurm_runs_stopped_by() != 0) throw error("the driver is stopping: no new Slurm jobs");
+    const graph_node& n = f.g->nodes[node];
+    const map_spec& spec = f.g->maps[n.map];
+    const node_keys keys = context_.keys_of(f, node);
+    const std::string path = f.path_of(node);
+    const std::size_t per_array = array_size_limit();
+    std::vector<std::uint32_t> tickets(chunks, 0);
+    std::vector<std::pair<std::uint32_t, std::shared_ptr<slurm_job>>> fresh;
+    for (std::uint32_t c = 0; c < chunks; ++c) {
+      const std::size_t begin = std::min(run.length, static_cast<std::size_t>(c) * run.chunk_size);
+      const std::size_t end = std::min(run.length, begin + run.chunk_size);
+      map_batch batch = plan_batch(f, node, run, begin, end, c);
+      if (batch.items.empty()) continue;  // reused: the chunk runs nothing
+      auto job = make_job(f, node, batch.request, 0, keys.prefix + "/batch-" + std::to_string(c) + "/job",
+                          !context_.resuming());
+      job->node_path = path + "/batch-" + std::to_string(c);
+      job->array_index = static_cast<std::uint32_t>(c % per_array);
+      job->batch = std::move(batch);
+      add_resources(job->sbatch_arguments, policy.resources, n.info->name);
+      if (context_.resuming()) {
+        if (const auto ticket = adopt_element(job)) {
+          tickets[c] = *ticket;
+          continue;
+        }
+        std::error_code ec;
+        std::filesystem::remove(job->done_record, ec);
+      }
+      write_batch(f, node, run, *job->batch, false);
+      fresh.emplace_back(c, std::move(job));
+    }
+    // Arrays: chunks [k * per_array, (k + 1) * per_array) in array k.
+    const std::size_t arrays = fresh.empty() ? 0 : fresh.back().first / per_array + 1;
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < arrays; ++k) {
+      auto array = std::make_shared<slurm_array>();
+      const std::string stem = keys.prefix + "/array-" + std::to_string(k);
+      array->comment = path + "#array-" + std::to_string(k) + ".1";
+      array->script = store_root_ / (stem + ".sh");
+      const std::filesystem::path logs = store_root_ / stem;
+      std::error_code ec;
+      std::filesystem::create_directories(logs, ec);
+      array->sbatch_arguments = base_arguments();
+      array->sbatch_arguments.push_back("--output=" + (logs / "%a.out").string());
+      array->sbatch_arguments.push_back("--error=" + (logs / "%a.err").string());
+      add_resources(array->sbatch_arguments, policy.resources, n.info->name);
+      if (spec.concurrency != 0) array->throttle = std::max<std::size_t>(1, spec.concurrency / arrays);
+      bool script_written = false;
+      for (; at < fresh.size() && fresh[at].first / per_array == k; ++at) {
+        auto& [c, job] = fresh[at];
+        if (!script_written) {
+          write_array_script(*array, *job, path, k * per_array);
+          script_written = true;
+        }
+        job->array = array;
+        job->array_comment = array->comment;
+        job->script = array->script;
+        job->stdout_log = logs / (std::to_string(*job->array_index) + ".out");
+        job->stderr_log = logs / (std::to_string(*job->array_index) + ".err");
+        job->sbatch_arguments = array->sbatch_arguments;
+        array->elements.push_back(job);
+        tickets[c] = track(job);
+      }
+      if (!script_written) continue;
+      std::lock_guard array_lock(array->mutex);
+      submit_array(*array);
+    }
+    return tickets;
+  }
+
+  /// A chunk's job: once it has ended, its batch's results (or its failure) go to `run`.
+  job_poll poll_items(std::uint32_t ticket, frame& f, std::uint32_t node, map_run& run, std::size_t, std::size_t,
+                      std::uint32_t, const keep_items_fn& keep) override {
+    std::shared_ptr<slurm_job> job;
+    {
+      std::lock_guard lock(mutex_);
+      const auto it = jobs_.find(ticket);
+      if (it == jobs_.end()) return {job_poll::state::failed, "unknown Slurm job ticket " + std::to_string(ticket), {}};
+      job = it->second;
+    }
+    const job_poll result = look(*job);
+    if (result.what == job_poll::state::running) return result;
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.erase(ticket);
+    }
+    if (result.what == job_poll::state::succeeded) {
+      collect_batch(f, node, run, *job->batch, job->who(), keep);
+    } else {
+      fail_batch(f, node, run, *job->batch, result.error);
+    }
+    return result;
+  }
+
+  /// Released now, cancelled with the next ones (one scancel for many).
+  void cancel(std::uint32_t ticket) override {
+    std::lock_guard lock(mutex_);
+    const auto it = jobs_.find(ticket);
+    if (it == jobs_.end()) return;
+    if (!it->second->id.empty()) to_cancel_.push_back(it->second->id);
+    jobs_.erase(it);
+    wake_.notify_all();
+  }
+
  private:
+  static bool declares_nothing(const resources& r) {
+    return r.cpus == 0 && r.memory.empty() && r.time.count() == 0 && r.gpus == 0 && r.partition.empty();
+  }
+
+  /// The node goes to the pilot workers' queue: no Slurm job of its own.
+  std::uint32_t run_on_pilot(const std::shared_ptr<slurm_job>& job, const node_request& request) {
+    node_request absolute = request;
+    absolute.store_root = store_root_.string();
+    auto task = std::make_shared<pilot_task>();
+    task->argv = absolute.arguments(program_);
+    task->done_record = job->done_record;
+    task->stdout_log = job->stdout_log;
+    task->stderr_log = job->stderr_log;
+    task->timeout_ms = static_cast<std::uint64_t>(job->timeout.count());
+    job->pilot = task;
+    const std::uint32_t ticket = track(job);
+    send_to_pilot(job);
+    return ticket;
+  }
+
+  /// (Again, after its worker was lost.) Its id is set before a worker can see it.
+  void send_to_pilot(const std::shared_ptr<slurm_job>& job) {
+    auto task = std::make_shared<pilot_task>(*job->pilot);
+    pilots_->name(*task);
+    std::weak_ptr<slurm_job> weak = job;
+    task->lost = [this, weak](const std::string& why) {
+      if (auto lost = weak.lock()) lost_on_pilot(lost, why);
+    };
+    ++job->submissions;
+    {
+      std::lock_guard lock(mutex_);
+      job->id = task->id;
+      job->submitted = clock::now();
+    }
+    write_record(*job, task->id, false);
+    pilots_->enqueue(task);
+  }
+
+  /// Its worker ended before the node's done record: run again (a system failure) while
+  /// the budget lasts, else the node's attempt fails.
+  void lost_on_pilot(const std::shared_ptr<slurm_job>& job, const std::string& why) {
+    std::string id;
+    {
+      std::lock_guard lock(mutex_);
+      id = job->id;
+    }
+    if (done_status(*job, id)) return;  // it ended after all
+    if (job->submissions <= options_.system_retries) {
+      context_.warn("node " + job->node_path + ": " + why + "; running it on another worker");
+      send_to_pilot(job);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    job->verdict = job_poll{job_poll::state::failed, "node " + job->node_path + " was lost: " + why, {}};
+  }
+
+  /// A map node's elements at most (unless the run says how many items an element runs).
+  static constexpr std::size_t max_elements_per_map = 1000;
+
+  /// The cluster's MaxArraySize, asked once (Slurm's default, 1001, when it does not say).
+  std::size_t array_size_limit() {
+    std::call_once(array_limit_once_, [&] { array_limit_ = std::max<std::size_t>(1, client_.max_array_size().value_or(1001)); });
+    return array_limit_;
+  }
+
+  /// Its chunk's element of an array: `chunk=$((offset + SLURM_ARRAY_TASK_ID))` picks the
+  /// batch's keys; the done record names the element ("12_3").
+  void write_array_script(const slurm_array& array, const slurm_job& first, const std::string& path,
+                          std::size_t offset) const {
+    const node_request& request = first.batch->request;
+    node_request absolute = request;
+    absolute.store_root = store_root_.string();
+    const std::string batch_dir = key_directory(request.outputs_key);  // <node>/batch-<c>
+    const std::string node_dir = batch_dir.substr(0, batch_dir.rfind('/'));
+    const auto chunk_key = [&](const std::string& key) {
+      return shell_quoted(node_dir + "/batch-") + "\"$chunk\"" + shell_quoted(key.substr(batch_dir.size()));
+    };
+    std::string command;
+    for (const auto& a : absolute.arguments(program_)) {
+      const bool keyed = a == request.inputs_key || a == request.outputs_key || a == request.error_key;
+      command += (keyed ? chunk_key(a) : shell_quoted(a)) + " ";
+    }
+    const std::string done = "\"$done\"";
+    const std::string script =
+        "#!/bin/sh\n"
+        "# Loom: map node " + path + ", of execution " + context_.execution_id() + ": element I of this job array\n"
+        "# runs the items of chunk " + std::to_string(offset) + " + I. Written by the driver.\n"
+        "chunk=$((" + std::to_string(offset) + " + SLURM_ARRAY_TASK_ID))\n" +
+        command + "\n"
+        "status=$?\n"
+        "done=" + shell_quoted((store_root_ / node_dir).string() + "/batch-") + "\"$chunk\"/job.done\n"
+        "printf '{\"job\":\"%s_%s\",\"exit\":%d}\\n' \"$SLURM_ARRAY_JOB_ID\" \"$SLURM_ARRAY_TASK_ID\" \"$status\" > " + done +
+        ".tmp-$$ && mv -f " + done + ".tmp-$$ " + done + "\n"
+        "exit $status\n";
+    std::ofstream out(array.script, std::ios::binary | std::ios::trunc);
+    out << script;
+    out.close();
+    if (!out) throw error("cannot write the job script " + array.script.string());
+  }
+
+  /// One sbatch for the array's elements still wanted (under its mutex). As for a job:
+  /// the intent is recorded first, and after an sbatch that did not answer the array is
+  /// looked up (by its comment, then by an element's done record) before the next try.
+  void submit_array(slurm_array& array) {
+    std::vector<std::shared_ptr<slurm_job>> live;
+    for (const auto& element : array.elements) {
+      if (auto job = element.lock()) live.push_back(std::move(job));
+    }
+    if (live.empty()) {
+      array.submitted = true;
+      return;
+    }
+    const auto take = [&](const std::string& array_id) {
+      for (const auto& job : live) {
+        job->submissions = 1;
+        submitted(*job, array_id + "_" + std::to_string(*job->array_index));
+      }
+      array.submitted = true;
+      array.last_submit_error.clear();
+    };
+    if (!array.last_submit_error.empty()) {
+      const auto queued = client_.queue(job_name_);
+      if (!queued) {
+        array.next_submission = clock::now() + std::chrono::seconds(2);
+        return;
+      }
+      for (const auto& q : *queued) {
+        if (q.comment == array.comment) return take(q.id.substr(0, q.id.find('_')));
+      }
+      for (const auto& job : live) {
+        if (const auto done = read_done(job->done_record)) return take(done->job.substr(0, done->job.find('_')));
+      }
+    } else {
+      // (Not forced to the disk: what a killed driver wrote, a resume reads.)
+      for (const auto& job : live) write_record(*job, "", false);
+    }
+    if (slurm_runs_stopped_by() != 0) throw error("the driver is stopping: no new Slurm jobs");
+    std::string indices;
+    for (std::size_t i = 0; i < live.size();) {
+      std::size_t j = i;
+      while (j + 1 < live.size() && *live[j + 1]->array_index == *live[j]->array_index + 1) ++j;
+      if (!indices.empty()) indices += ',';
+      indices += std::to_string(*live[i]->array_index);
+      if (j > i) indices += "-" + std::to_string(*live[j]->array_index);
+      i = j + 1;
+    }
+    if (array.throttle != 0) indices += "%" + std::to_string(array.throttle);
+    std::vector<std::string> args = array.sbatch_arguments;
+    args.push_back("--array=" + indices);
+    args.push_back("--comment=" + array.comment);
+    try {
+      take(client_.submit(args, array.script.string()));
+    } catch (const submission_refused& e) {
+      array.refused = e.what();
+      throw;
+    } catch (const std::exception& e) {
+      if (array.last_submit_error.empty()) {
+        context_.warn("map node " + live.front()->node_path + " (" + std::to_string(live.size()) +
+                      " elements): " + e.what() + "; trying again");
+      }
+      array.last_submit_error = e.what();
+      array.next_submission = clock::now() + std::chrono::seconds(2);
+    }
+  }
+
+  /// Resume: the chunk's element an earlier driver submitted, when it is still queued or
+  /// running, or has ended with its done record, and ran the same items: tracked again.
+  /// One that ran other items (the checkpoints moved since) is cancelled: a new one runs.
+  std::optional<std::uint32_t> adopt_element(const std::shared_ptr<slurm_job>& job) {
+    std::optional<json> record;
+    try {
+      record = read_json_object(context_.store(), job->record_key);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    if (!record || !record->is_object()) return std::nullopt;
+    const std::string recorded_id = record->value("job", std::string());
+    const std::string comment = record->value("comment", std::string());
+    const std::size_t items = record->value("items", std::size_t{0});
+    const std::uint32_t index = record->value("index", std::uint32_t{0});
+    std::string id;
+    if (const auto done = read_done(job->done_record); done && (recorded_id.empty() || done->job == recorded_id)) {
+      id = done->job;
+    } else if (const auto* queued = queued_at_resume()) {
+      const std::string element = "_" + std::to_string(index);
+      for (const auto& q : *queued) {
+        const bool ends_with_index =
+            q.id.size() > element.size() && q.id.compare(q.id.size() - element.size(), element.size(), element) == 0;
+        if ((!recorded_id.empty() && q.id == recorded_id) ||
+            (recorded_id.empty() && q.comment == comment && ends_with_index)) {
+          id = q.id;
+        }
+      }
+      if (id.empty()) {
+        if (const auto done = read_done(job->done_record); done && (recorded_id.empty() || done->job == recorded_id)) {
+          id = done->job;
+        }
+      }
+    }
+    if (id.empty()) return std::nullopt;
+    if (items != job->batch->items.size()) {
+      context_.warn("node " + job->node_path + ": cancelling Slurm job " + id +
+                    " of the driver before: it runs other items than this chunk now has");
+      client_.cancel({id});
+      return std::nullopt;
+    }
+    context_.warn("node " + job->node_path + ": adopting Slurm job " + id + ", submitted by the driver before");
+    job->array_index = index;
+    job->array_comment = comment;
+    if (record->contains("script") && (*record)["script"].is_string()) job->script = (*record)["script"].get<std::string>();
+    if (record->contains("stdout") && (*record)["stdout"].is_string()) job->stdout_log = (*record)["stdout"].get<std::string>();
+    if (record->contains("stderr") && (*record)["stderr"].is_string()) job->stderr_log = (*record)["stderr"].get<std::string>();
+    job->batch->started = clock::now();
+    job->submissions = 1;
+    submitted(*job, id);
+    return track(job);
+  }
+
   /// Resume: the last job recorded for the node by an earlier driver, when it is still
   /// queued or running, or has ended (its done record): tracked as this attempt's job.
   std::optional<std::uint32_t> adopt(frame& f, std::uint32_t node, bool dynamic, const node_policy& policy) {
@@ -290,14 +678,22 @@ class slurm_node_backend final : public node_backend {
     std::error_code ec;
     if (fresh) std::filesystem::remove(job->done_record, ec);  // an earlier run's, under the same keys
     std::filesystem::create_directories(job->script.parent_path(), ec);
-    auto& args = job->sbatch_arguments;
-    args = {"--parsable", "--no-requeue", "--job-name=" + job_name_, "--output=" + job->stdout_log.string(),
-            "--error=" + job->stderr_log.string(), "--chdir=" + store_root_.string(), "--open-mode=truncate"};
+    job->sbatch_arguments = base_arguments();
+    job->sbatch_arguments.push_back("--output=" + job->stdout_log.string());
+    job->sbatch_arguments.push_back("--error=" + job->stderr_log.string());
+    return job;
+  }
+
+  /// Every job's sbatch arguments: the run's name, no requeue (Loom retries), the store
+  /// as working directory, the run's defaults (the task's resources come after).
+  [[nodiscard]] std::vector<std::string> base_arguments() const {
+    std::vector<std::string> args = {"--parsable", "--no-requeue", "--job-name=" + job_name_,
+                                      "--chdir=" + store_root_.string(), "--open-mode=truncate"};
     if (!options_.partition.empty()) args.push_back("--partition=" + options_.partition);
     if (!options_.account.empty()) args.push_back("--account=" + options_.account);
     if (!options_.time.empty()) args.push_back("--time=" + options_.time);
     for (const auto& extra : options_.extra_sbatch_arguments) args.push_back(extra);
-    return job;
+    return args;
   }
 
   /// The task's own resources come after the run's defaults: sbatch takes the last.
@@ -342,6 +738,11 @@ class slurm_node_backend final : public node_backend {
 
   std::uint32_t add(const std::shared_ptr<slurm_job>& job) {
     submit_now(*job);
+    return track(job);
+  }
+
+  /// The job is the backend's to watch (and to cancel with a failed run): its ticket.
+  std::uint32_t track(const std::shared_ptr<slurm_job>& job) {
     std::lock_guard lock(mutex_);
     const std::uint32_t ticket = next_ticket_++;
     if (next_ticket_ == 0) next_ticket_ = 1;
@@ -354,11 +755,7 @@ class slurm_node_backend final : public node_backend {
   /// attempt never runs twice. Throws when sbatch refused the request.
   void submit_now(slurm_job& job) {
     ++job.submissions;
-    const object_store& store = context_.store();
-    json record = {{"name", job_name_},          {"comment", job.comment()},   {"job", ""},
-                   {"script", job.script.string()}, {"stdout", job.stdout_log.string()},
-                   {"stderr", job.stderr_log.string()}};
-    store.put(job.record_key, record.dump());
+    write_record(job, "", true);
     try_submission(job);
   }
 
@@ -385,9 +782,14 @@ class slurm_node_backend final : public node_backend {
     }
     if (slurm_runs_stopped_by() != 0) throw error("the driver is stopping: no new Slurm jobs");
     std::vector<std::string> args = job.sbatch_arguments;
+    // An element of a job array submitted again on its own: a one-element array, so that
+    // its script (the array's) finds its chunk.
+    if (job.array_index) args.push_back("--array=" + std::to_string(*job.array_index));
     args.push_back("--comment=" + job.comment());
     try {
-      submitted(job, client_.submit(args, job.script.string()));
+      std::string id = client_.submit(args, job.script.string());
+      if (job.array_index) id += "_" + std::to_string(*job.array_index);
+      submitted(job, id);
     } catch (const submission_refused&) {
       throw;
     } catch (const std::exception& e) {
@@ -406,10 +808,18 @@ class slurm_node_backend final : public node_backend {
       job.submitted = clock::now();
       job.last_submit_error.clear();
     }
+    write_record(job, id, false);
+  }
+
+  /// The driver's record of the job: its intent (`id` empty, written to the disk before
+  /// sbatch: `sync`), then its id. `loom show` and a resume read it.
+  void write_record(const slurm_job& job, const std::string& id, bool sync) const {
     json record = {{"name", job_name_},          {"comment", job.comment()},   {"job", id},
                    {"script", job.script.string()}, {"stdout", job.stdout_log.string()},
                    {"stderr", job.stderr_log.string()}};
-    context_.store().put(job.record_key, record.dump(), false);
+    if (job.batch) record["items"] = job.batch->items.size();
+    if (job.array_index) record["index"] = *job.array_index;
+    context_.store().put(job.record_key, record.dump(), sync);
   }
 
   /// Where the job is: from its done record, else the liveness thread's verdict.
@@ -426,6 +836,20 @@ class slurm_node_backend final : public node_backend {
       system_failure = job.system_failure;
     }
     if (id.empty()) {
+      if (job.array) {
+        std::lock_guard array_lock(job.array->mutex);
+        if (!job.array->refused.empty()) return {job_poll::state::failed, job.array->refused, {}};
+        if (!job.array->submitted) {
+          if (clock::now() >= job.array->next_submission) {
+            try {
+              submit_array(*job.array);
+            } catch (const std::exception& e) {
+              return {job_poll::state::failed, e.what(), {}};
+            }
+          }
+          return running;
+        }
+      }
       if (clock::now() >= job.next_submission) {
         try {
           try_submission(job);
@@ -445,6 +869,7 @@ class slurm_node_backend final : public node_backend {
           job.system_failure = false;
           job.id.clear();
         }
+        job.array_comment.clear();  // an array's element: now a job of its own
         try {
           submit_now(job);
         } catch (const std::exception& e) {
@@ -485,6 +910,9 @@ class slurm_node_backend final : public node_backend {
   /// The done record says how the node process ended.
   job_poll ended(const slurm_job& job, int status) const {
     const object_store& store = context_.store();
+    if (log_says_out_of_memory(job.stderr_log)) {  // a failure even when the job exited 0
+      return {job_poll::state::failed, out_of_memory(job.who(), job), {}};
+    }
     if (status == 0) {
       if (store.contains(job.result_key)) return {job_poll::state::succeeded, {}, {}};
       return {job_poll::state::failed,
@@ -506,6 +934,15 @@ class slurm_node_backend final : public node_backend {
             job.who() + " " + how + (tail.empty() ? "; it printed nothing" : "; the end of its output:" + tail), {}};
   }
 
+  /// "its Slurm job 12 ran out of memory (--mem=64M) and was killed; ...".
+  static std::string out_of_memory(const std::string& who, const slurm_job& job) {
+    std::string limit = "no --mem given: the partition's default";
+    for (const auto& a : job.sbatch_arguments) {
+      if (a.rfind("--mem=", 0) == 0) limit = a;
+    }
+    return who + " ran out of memory (" + limit + ") and was killed; the end of its log:" + log_tail(job.stderr_log);
+  }
+
   /// The liveness thread: once per interval while the run has jobs, one squeue of the
   /// run's job name; a job it does not list and that left no done record is looked up.
   void watch() {
@@ -516,6 +953,13 @@ class slurm_node_backend final : public node_backend {
       const auto next = clock::now() + options_.liveness_interval;
       while (!stopping_ && stop_signal.load(std::memory_order_relaxed) == 0 && clock::now() < next) {
         wake_.wait_for(lock, std::min<clock::duration>(next - clock::now(), std::chrono::milliseconds(200)));
+        if (!to_cancel_.empty()) {
+          std::vector<std::string> ids = std::move(to_cancel_);
+          to_cancel_.clear();
+          lock.unlock();
+          if (!client_.cancel(ids)) context_.warn("could not cancel Slurm jobs: scancel did not answer");
+          lock.lock();
+        }
       }
       if (stopping_) return;
       if (const int sig = stop_signal.load(std::memory_order_relaxed); sig != 0) {
@@ -524,7 +968,7 @@ class slurm_node_backend final : public node_backend {
         std::vector<std::string> ids;
         for (auto& [ticket, job] : jobs_) {
           if (!job->verdict) job->verdict = job_poll{job_poll::state::stopped, why, {}};
-          if (!job->id.empty()) ids.push_back(job->id);
+          if (!job->id.empty() && !job->pilot) ids.push_back(job->id);  // (pilots end with their pool)
         }
         // Cancelled now: the nodes' polls see the verdict and drop their jobs, so the
         // destructor would not know them any more.
@@ -539,7 +983,8 @@ class slurm_node_backend final : public node_backend {
       }
       std::vector<std::shared_ptr<slurm_job>> watched;
       for (const auto& [ticket, job] : jobs_) {
-        if (!job->id.empty() && !job->verdict) watched.push_back(job);
+        // (A pilot's node is watched through its worker's connection.)
+        if (!job->id.empty() && !job->verdict && !job->pilot) watched.push_back(job);
       }
       if (watched.empty()) continue;
       lock.unlock();
@@ -590,8 +1035,8 @@ class slurm_node_backend final : public node_backend {
       verdict = job_poll{job_poll::state::stopped, who + " was cancelled (scancel) while it ran" + log, {}};
     } else if (state == "TIMEOUT") {
       verdict = job_poll{job_poll::state::failed, who + " ran over its Slurm time limit and was stopped" + log, {}};
-    } else if (state == "OUT_OF_MEMORY") {
-      verdict = job_poll{job_poll::state::failed, who + " ran out of memory (its --mem) and was stopped" + log, {}};
+    } else if (state == "OUT_OF_MEMORY" || log_says_out_of_memory(job.stderr_log)) {
+      verdict = job_poll{job_poll::state::failed, out_of_memory(who + " (" + state + ")", job), {}};
     } else if (state == "NODE_FAIL" || state == "BOOT_FAIL" || state == "PREEMPTED" || state == "DEADLINE" ||
                state == "REVOKED") {
       verdict = job_poll{job_poll::state::failed, who + " ended " + state + " (reason " + description->reason +
@@ -628,8 +1073,12 @@ class slurm_node_backend final : public node_backend {
   bool stopping_ = false;
   std::unordered_map<std::uint32_t, std::shared_ptr<slurm_job>> jobs_;
   std::uint32_t next_ticket_ = 1;
+  std::vector<std::string> to_cancel_;  // jobs released by cancel(), cancelled by the liveness thread
+  std::once_flag array_limit_once_;
+  std::size_t array_limit_ = 1001;
   std::once_flag resume_queue_once_;
   std::optional<std::vector<queued_job>> resume_queue_;
+  std::unique_ptr<pilot_pool> pilots_;
   std::thread liveness_;
 };
 

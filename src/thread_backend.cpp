@@ -22,6 +22,20 @@ LOOM_FUNC job_poll node_backend::poll(std::uint32_t ticket) {
   return {job_poll::state::failed, "job ticket " + std::to_string(ticket) + ": this backend does not submit jobs", {}};
 }
 
+LOOM_FUNC std::size_t node_backend::items_per_job(std::size_t) const { return 0; }
+
+LOOM_FUNC std::vector<std::uint32_t> node_backend::submit_items(frame& f, std::uint32_t node, map_run&, std::uint32_t,
+                                                                const node_policy&) {
+  throw error("map node " + f.path_of(node) + ": this backend does not submit jobs");
+}
+
+LOOM_FUNC job_poll node_backend::poll_items(std::uint32_t ticket, frame&, std::uint32_t, map_run&, std::size_t,
+                                            std::size_t, std::uint32_t, const keep_items_fn&) {
+  return poll(ticket);
+}
+
+LOOM_FUNC void node_backend::cancel(std::uint32_t) {}
+
 namespace {
 
 /// One attempt at a task node or a dynamic node's body with retries or a timeout: on

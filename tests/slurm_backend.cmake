@@ -15,7 +15,7 @@ target_compile_definitions(loom_slurm_tests PRIVATE
   LOOM_SLURM_TEST_DIR="${LOOM_SLURM_TEST_DIR}")
 
 add_test(NAME "slurm: start the test cluster"
-  COMMAND bash -c "bash \"$0\" down \"$1\" >/dev/null 2>&1; rm -rf \"$1\"; LOOM_SLURM_PORT=6917 bash \"$0\" up \"$1\""
+  COMMAND bash -c "bash \"$0\" down \"$1\" >/dev/null 2>&1; rm -rf \"$1\"; LOOM_SLURM_PORT=6917 LOOM_SLURM_MAX_ARRAY_SIZE=301 bash \"$0\" up \"$1\""
           ${LOOM_SLURM_SCRIPT} ${LOOM_SLURM_TEST_DIR})
 set_tests_properties("slurm: start the test cluster" PROPERTIES FIXTURES_SETUP slurm TIMEOUT 600)
 add_test(NAME "slurm: stop the test cluster" COMMAND bash ${LOOM_SLURM_SCRIPT} down ${LOOM_SLURM_TEST_DIR})

@@ -190,6 +190,7 @@ TEST_CASE("run_command kills a command that does not end in time", "[slurm clien
   CHECK(WTERMSIG(r.status) == SIGKILL);
   CHECK(elapsed >= 200ms);
   CHECK(elapsed < 1s);  // not the 5 s of the sleep
+  CHECK_THAT(r.describe(), Catch::Contains("did not answer within 200 ms"));
 }
 
 TEST_CASE("run_command: a program that does not exist is not started", "[slurm client][run_command]") {

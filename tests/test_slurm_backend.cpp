@@ -15,12 +15,14 @@
 
 #include "process_tasks.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -75,9 +77,38 @@ inline constexpr auto doomed = loom::dynamic<"s_doomed">([](loom::dynamic_builde
                      wf(loom_test::fail_with, std::string("early failure"))};
 });
 
+/// An item of a map: appends a line to DIR/item-X each time it runs, sleeps `ms`, and
+/// gives 3 X; a negative X throws.
+inline constexpr auto item = loom::task<"s_item">([](std::int64_t x, std::string dir, std::int64_t ms) {
+                               std::ofstream(dir + "/item-" + std::to_string(x), std::ios::app) << ::getpid() << '\n';
+                               std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                               if (x < 0) throw std::runtime_error("negative item " + std::to_string(x));
+                               return 3 * x;
+                             }).with_inputs("x", "dir", "ms");
+
+inline constexpr auto item_map = loom::workflow<"s_item_map">(
+    [](auto& wf, promise<std::vector<std::int64_t>> xs, promise<std::string> dir, promise<std::int64_t> ms) {
+      return wf.map(item, xs, dir, ms);
+    }).with_inputs("xs", "dir", "ms");
+
+/// At most 2 items at once: the job array's %2.
+inline constexpr auto throttled_map = loom::workflow<"s_throttled_map">(
+    [](auto& wf, promise<std::vector<std::int64_t>> xs, promise<std::string> dir, promise<std::int64_t> ms) {
+      return wf.map(item, xs, dir, ms, loom::map_options{.concurrency = 2});
+    }).with_inputs("xs", "dir", "ms");
+
+/// Touches `mb` MiB, then holds them 4 s (slurmstepd samples memory every second): over
+/// its 64 MiB, its job is killed.
+inline constexpr auto hog = loom::task<"s_hog">([](std::int64_t mb) {
+                              std::vector<char> memory(static_cast<std::size_t>(mb) << 20U);
+                              for (std::size_t i = 0; i < memory.size(); i += 4096) memory[i] = 1;
+                              std::this_thread::sleep_for(std::chrono::seconds(4));
+                              return static_cast<std::int64_t>(memory.size());
+                            }).with_resources({.memory = "64M"});
+
 inline void register_all() {
   loom_process_test::register_all();
-  loom::register_entities(counted, counted_sum, fan_out, sized, doomed);
+  loom::register_entities(counted, counted_sum, fan_out, sized, doomed, item, item_map, throttled_map, hog);
 }
 
 }  // namespace loom_slurm_test
@@ -460,6 +491,244 @@ TEST_CASE("kill -9 of the driver, then resume: running jobs are adopted, no node
   CHECK(slurp(second.out) == "{\"o0\":55}\n");
   CHECK_THAT(slurp(second.err), Catch::Contains("adopting Slurm job"));
   CHECK(run_counts(dir.path, 6) == std::vector<std::size_t>(6, 1));
+}
+
+// ---- Map nodes as job arrays ----
+
+/// 0, 1, ..., n - 1.
+std::vector<std::int64_t> iota(std::int64_t n) {
+  std::vector<std::int64_t> xs;
+  for (std::int64_t i = 0; i < n; ++i) xs.push_back(i);
+  return xs;
+}
+
+/// How many times each item of a map ran: DIR/item-X's lines.
+std::vector<std::size_t> item_counts(const fs::path& dir, std::int64_t n) {
+  std::vector<std::size_t> counts;
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::ifstream in(dir / ("item-" + std::to_string(i)));
+    std::size_t lines = 0;
+    std::string line;
+    while (std::getline(in, line)) ++lines;
+    counts.push_back(lines);
+  }
+  return counts;
+}
+
+/// The files under `root` whose names match `pattern` (a regular expression).
+std::vector<fs::path> files_named(const fs::path& root, const std::string& pattern) {
+  std::vector<fs::path> found;
+  const std::regex re(pattern);
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (std::regex_match(entry.path().filename().string(), re)) found.push_back(entry.path());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+TEST_CASE("a map of 1000 items runs as job arrays, split where MaxArraySize (301 here) requires", "[slurm]") {
+  scratch_dir dir("array");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = on_slurm(store);
+  options.execution_id = "ex-array";
+  const auto result = ex.run(options, item_map, iota(1000), dir.path.string(), std::int64_t{0});
+  REQUIRE(result.size() == 1000);
+  for (std::size_t i = 0; i < result.size(); ++i) REQUIRE(result[i] == 3 * static_cast<std::int64_t>(i));
+  CHECK(item_counts(dir.path, 1000) == std::vector<std::size_t>(1000, 1));
+  // One item an element (at most 1,000 elements a map), indices 0..300: four arrays, one
+  // sbatch each.
+  CHECK(files_named(store.root(), R"(array-\d+\.sh)").size() == 4);
+  std::set<std::string> arrays;
+  std::set<std::string> elements;
+  for (const auto& done : files_named(store.root(), R"(job\.done)")) {
+    const auto record = loom::json::parse(slurp(done));
+    const std::string id = record["job"].get<std::string>();
+    CHECK(record["exit"] == 0);
+    REQUIRE(id.find('_') != std::string::npos);
+    arrays.insert(id.substr(0, id.find('_')));
+    elements.insert(id);
+  }
+  CHECK(elements.size() == 1000);
+  CHECK(arrays.size() == 4);
+}
+
+TEST_CASE("a map's items per job, its failures and its concurrency on job arrays", "[slurm]") {
+  scratch_dir dir("array-items");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = on_slurm(store);
+  options.slurm.items_per_job = 8;
+  SECTION("50 items, 8 an element: 7 elements of one array") {
+    const auto result = ex.run(options, item_map, iota(50), dir.path.string(), std::int64_t{0});
+    REQUIRE(result.size() == 50);
+    CHECK(result[49] == 147);
+    CHECK(item_counts(dir.path, 50) == std::vector<std::size_t>(50, 1));
+    CHECK(files_named(store.root(), R"(job\.done)").size() == 7);
+    CHECK(files_named(store.root(), R"(array-\d+\.sh)").size() == 1);
+  }
+  SECTION("an item that throws fails the map with its message") {
+    auto xs = iota(20);
+    xs[13] = -13;
+    CHECK_THROWS_WITH(ex.run(options, item_map, xs, dir.path.string(), std::int64_t{0}),
+                      Catch::Contains("map item 13 of 20 failed") && Catch::Contains("negative item -13"));
+  }
+  SECTION("concurrency 2: never more than two elements run at once") {
+    options.slurm.items_per_job = 1;
+    options.execution_id = "ex-throttle";
+    std::atomic<bool> over{false};
+    std::atomic<std::size_t> most{0};
+    auto run = std::async(std::launch::async, [&] {
+      return ex.run(options, throttled_map, iota(6), dir.path.string(), std::int64_t{1500});
+    });
+    while (run.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready) {
+      const std::string running = shell("squeue -h --array -t RUNNING --name=loom:ex-throttle -o %i");
+      const auto n = static_cast<std::size_t>(std::count(running.begin(), running.end(), '\n'));
+      most = std::max(most.load(), n);
+      if (n > 2) over = true;
+    }
+    CHECK(run.get().size() == 6);
+    CHECK_FALSE(over);
+    CHECK(most == 2);
+  }
+}
+
+TEST_CASE("scancel of a map's element fails its items, naming the job", "[slurm]") {
+  scratch_dir dir("array-scancel");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = on_slurm(store);
+  options.execution_id = "ex-array-scancel";
+  auto run = std::async(std::launch::async, [&] {
+    return ex.run(options, item_map, iota(4), dir.path.string(), std::int64_t{60000});
+  });
+  REQUIRE(eventually([&] { return fs::exists(dir.path / "item-2"); }));
+  const std::string element = shell("squeue -h --array --name=loom:ex-array-scancel -o %i | grep '_2$'");
+  REQUIRE_FALSE(element.empty());
+  const std::string id = element.substr(0, element.find('\n'));
+  shell("scancel " + id);
+  CHECK_THROWS_WITH(run.get(), Catch::Contains("map item 2 of 4 failed") &&
+                                   Catch::Contains("its Slurm job " + id + " was cancelled (scancel)"));
+  CHECK(eventually([&] { return shell("squeue -h --name=loom:ex-array-scancel -o %i").empty(); }));
+}
+
+TEST_CASE("kill -9 of the driver while a map's elements run, then resume: adopted, each item once", "[slurm]") {
+  scratch_dir dir("array-resume");
+  const auto store = (dir.path / "store").string();
+  const std::vector<std::string> common{"--backend", "slurm", "--store", store, "--slurm-liveness-ms", "1000"};
+  {
+    std::vector<std::string> args{"run", "s_item_map", "--xs", "[0,1,2,3,4,5]", "--dir", dir.path.string(), "--ms",
+                                  "6000", "--execution-id", "ex-array-kill"};
+    args.insert(args.end(), common.begin(), common.end());
+    driver first(dir.path, "first", args);
+    REQUIRE(eventually([&] { return fs::exists(dir.path / "item-5"); }));  // every element runs
+    ::kill(first.pid, SIGKILL);
+    first.wait();
+  }
+  std::vector<std::string> args{"resume", "ex-array-kill"};
+  args.insert(args.end(), common.begin(), common.end());
+  driver second(dir.path, "second", args);
+  const int status = second.wait();
+  INFO(slurp(second.err));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(slurp(second.out) == "{\"o0\":[0,3,6,9,12,15]}\n");
+  CHECK_THAT(slurp(second.err), Catch::Contains("adopting Slurm job"));
+  CHECK(item_counts(dir.path, 6) == std::vector<std::size_t>(6, 1));
+}
+
+// ---- Pilot workers ----
+
+loom::run_options with_workers(const loom::object_store& store, std::size_t workers, std::size_t slots) {
+  auto options = on_slurm(store);
+  options.slurm.workers = workers;
+  options.slurm.worker_slots = slots;
+  options.slurm.worker_address = "127.0.0.1";
+  return options;
+}
+
+TEST_CASE("pilot workers run a fan-out's nodes in forks: no job per node, no worker left after", "[slurm]") {
+  scratch_dir dir("pilots");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = with_workers(store, 2, 2);
+  options.execution_id = "ex-pilots";
+  CHECK(ex.run(options, fan_out, dir.path.string(), std::int64_t{40}, std::int64_t{0}) == 20540);
+  CHECK(run_counts(dir.path, 40) == std::vector<std::size_t>(40, 1));
+  // The body, 40 nodes and the sum ran on the workers: their records name no Slurm job.
+  const auto ids = job_ids(store, "ex-pilots");
+  CHECK(ids.size() == 42);
+  for (const auto& id : ids) CHECK(id.rfind("pilot-", 0) == 0);
+  // The workers ran as one job array, and are gone with the run.
+  CHECK(eventually([&] { return shell("squeue -h --name=loom:ex-pilots -o %i").empty(); }));
+  CHECK(files_named(store.root(), R"(worker-\d+_\d+\.err)").size() == 2);
+}
+
+TEST_CASE("a node that declares resources gets a job of its own beside the pilot workers", "[slurm]") {
+  scratch_dir dir("pilots-sized");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = with_workers(store, 1, 1);
+  options.execution_id = "ex-pilots-sized";
+  CHECK(ex.run(options, sized, std::int64_t{41}) == 42);
+  const auto ids = job_ids(store, "ex-pilots-sized");
+  REQUIRE(ids.size() == 1);
+  CHECK(ids[0].find_first_not_of("0123456789") == std::string::npos);  // a Slurm job id
+}
+
+TEST_CASE("a pilot worker cancelled mid-run: its nodes run again on another worker", "[slurm]") {
+  scratch_dir dir("pilots-lost");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = with_workers(store, 2, 2);
+  options.execution_id = "ex-pilots-lost";
+  std::mutex mutex;
+  std::vector<std::string> warnings;
+  options.warn = [&](const std::string& w) {
+    std::lock_guard lock(mutex);
+    warnings.push_back(w);
+  };
+  auto run = std::async(std::launch::async, [&] {
+    return ex.run(options, fan_out, dir.path.string(), std::int64_t{4}, std::int64_t{3000});
+  });
+  REQUIRE(eventually([&] { return fs::exists(dir.path / "runs-0"); }));
+  // One worker's job: cancelled, its nodes killed with it.
+  const std::string workers = shell("squeue -h --array --name=loom:ex-pilots-lost -t RUNNING -o %i");
+  REQUIRE_FALSE(workers.empty());
+  shell("scancel " + workers.substr(0, workers.find('\n')));
+  CHECK(run.get() == 0 + 1 + 4 + 9);
+  std::lock_guard lock(mutex);
+  CHECK(std::any_of(warnings.begin(), warnings.end(),
+                    [](const std::string& w) { return w.find("running it on another worker") != std::string::npos; }));
+  CHECK(eventually([&] { return shell("squeue -h --name=loom:ex-pilots-lost -o %i").empty(); }));
+}
+
+TEST_CASE("kill -9 of a driver with pilot workers: its workers exit", "[slurm]") {
+  scratch_dir dir("pilots-orphan");
+  const auto store = (dir.path / "store").string();
+  driver d(dir.path, "driver",
+           {"run", "s_fan_out", "--dir", dir.path.string(), "--n", "4", "--ms", "120000", "--backend", "slurm",
+            "--store", store, "--execution-id", "ex-pilots-orphan", "--slurm-workers", "2", "--slurm-worker-slots",
+            "2", "--slurm-worker-address", "127.0.0.1"});
+  REQUIRE(eventually([&] { return fs::exists(dir.path / "runs-3"); }));
+  ::kill(d.pid, SIGKILL);
+  d.wait();
+  // The workers see their connection end, kill their nodes and exit: nothing of the run
+  // is left on the cluster, long before the nodes' two minutes.
+  CHECK(eventually([&] { return shell("squeue -h --name=loom:ex-pilots-orphan -o %i").empty(); }));
+}
+
+// ---- Memory ----
+
+TEST_CASE("a task over its memory (--mem=64M) fails, its job said out of memory", "[slurm]") {
+  scratch_dir dir("oom");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  CHECK_THROWS_WITH(ex.run(on_slurm(store), hog, std::int64_t{400}),
+                    Catch::Contains("ran out of memory (--mem=64M) and was killed") &&
+                        Catch::Contains("exceeded memory limit"));
+  // Within its limit, the same task succeeds.
+  CHECK(ex.run(on_slurm(store), hog, std::int64_t{8}) == 8 << 20);
 }
 
 // ---- Outages of the cluster's daemons (run alone: tests/slurm_backend.cmake). ----

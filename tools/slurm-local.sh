@@ -12,18 +12,24 @@
 # DIR defaults to $LOOM_SLURM_DIR, else /tmp/loom-slurm. Client commands (sbatch,
 # squeue, scontrol) find this cluster through SLURM_CONF: `source DIR/env` sets it.
 # The daemons listen on $LOOM_SLURM_PORT and the port after it (default 6817, 6818), so
-# that the test suite's cluster and one of your own can run side by side.
+# that the test suite's cluster and one of your own can run side by side;
+# $LOOM_SLURM_MAX_ARRAY_SIZE sets MaxArraySize (default 10001; the tests' cluster has a
+# small one, so that a 1,000-item map needs several job arrays).
 #
 # The cluster: one node, "localhost" (NodeHostname=localhost, NodeAddr=127.0.0.1, so the
 # machine's own host name does not matter), advertising 16 CPUs whatever the machine has
 # (short jobs do not wait for a free CPU), partition "debug" with OverSubscribe=FORCE,
-# batch_sched_delay=0, no accounting (no sacct), no cgroups. Must run as root (slurmd
-# starts jobs as their users).
+# batch_sched_delay=0, no accounting (no sacct), no cgroups. Memory limits (--mem) are
+# enforced without cgroups: slurmstepd samples the job's processes every second
+# (jobacct_gather/linux) and kills a job over its limit (OverMemoryKill): it ends
+# OUT_OF_MEMORY. Must run as root (slurmd starts jobs as their users).
 set -euo pipefail
 
 action=${1:-}
 dir=${2:-${LOOM_SLURM_DIR:-/tmp/loom-slurm}}
 cpus=${LOOM_SLURM_CPUS:-16}
+max_array_size=${LOOM_SLURM_MAX_ARRAY_SIZE:-10001}
+[[ $max_array_size =~ ^[0-9]+$ ]] || { echo "slurm-local.sh: LOOM_SLURM_MAX_ARRAY_SIZE must be a number" >&2; exit 2; }
 port=${LOOM_SLURM_PORT:-6817}
 [[ $port =~ ^[0-9]+$ ]] || { echo "slurm-local.sh: LOOM_SLURM_PORT must be a number" >&2; exit 2; }
 
@@ -78,13 +84,16 @@ CryptoType=crypto/munge
 MpiDefault=none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
+JobAcctGatherParams=OverMemoryKill
 AccountingStorageType=accounting_storage/none
 SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
+SelectTypeParameters=CR_CPU_Memory
+DefMemPerCPU=512
 SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
-MaxArraySize=10001
+MaxArraySize=$max_array_size
 MaxJobCount=100000
 ReturnToService=2
 SlurmdParameters=config_overrides

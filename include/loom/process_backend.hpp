@@ -166,14 +166,17 @@ void execute_node_request(const node_request& r, const object_store& store);
 
 }  // namespace detail
 
-/// True when this process was started as a node process (`PROGRAM exec-node ...`).
+/// True when this process was started as a node process (`PROGRAM exec-node ...`), or
+/// as a pilot worker of a Slurm run (`PROGRAM worker ...`, loom/slurm.hpp).
 inline bool is_node_process(int argc, char** argv) {
-  return argc >= 2 && argv[1] != nullptr && std::string_view(argv[1]) == "exec-node";
+  return argc >= 2 && argv[1] != nullptr &&
+         (std::string_view(argv[1]) == "exec-node" || std::string_view(argv[1]) == "worker");
 }
 
 /// The entry point of a node process: runs `PROGRAM exec-node NAME ...` and returns
 /// its exit code (0 outputs written, 1 the task failed: its message is in the error
-/// object, 2 a bad request). Messages that cannot go to the store go to `err`.
+/// object, 2 a bad request). Messages that cannot go to the store go to `err`. A pilot
+/// worker (`PROGRAM worker ...`) serves its driver, then returns 0.
 int run_node_process(int argc, char** argv, std::ostream& err = std::cerr);
 
 }  // namespace loom

@@ -41,6 +41,22 @@ struct slurm_options {
   /// Resubmissions of a node after failures that are not its own (its job lost, its
   /// machine failed, the job preempted), apart from the task's retries.
   std::uint32_t system_retries = 3;
+  /// A map node runs as job arrays: each element of an array runs this many of its
+  /// items, one after the other (0: as many as make at most 1,000 elements, one item
+  /// each for a map of up to 1,000). Arrays are split where the cluster's MaxArraySize
+  /// requires; the map's concurrency limits the elements running at once (`%N`).
+  std::size_t items_per_job = 0;
+  /// Pilot workers: this many long-lived jobs (one job array) running `PROGRAM worker`,
+  /// which pull the run's short nodes from the driver over TCP and run each in a forked
+  /// process: a node then costs a fork, not a Slurm job. Nodes whose task declares
+  /// resources (with_resources) and map nodes (job arrays) still get jobs of their own.
+  /// 0: no workers.
+  std::size_t workers = 0;
+  /// Nodes one worker runs at once (its --cpus-per-task).
+  std::size_t worker_slots = 1;
+  /// The IPv4 address the driver listens on for its workers (empty: this host's name's
+  /// first address, else loopback). Must be reachable from the cluster's nodes.
+  std::string worker_address;
   /// The Slurm commands (a full path, or a name looked up in PATH).
   std::string sbatch = "sbatch";
   std::string squeue = "squeue";

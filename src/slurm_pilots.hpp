@@ -1,0 +1,115 @@
+// src/slurm_pilots.hpp — pilot workers for the Slurm backend (`--slurm-workers N`): N
+// long-lived jobs running `PROGRAM worker`, each connected to the driver over TCP, pull
+// node requests and run each one in a forked process of their own (the worker is the
+// workflow's program: its entities are there, no exec needed), writing the node's done
+// record as a job script does. Short nodes then cost a fork, not a Slurm job.
+//
+// The protocol, one JSON object per line:
+//   worker → driver  {"hello": TOKEN, "job": "12_3", "slots": S}
+//   driver → worker  {"run": SEQ, "id": "pilot-SEQ", "argv": [...], "done": PATH,
+//                     "stdout": PATH, "stderr": PATH, "timeout_ms": T}
+//   worker → driver  {"ran": SEQ, "exit": STATUS}   (after writing the done record)
+//   driver → worker  {"exit": true}                 (the run is over)
+// A worker whose driver goes away (its connection ends) kills its nodes and exits; a
+// driver whose worker goes away gives that worker's nodes back (lost: the backend
+// decides whether they run again) and submits a replacement while it has budget.
+#pragma once
+
+#include "slurm_client.hpp"
+
+#include <loom/slurm.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace loom::detail {
+
+/// A node for the pilots: the RUN line to send (without its sequence number), and what
+/// to do when its worker vanished before it ran to its end.
+struct pilot_task {
+  std::string id;        // written in its done record: "pilot-SEQ"
+  std::uint64_t seq = 0;
+  std::vector<std::string> argv;
+  std::filesystem::path done_record;
+  std::filesystem::path stdout_log;
+  std::filesystem::path stderr_log;
+  std::uint64_t timeout_ms = 0;
+  std::function<void(const std::string& why)> lost;
+};
+
+class pilot_pool {
+ public:
+  struct settings {
+    std::string program;               // the workflow's program: `program worker ...`
+    std::filesystem::path directory;   // the workers' script and logs
+    std::string job_name;              // the run's (squeue --name)
+    std::vector<std::string> sbatch_arguments;  // the run's defaults (partition, account, time, ...)
+    std::size_t workers = 0;
+    std::size_t slots = 1;             // nodes at once in one worker (its --cpus-per-task)
+    std::string address;               // where the driver listens (empty: this host's address)
+    std::size_t replacements = 0;      // workers submitted again after others ended, at most
+  };
+
+  /// Listens, and submits the workers (one job array). Throws when it cannot listen or
+  /// sbatch refuses the workers.
+  pilot_pool(settings s, slurm_client& client, std::function<void(const std::string&)> warn);
+  /// The run is over: the workers are told to exit, and their jobs cancelled (those
+  /// that never started too).
+  ~pilot_pool();
+
+  pilot_pool(const pilot_pool&) = delete;
+  pilot_pool& operator=(const pilot_pool&) = delete;
+
+  /// A sequence number for a task, and its id ("pilot-SEQ"), set before it is queued
+  /// (the node's job must know its id before a worker can run it).
+  void name(pilot_task& task);
+
+  /// Queues `task` (named) for the next free slot.
+  void enqueue(const std::shared_ptr<pilot_task>& task);
+
+  /// The workers' Slurm job ids (a worker's once it has connected).
+  [[nodiscard]] std::vector<std::string> worker_jobs() const;
+
+  /// "HOST:PORT" the workers connect to.
+  [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  struct connection;
+  void loop();
+  void submit_workers(std::size_t count);
+  void dispatch();
+  void drop(int fd, const std::string& why);
+  void wake();
+
+  settings settings_;
+  slurm_client& client_;
+  std::function<void(const std::string&)> warn_;
+  std::string token_;
+  std::string endpoint_;
+  int listener_ = -1;
+  int wake_pipe_[2] = {-1, -1};
+
+  mutable std::mutex mutex_;
+  bool stopping_ = false;
+  std::deque<std::shared_ptr<pilot_task>> queue_;
+  std::uint64_t next_seq_ = 1;
+  std::vector<std::string> array_ids_;  // the worker arrays submitted
+  std::size_t replaced_ = 0;
+  std::map<int, std::unique_ptr<connection>> connections_;  // by socket (the loop's thread)
+  std::thread thread_;
+};
+
+/// The worker's side: `PROGRAM worker --driver HOST:PORT --token T --slots S`. Returns
+/// its exit code (0 when the driver said the run is over or went away).
+int run_pilot_worker(int argc, char** argv, std::ostream& err);
+
+}  // namespace loom::detail
