@@ -948,9 +948,14 @@ class slurm_node_backend final : public node_backend {
   void watch() {
     std::unique_lock lock(mutex_);
     bool warned = false;
+    // Adaptive: while the run's jobs neither start nor vanish, the interval doubles, up
+    // to 4 times the one asked for; any change brings it back.
+    const auto base = options_.liveness_interval;
+    auto interval = base;
+    clock::time_point last_asked{};
     while (!stopping_) {
       // In slices, to notice a stop signal (stop_slurm_runs) at once.
-      const auto next = clock::now() + options_.liveness_interval;
+      const auto next = clock::now() + interval;
       while (!stopping_ && stop_signal.load(std::memory_order_relaxed) == 0 && clock::now() < next) {
         wake_.wait_for(lock, std::min<clock::duration>(next - clock::now(), std::chrono::milliseconds(200)));
         if (!to_cancel_.empty()) {
@@ -986,7 +991,10 @@ class slurm_node_backend final : public node_backend {
         // (A pilot's node is watched through its worker's connection.)
         if (!job->id.empty() && !job->verdict && !job->pilot) watched.push_back(job);
       }
-      if (watched.empty()) continue;
+      if (watched.empty()) {
+        interval = base;
+        continue;
+      }
       lock.unlock();
       const auto asked = clock::now();
       const auto queued = client_.queue(job_name_);
@@ -999,6 +1007,7 @@ class slurm_node_backend final : public node_backend {
       warned = false;
       std::unordered_set<std::string> alive;
       for (const auto& q : *queued) alive.insert(q.id);
+      bool changed = false;
       for (const auto& job : watched) {
         std::string id;
         clock::time_point since;
@@ -1007,10 +1016,14 @@ class slurm_node_backend final : public node_backend {
           id = job->id;
           since = job->submitted;
         }
+        if (since >= last_asked) changed = true;  // submitted since the last look
         if (id.empty() || since >= asked || alive.count(id) != 0) continue;
+        changed = true;
         if (done_status(*job, id)) continue;  // ended: its poll will see it
         judge(*job, id);
       }
+      last_asked = asked;
+      interval = changed ? base : std::min(interval * 2, base * 4);
       lock.lock();
     }
   }

@@ -35,7 +35,8 @@ struct slurm_options {
   /// "1:00:00", "2-00:00:00"); empty: the partition's default.
   std::string time;
   /// How often the driver asks the controller which of the run's jobs are alive (one
-  /// `squeue` per interval while jobs run, none when none do). Completion does not wait
+  /// `squeue` per interval while jobs run, none when none do; while no job starts or
+  /// ends, the interval doubles up to 4 times this). Completion does not wait
   /// for it: it comes from the jobs' done records, looked at every few hundred ms.
   std::chrono::milliseconds liveness_interval{std::chrono::seconds(5)};
   /// Resubmissions of a node after failures that are not its own (its job lost, its
