@@ -320,6 +320,9 @@ LOOM_FUNC bool scheduler::retry_later(const work_item& item, const node_policy& 
   next.attempt = item.attempt + 1;
   next.job = 0;
   queues_->push_at(std::chrono::steady_clock::now() + *delay, next);
+  // A failure between the check above and the push: its expedite may have looked
+  // before this item was there.
+  if (state.failed.load()) queues_->expedite_delayed();
   return true;
 }
 
@@ -406,6 +409,7 @@ LOOM_FUNC void scheduler::fail(frame& f, std::uint32_t node, const std::string& 
   std::lock_guard lock(state.mutex);
   if (!state.failed.exchange(true)) {
     state.failure = std::make_exception_ptr(task_failed(f.path_of(node), std::string(f.g->nodes[node].name), message));
+    state.queues->expedite_delayed();  // its retries waiting out a backoff end now
   }
 }
 

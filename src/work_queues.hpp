@@ -115,6 +115,13 @@ class work_queues {
     }
   }
 
+  /// Something changed that may make waiting items due before their time (a run
+  /// failed): the next release_delayed asks `due_now` of each.
+  void expedite_delayed() {
+    expedite_.store(true, std::memory_order_release);
+    wakeup_.notify_all();
+  }
+
   /// Runs `set` under the sleep mutex, then wakes every sleeping thread: how a run's end
   /// reaches its caller, which may be asleep in work_until.
   template <class Set>
@@ -202,18 +209,23 @@ class work_queues {
   /// The calling thread's deque: its own for a pool thread, 0 for any other.
   [[nodiscard]] std::size_t slot() const { return this_owner() == this ? this_slot() : 0; }
 
-  /// Moves the retries whose time has come (or that `due_now` says need no wait) to the
-  /// calling thread's deque.
+  /// Moves the retries whose time has come to the calling thread's deque; after
+  /// expedite_delayed(), also those that `due_now` says need no wait. (Only the due
+  /// ones are looked at otherwise: a run with a thousand jobs being polled has a
+  /// thousand items waiting here.)
   template <class DueNow>
   void release_delayed(DueNow&& due_now) {
     std::vector<Item> due;
     {
       std::lock_guard lock(sleep_mutex_);
       const auto now = clock::now();
+      const bool all = expedite_.exchange(false, std::memory_order_acq_rel);
       for (auto it = delayed_.begin(); it != delayed_.end();) {
-        if (it->first <= now || due_now(it->second)) {
+        if (it->first <= now || (all && due_now(it->second))) {
           due.push_back(it->second);
           it = delayed_.erase(it);
+        } else if (!all) {
+          break;  // (in time order: the rest are later)
         } else {
           ++it;
         }
@@ -229,6 +241,7 @@ class work_queues {
   std::condition_variable wakeup_;
   std::multimap<clock::time_point, Item> delayed_;  // (under sleep_mutex_)
   std::atomic<bool> has_delayed_{false};
+  std::atomic<bool> expedite_{false};
 };
 
 }  // namespace loom::detail

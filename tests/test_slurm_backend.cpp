@@ -179,11 +179,11 @@ std::vector<std::string> job_ids(const loom::object_store& store, const std::str
   return ids;
 }
 
-/// How many times each counted node ran: DIR/runs-ID's lines.
-std::vector<std::size_t> run_counts(const fs::path& dir, std::int64_t n) {
+/// How many times each of n things ran: the lines of DIR/PREFIX0, DIR/PREFIX1, ...
+std::vector<std::size_t> line_counts(const fs::path& dir, const std::string& prefix, std::int64_t n) {
   std::vector<std::size_t> counts;
   for (std::int64_t i = 0; i < n; ++i) {
-    std::ifstream in(dir / ("runs-" + std::to_string(i)));
+    std::ifstream in(dir / (prefix + std::to_string(i)));
     std::size_t lines = 0;
     std::string line;
     while (std::getline(in, line)) ++lines;
@@ -191,6 +191,9 @@ std::vector<std::size_t> run_counts(const fs::path& dir, std::int64_t n) {
   }
   return counts;
 }
+
+/// How many times each counted node ran: DIR/runs-ID's lines.
+std::vector<std::size_t> run_counts(const fs::path& dir, std::int64_t n) { return line_counts(dir, "runs-", n); }
 
 /// A driver: this program's command line (`loom_slurm_tests run ...`) in a process of
 /// its own, its stdout and stderr in files.
@@ -503,17 +506,7 @@ std::vector<std::int64_t> iota(std::int64_t n) {
 }
 
 /// How many times each item of a map ran: DIR/item-X's lines.
-std::vector<std::size_t> item_counts(const fs::path& dir, std::int64_t n) {
-  std::vector<std::size_t> counts;
-  for (std::int64_t i = 0; i < n; ++i) {
-    std::ifstream in(dir / ("item-" + std::to_string(i)));
-    std::size_t lines = 0;
-    std::string line;
-    while (std::getline(in, line)) ++lines;
-    counts.push_back(lines);
-  }
-  return counts;
-}
+std::vector<std::size_t> item_counts(const fs::path& dir, std::int64_t n) { return line_counts(dir, "item-", n); }
 
 /// The files under `root` whose names match `pattern` (a regular expression).
 std::vector<fs::path> files_named(const fs::path& root, const std::string& pattern) {
