@@ -123,8 +123,10 @@ struct slurm_job {
   std::optional<std::uint32_t> array_index;
   std::shared_ptr<slurm_array> array;
   std::string array_comment;
-  // Run by a pilot worker: its request (sent again when its worker is lost).
+  // Run by a pilot worker: its request (sent again when its worker is lost), and the
+  // copy last sent (under the backend's mutex).
   std::shared_ptr<pilot_task> pilot;
+  std::shared_ptr<pilot_task> sent;
 
   // Where it is (under the backend's mutex, but for `id`, read by poll after submission)
   std::string id;                 // the Slurm job id; empty until submitted
@@ -417,6 +419,7 @@ class slurm_node_backend final : public node_backend {
       std::lock_guard lock(mutex_);
       job->id = task->id;
       job->submitted = clock::now();
+      job->sent = task;
     }
     write_record(*job, task->id, false);
     pilots_->enqueue(task);
@@ -834,6 +837,11 @@ class slurm_node_backend final : public node_backend {
       id = job.id;
       verdict = job.verdict;
       system_failure = job.system_failure;
+      // A node on a pilot worker ends within milliseconds, often: looked at every 10 ms
+      // (a worker runs a few at a time); a queued one as any job, less and less often.
+      if (job.sent && job.sent->stage.load(std::memory_order_acquire) != pilot_task::queued) {
+        running.again = std::chrono::milliseconds(10);
+      }
     }
     if (id.empty()) {
       if (job.array) {

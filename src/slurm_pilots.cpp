@@ -277,6 +277,7 @@ LOOM_FUNC void pilot_pool::dispatch() {
       task = queue_.front();
       queue_.pop_front();
       worker->running.emplace(task->seq, task);
+      task->stage.store(pilot_task::on_worker, std::memory_order_release);
     }
     const pilots::json line = {{"run", task->seq},
                                {"id", task->id},
@@ -380,7 +381,11 @@ LOOM_FUNC void pilot_pool::loop() {
           c->slots = std::max<std::size_t>(1, message.value("slots", std::size_t{1}));
         } else if (message.contains("ran") && message["ran"].is_number_unsigned()) {
           std::lock_guard lock(mutex_);
-          c->running.erase(message["ran"].get<std::uint64_t>());
+          const auto it = c->running.find(message["ran"].get<std::uint64_t>());
+          if (it != c->running.end()) {
+            it->second->stage.store(pilot_task::ran, std::memory_order_release);
+            c->running.erase(it);
+          }
         }
       }
       if (bad) {

@@ -19,6 +19,7 @@
 
 #include <loom/slurm.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -44,6 +45,20 @@ struct pilot_task {
   std::filesystem::path stderr_log;
   std::uint64_t timeout_ms = 0;
   std::function<void(const std::string& why)> lost;
+  /// Where it is: queued, on a worker, or ran (its done record written): the driver
+  /// looks at a node on a worker often, at a queued one seldom.
+  enum : std::uint8_t { queued, on_worker, ran };
+  std::atomic<std::uint8_t> stage{queued};
+
+  pilot_task() = default;
+  /// A copy to send again (after its worker was lost): queued, no name yet.
+  pilot_task(const pilot_task& other)
+      : argv(other.argv),
+        done_record(other.done_record),
+        stdout_log(other.stdout_log),
+        stderr_log(other.stderr_log),
+        timeout_ms(other.timeout_ms) {}
+  pilot_task& operator=(const pilot_task&) = delete;
 };
 
 class pilot_pool {
