@@ -213,23 +213,13 @@ class slurm_node_backend final : public node_backend {
     return context_.read_futures(f, node, context_.keys_of(f, node).futures());
   }
 
-  /// A chunk of a map node's items: one job for the batch, waited for on this thread.
+  /// A map's chunks with items to run are elements of its job arrays (submit_items);
+  /// this sees only the chunks a resume reused whole, which run nothing.
   void run_items(frame& f, std::uint32_t node, map_run& run, std::size_t begin, std::size_t end, std::uint32_t chunk,
                  const keep_items_fn& keep) override {
-    run_items_in_batch(f, node, run, begin, end, chunk, keep, false, [&](const node_request& request) {
-      const std::string prefix = key_directory(request.outputs_key);
-      auto job = make_job(f, node, request, 0, prefix + "/job");
-      write_script(*job, request);
-      const std::uint32_t ticket = add(job);
-      while (true) {
-        const job_poll polled = poll(ticket);
-        if (polled.what == job_poll::state::succeeded) return job->who();
-        if (polled.what != job_poll::state::running) throw error(polled.error);
-        if (f.run->failed.load()) {  // the run failed elsewhere: the job is cancelled with the run's
-          throw error("the run failed while " + job->who() + " ran");
-        }
-        std::this_thread::sleep_for(polled.again);
-      }
+    run_items_in_batch(f, node, run, begin, end, chunk, keep, false, [&](const node_request&) -> std::string {
+      throw error("map node " + f.path_of(node) + ": chunk " + std::to_string(chunk) +
+                  " has items to run but no job array element");
     });
   }
 
