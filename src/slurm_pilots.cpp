@@ -379,6 +379,19 @@ LOOM_FUNC void pilot_pool::loop() {
           c->hello = true;
           c->job = message.value("job", std::string("?"));
           c->slots = std::max<std::size_t>(1, message.value("slots", std::size_t{1}));
+        } else if (message.contains("lost") && message["lost"].is_number_unsigned()) {
+          std::shared_ptr<pilot_task> task;
+          {
+            std::lock_guard lock(mutex_);
+            const auto it = c->running.find(message["lost"].get<std::uint64_t>());
+            if (it != c->running.end()) {
+              task = it->second;
+              c->running.erase(it);
+            }
+          }
+          if (task && task->lost) {
+            task->lost("on its pilot worker (Slurm job " + c->job + "), " + message.value("why", std::string("?")));
+          }
         } else if (message.contains("ran") && message["ran"].is_number_unsigned()) {
           std::lock_guard lock(mutex_);
           const auto it = c->running.find(message["ran"].get<std::uint64_t>());
@@ -509,13 +522,15 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
   sigset_t old_mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGTERM);  // the job stopped (scancel, time limit): seen here, not fatal at once
   ::sigprocmask(SIG_BLOCK, &mask, &old_mask);
   const int children_fd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   std::map<pid_t, child> children;
   std::string buffer;
   bool driver_gone = false;
   bool told_to_exit = false;
-  while (!driver_gone && !told_to_exit) {
+  bool terminating = false;
+  while (!driver_gone && !told_to_exit && !terminating) {
     int timeout = -1;
     const auto now = steady::now();
     for (const auto& [pid, c] : children) {
@@ -529,6 +544,7 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
     if (fds[1].revents != 0) {
       signalfd_siginfo info;
       while (::read(children_fd, &info, sizeof info) > 0) {
+        if (info.ssi_signo == SIGTERM) terminating = true;
       }
     }
     // Nodes over their time: killed, status 124 (as timeout(1) says).
@@ -543,6 +559,14 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
       const auto it = children.find(pid);
       if (it == children.end()) continue;
+      // Stopped from outside (its job cancelled, a kill): not the node's own failure.
+      // No done record: the driver runs it again elsewhere.
+      if (!it->second.timed_out && WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || terminating)) {
+        const std::string why = "its process was stopped by signal " + std::to_string(WTERMSIG(status));
+        if (!send_line(fd, json{{"lost", it->second.seq}, {"why", why}}.dump())) driver_gone = true;
+        children.erase(it);
+        continue;
+      }
       const int code = it->second.timed_out       ? 124
                        : WIFEXITED(status)         ? WEXITSTATUS(status)
                        : WIFSIGNALED(status)       ? 128 + WTERMSIG(status)
@@ -577,7 +601,8 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
       }
     }
   }
-  // The run is over, or its driver gone: nothing of ours outlives it.
+  // The run is over, its driver gone, or its job stopped: nothing of ours outlives it
+  // (nodes cut short leave no done record: the driver runs them again).
   for (const auto& [pid, c] : children) ::kill(pid, SIGKILL);
   for (const auto& [pid, c] : children) ::waitpid(pid, nullptr, 0);
   ::close(fd);

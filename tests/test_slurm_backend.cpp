@@ -684,7 +684,13 @@ TEST_CASE("a pilot worker cancelled mid-run: its nodes run again on another work
   auto run = std::async(std::launch::async, [&] {
     return ex.run(options, fan_out, dir.path.string(), std::int64_t{4}, std::int64_t{3000});
   });
-  REQUIRE(eventually([&] { return fs::exists(dir.path / "runs-0"); }));
+  // All four run: two on each worker (2 slots each), so either worker has nodes to lose.
+  REQUIRE(eventually([&] {
+    for (int i = 0; i < 4; ++i) {
+      if (!fs::exists(dir.path / ("runs-" + std::to_string(i)))) return false;
+    }
+    return true;
+  }));
   // One worker's job: cancelled, its nodes killed with it.
   const std::string workers = shell("squeue -h --array --name=loom:ex-pilots-lost -t RUNNING -o %i");
   REQUIRE_FALSE(workers.empty());
