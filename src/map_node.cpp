@@ -103,7 +103,8 @@ LOOM_FUNC node_outcome start_map_node(node_call& call) {
     run->cache_key = std::move(call.cache_key);
     const map_spec& spec = f.g->maps[call.n().map];
     node_backend& backend = *f.run->backend;
-    if (const std::size_t per_job = backend.items_per_job(run->length); per_job != 0) {
+    const std::size_t per_job = backend.items_per_job(run->length);
+    if (per_job != 0) {
       // Chunks as jobs (a cluster's): as many as the items ask for; the map's
       // concurrency limits how many run at once, on the cluster's side.
       run->chunk_size = per_job;
@@ -114,7 +115,7 @@ LOOM_FUNC node_outcome start_map_node(node_call& call) {
     }
     chunks = run->length == 0 ? 1 : (run->length + run->chunk_size - 1) / run->chunk_size;
     run->chunks_left.store(static_cast<std::uint32_t>(chunks));
-    if (backend.items_per_job(run->length) != 0) {
+    if (per_job != 0) {
       run->jobs = backend.submit_items(f, call.node, *run, static_cast<std::uint32_t>(chunks), call.policy);
     }
   } catch (const std::exception& e) {

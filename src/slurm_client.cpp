@@ -59,6 +59,18 @@ bool transient(const std::string& err) {
 
 }  // namespace
 
+LOOM_FUNC std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (const char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
 LOOM_FUNC bool command_output::ok() const { return started && !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 
 LOOM_FUNC std::string command_output::describe() const {

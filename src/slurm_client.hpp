@@ -17,6 +17,9 @@
 
 namespace loom::detail {
 
+/// `text` as one word for sh ('...'), whatever it holds: job scripts are written with it.
+std::string shell_quoted(const std::string& text);
+
 /// How a command ended, and what it printed.
 struct command_output {
   bool started = false;  // false: it could not be started (`err` says why)

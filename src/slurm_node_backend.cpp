@@ -44,19 +44,6 @@ using clock = std::chrono::steady_clock;
 /// The signal that stopped this process's Slurm runs (stop_slurm_runs), or 0.
 std::atomic<int> stop_signal{0};
 
-/// '...' for sh, whatever the text holds.
-std::string shell_quoted(const std::string& text) {
-  std::string out = "'";
-  for (const char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 /// The last 8 KiB of a job's log file (its stderr); empty when there is none.
 std::string read_log_tail(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -162,8 +149,8 @@ class slurm_node_backend final : public node_backend {
       s.program = program_;
       s.directory = store_root_ / (context.execution_id() + "/pilots");
       s.job_name = job_name_;
-      s.sbatch_arguments = base_arguments();
-      s.sbatch_arguments.erase(s.sbatch_arguments.begin(), s.sbatch_arguments.begin() + 3);  // (the pool's own)
+      s.sbatch_arguments = run_defaults();
+      s.sbatch_arguments.insert(s.sbatch_arguments.begin(), "--chdir=" + store_root_.string());
       s.workers = options_.workers;
       s.slots = options_.worker_slots;
       s.address = options_.worker_address;
@@ -682,6 +669,14 @@ class slurm_node_backend final : public node_backend {
   [[nodiscard]] std::vector<std::string> base_arguments() const {
     std::vector<std::string> args = {"--parsable", "--no-requeue", "--job-name=" + job_name_,
                                       "--chdir=" + store_root_.string(), "--open-mode=truncate"};
+    const std::vector<std::string> defaults = run_defaults();
+    args.insert(args.end(), defaults.begin(), defaults.end());
+    return args;
+  }
+
+  /// The run's defaults for every job (the pilot workers' too).
+  [[nodiscard]] std::vector<std::string> run_defaults() const {
+    std::vector<std::string> args;
     if (!options_.partition.empty()) args.push_back("--partition=" + options_.partition);
     if (!options_.account.empty()) args.push_back("--account=" + options_.account);
     if (!options_.time.empty()) args.push_back("--time=" + options_.time);

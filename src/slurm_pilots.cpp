@@ -107,13 +107,6 @@ LOOM_FUNC std::string random_token() {
   return token;
 }
 
-/// '...' for sh.
-LOOM_FUNC std::string quoted(const std::string& text) {
-  std::string out = "'";
-  for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 /// Writes `{"job": id, "exit": status}` to `path`, renamed into place (whole when seen).
 LOOM_FUNC void write_done_record(const std::string& path, const std::string& id, int status) {
   const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
@@ -168,7 +161,7 @@ LOOM_FUNC pilot_pool::pilot_pool(settings s, slurm_client& client, std::function
   {
     std::ofstream out(script, std::ios::binary | std::ios::trunc);
     out << "#!/bin/sh\n# Loom: a pilot worker of the run " << settings_.job_name << ". Written by the driver.\n"
-        << "exec " << pilots::quoted(settings_.program) << " worker --driver " << endpoint_ << " --token " << token_
+        << "exec " << shell_quoted(settings_.program) << " worker --driver " << endpoint_ << " --token " << token_
         << " --slots " << settings_.slots << "\n";
   }
   std::filesystem::permissions(script, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);

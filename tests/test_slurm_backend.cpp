@@ -106,9 +106,18 @@ inline constexpr auto hog = loom::task<"s_hog">([](std::int64_t mb) {
                               return static_cast<std::int64_t>(memory.size());
                             }).with_resources({.memory = "64M"});
 
+/// Prints what slurmstepd prints when the cgroup's OOM killer killed a process of the
+/// job, then returns normally: its job exits 0.
+inline constexpr auto oom_killed_child = loom::task<"s_oom_killed_child">([](std::int64_t x) {
+  std::cerr << "slurmstepd: error: Detected 1 oom-kill event(s) in StepId=1.batch. Some of your processes may have "
+               "been killed by the cgroup out-of-memory handler.\n";
+  return x;
+});
+
 inline void register_all() {
   loom_process_test::register_all();
-  loom::register_entities(counted, counted_sum, fan_out, sized, doomed, item, item_map, throttled_map, hog);
+  loom::register_entities(counted, counted_sum, fan_out, sized, doomed, item, item_map, throttled_map, hog,
+                          oom_killed_child);
 }
 
 }  // namespace loom_slurm_test
@@ -192,6 +201,18 @@ std::vector<std::size_t> line_counts(const fs::path& dir, const std::string& pre
   return counts;
 }
 
+/// What a resume printed, and how it ended.
+struct resumed {
+  int status = 0;
+  std::string out;
+  std::string err;
+};
+
+/// `run` (the command line after the binary) in a driver, killed with SIGKILL once
+/// DIR/`started` exists; then `resume EXECUTION` with `common`: how that went.
+resumed kill_then_resume(const fs::path& dir, std::vector<std::string> run, const std::string& started,
+                         const std::string& execution, const std::vector<std::string>& common);
+
 /// How many times each counted node ran: DIR/runs-ID's lines.
 std::vector<std::size_t> run_counts(const fs::path& dir, std::int64_t n) { return line_counts(dir, "runs-", n); }
 
@@ -233,6 +254,7 @@ struct driver {
   driver& operator=(const driver&) = delete;
 };
 
+
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream s;
@@ -249,6 +271,25 @@ bool eventually(Ready&& ready) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return false;
+}
+
+resumed kill_then_resume(const fs::path& dir, std::vector<std::string> run, const std::string& started,
+                         const std::string& execution, const std::vector<std::string>& common) {
+  run.insert(run.end(), common.begin(), common.end());
+  {
+    driver first(dir, "first", run);
+    REQUIRE(eventually([&] { return fs::exists(dir / started); }));
+    ::kill(first.pid, SIGKILL);
+    first.wait();
+  }
+  std::vector<std::string> args{"resume", execution};
+  args.insert(args.end(), common.begin(), common.end());
+  driver second(dir, "second", args);
+  resumed r;
+  r.status = second.wait();
+  r.out = slurp(second.out);
+  r.err = slurp(second.err);
+  return r;
 }
 
 }  // namespace
@@ -475,24 +516,16 @@ TEST_CASE("kill -9 of the driver, then resume: running jobs are adopted, no node
   scratch_dir dir("resume");
   const auto store = (dir.path / "store").string();
   const std::vector<std::string> common{"--backend", "slurm", "--store", store, "--slurm-liveness-ms", "1000"};
-  {
-    std::vector<std::string> args{"run", "s_fan_out", "--dir", dir.path.string(), "--n", "6", "--ms", "6000",
-                                  "--execution-id", "ex-kill"};
-    args.insert(args.end(), common.begin(), common.end());
-    driver first(dir.path, "first", args);
-    REQUIRE(eventually([&] { return fs::exists(dir.path / "runs-5"); }));  // every node's job runs
-    ::kill(first.pid, SIGKILL);
-    first.wait();
-  }
-  std::vector<std::string> args{"resume", "ex-kill"};
-  args.insert(args.end(), common.begin(), common.end());
-  driver second(dir.path, "second", args);
-  const int status = second.wait();
-  INFO(slurp(second.err));
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  CHECK(slurp(second.out) == "{\"o0\":55}\n");
-  CHECK_THAT(slurp(second.err), Catch::Contains("adopting Slurm job"));
+  // Killed once every node's job runs.
+  const resumed r = kill_then_resume(dir.path,
+                                     {"run", "s_fan_out", "--dir", dir.path.string(), "--n", "6", "--ms", "6000",
+                                      "--execution-id", "ex-kill"},
+                                     "runs-5", "ex-kill", common);
+  INFO(r.err);
+  CHECK(WIFEXITED(r.status));
+  CHECK(WEXITSTATUS(r.status) == 0);
+  CHECK(r.out == "{\"o0\":55}\n");
+  CHECK_THAT(r.err, Catch::Contains("adopting Slurm job"));
   CHECK(run_counts(dir.path, 6) == std::vector<std::size_t>(6, 1));
 }
 
@@ -609,24 +642,16 @@ TEST_CASE("kill -9 of the driver while a map's elements run, then resume: adopte
   scratch_dir dir("array-resume");
   const auto store = (dir.path / "store").string();
   const std::vector<std::string> common{"--backend", "slurm", "--store", store, "--slurm-liveness-ms", "1000"};
-  {
-    std::vector<std::string> args{"run", "s_item_map", "--xs", "[0,1,2,3,4,5]", "--dir", dir.path.string(), "--ms",
-                                  "6000", "--execution-id", "ex-array-kill"};
-    args.insert(args.end(), common.begin(), common.end());
-    driver first(dir.path, "first", args);
-    REQUIRE(eventually([&] { return fs::exists(dir.path / "item-5"); }));  // every element runs
-    ::kill(first.pid, SIGKILL);
-    first.wait();
-  }
-  std::vector<std::string> args{"resume", "ex-array-kill"};
-  args.insert(args.end(), common.begin(), common.end());
-  driver second(dir.path, "second", args);
-  const int status = second.wait();
-  INFO(slurp(second.err));
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  CHECK(slurp(second.out) == "{\"o0\":[0,3,6,9,12,15]}\n");
-  CHECK_THAT(slurp(second.err), Catch::Contains("adopting Slurm job"));
+  // Killed once every element runs.
+  const resumed r = kill_then_resume(dir.path,
+                                     {"run", "s_item_map", "--xs", "[0,1,2,3,4,5]", "--dir", dir.path.string(), "--ms",
+                                      "6000", "--execution-id", "ex-array-kill"},
+                                     "item-5", "ex-array-kill", common);
+  INFO(r.err);
+  CHECK(WIFEXITED(r.status));
+  CHECK(WEXITSTATUS(r.status) == 0);
+  CHECK(r.out == "{\"o0\":[0,3,6,9,12,15]}\n");
+  CHECK_THAT(r.err, Catch::Contains("adopting Slurm job"));
   CHECK(item_counts(dir.path, 6) == std::vector<std::size_t>(6, 1));
 }
 
@@ -728,6 +753,14 @@ TEST_CASE("a task over its memory (--mem=64M) fails, its job said out of memory"
                         Catch::Contains("exceeded memory limit"));
   // Within its limit, the same task succeeds.
   CHECK(ex.run(on_slurm(store), hog, std::int64_t{8}) == 8 << 20);
+}
+
+TEST_CASE("a job whose log says a process was OOM-killed fails, even though it exited 0", "[slurm]") {
+  scratch_dir dir("oom-exit-0");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  CHECK_THROWS_WITH(ex.run(on_slurm(store), oom_killed_child, std::int64_t{1}),
+                    Catch::Contains("ran out of memory (no --mem given") && Catch::Contains("oom-kill event"));
 }
 
 // ---- Outages of the cluster's daemons (run alone: tests/slurm_backend.cmake). ----
