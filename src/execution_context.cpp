@@ -156,22 +156,27 @@ LOOM_FUNC void execution_context::outputs_stored(const frame& f, std::uint32_t n
 }
 
 LOOM_FUNC bool execution_context::read_outputs(frame& f, std::uint32_t node, const std::string& key) const {
-  const graph_node& n = f.g->nodes[node];
   const auto outputs = read_json_object(*options_.store, key);
   if (!outputs) return false;
-  if (!outputs->is_object()) throw error(key + ": expected a JSON object of outputs");
+  decode_outputs(f, node, *outputs, key);
+  return true;
+}
+
+LOOM_FUNC void execution_context::decode_outputs(frame& f, std::uint32_t node, const json& outputs,
+                                                 const std::string& where) const {
+  const graph_node& n = f.g->nodes[node];
+  if (!outputs.is_object()) throw error(where + ": expected a JSON object of outputs");
   const map_spec* map = n.kind == node_kind::map ? &f.g->maps[n.map] : nullptr;
   for (std::uint32_t o = 0; o < n.output_count; ++o) {
     const port& p = n.info->interface.outputs[o];
-    const auto it = outputs->find(p.name);
-    if (it == outputs->end()) throw error(key + ": no output '" + p.name + "'");
+    const auto it = outputs.find(p.name);
+    if (it == outputs.end()) throw error(where + ": no output '" + p.name + "'");
     try {
       f.slots[n.first_slot + o] = n.info->output_codec(o, map).decode(*it, p.name);
     } catch (const literal_error& e) {
-      throw error(key + ": " + e.what());
+      throw error(where + ": " + e.what());
     }
   }
-  return true;
 }
 
 LOOM_FUNC bool execution_context::reuse_outputs(frame& f, std::uint32_t node) {

@@ -73,6 +73,9 @@ class execution_context final : public run_observer {
   /// Reads stored outputs (`{"o0": ...}`) into a node's slots; false if there are none.
   /// Throws, naming the key, when they are damaged or not of the node's types.
   bool read_outputs(frame& f, std::uint32_t node, const std::string& key) const;
+  /// The same from a JSON object of outputs that came another way (`where` names it in
+  /// errors).
+  void decode_outputs(frame& f, std::uint32_t node, const json& outputs, const std::string& where) const;
   /// Resume: whether the node's outputs are stored (then read into its slots). A
   /// damaged copy is reported and not used: the node runs again.
   bool reuse_outputs(frame& f, std::uint32_t node);

@@ -63,8 +63,9 @@ class node_backend {
   [[nodiscard]] virtual bool out_of_process() const = 0;
 
   /// One attempt at task node `node` of `f`, under the policy's timeout: its outputs go
-  /// to the node's slots. Throws what went wrong.
-  virtual void run_task(frame& f, std::uint32_t node, const node_policy& policy) = 0;
+  /// to the node's slots. Returns whether they are in the store already (the node's
+  /// process kept them); if not, the run keeps them. Throws what went wrong.
+  virtual bool run_task(frame& f, std::uint32_t node, const node_policy& policy) = 0;
 
   /// One attempt at the body of dynamic node `node`: the sub-DAG it built (out of
   /// process: read from its futures file). Throws what went wrong.
@@ -97,11 +98,15 @@ class node_backend {
 
 /// The node's inputs, written to the store for a node process or job that runs it, and
 /// the request that asks for it (its keys, entity, store, limits); results from an
-/// earlier run under the same keys are removed first unless `fresh_store`.
-node_request write_node_request(frame& f, std::uint32_t node, const std::string& result_key, bool fresh_store);
+/// earlier run under the same keys are removed first unless `fresh_store`. With
+/// `inputs_here`, the inputs document goes there instead of to the store (a pilot
+/// worker's node gets it with its request).
+node_request write_node_request(frame& f, std::uint32_t node, const std::string& result_key, bool fresh_store,
+                                json* inputs_here = nullptr);
 
 /// The same for a request whose keys are set (a map batch's), with these inputs.
-void write_request(frame& f, std::uint32_t node, node_request& request, json inputs, bool fresh_store);
+void write_request(frame& f, std::uint32_t node, node_request& request, json inputs, bool fresh_store,
+                   json* inputs_here = nullptr);
 
 /// The message a node process stored when its task threw (error.json), if readable.
 std::optional<std::string> stored_task_error(const object_store& store, const std::string& key);

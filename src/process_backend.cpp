@@ -420,6 +420,18 @@ LOOM_FUNC void execute_map_batch(const node_request& r, const entity_info& info,
   std::_Exit(0);
 }
 
+/// A pilot's node: its result, whole, to the worker's pipe (node_request::result_fd).
+LOOM_FUNC void send_result(int fd, const json& result) {
+  const std::string text = result.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw error("cannot send the node's result to its worker: " + std::string(std::strerror(errno)));
+    at += static_cast<std::size_t>(n);
+  }
+}
+
 LOOM_FUNC void execute_node_request(const node_request& r, const object_store& store) {
   const entity_info* info = registry::global().find(r.entity);
   if (info == nullptr) {
@@ -430,8 +442,10 @@ LOOM_FUNC void execute_node_request(const node_request& r, const object_store& s
   if (info->kind == node_kind::workflow) {
     throw error("'" + r.entity + "' is a static workflow: its nodes run one by one, not in one process");
   }
-  const auto doc = read_json_object(store, r.inputs_key);
-  if (!doc) throw error("no inputs: " + r.inputs_key + " does not exist");
+  std::optional<json> stored;
+  if (r.given_inputs == nullptr) stored = read_json_object(store, r.inputs_key);
+  const json* doc = r.given_inputs != nullptr ? r.given_inputs : stored ? &*stored : nullptr;
+  if (doc == nullptr) throw error("no inputs: " + r.inputs_key + " does not exist");
   const auto inputs_it = doc->find("inputs");
   if (!doc->is_object() || inputs_it == doc->end() || !inputs_it->is_object()) {
     throw error(r.inputs_key + ": expected {\"entity\": ..., \"inputs\": {...}}");
@@ -452,7 +466,11 @@ LOOM_FUNC void execute_node_request(const node_request& r, const object_store& s
     for (std::size_t o = 0; o < info->interface.outputs.size(); ++o) {
       out[info->interface.outputs[o].name] = slots[g.nodes[0].first_slot + o].to_json();
     }
-    store.put(r.outputs_key, out.dump(), r.sync);
+    if (r.result_fd >= 0) {
+      send_result(r.result_fd, json{{"outputs", std::move(out)}});
+    } else {
+      store.put(r.outputs_key, out.dump(), r.sync);
+    }
     return;
   }
   std::unique_ptr<graph> sub = info->expand(info->entity, io);
@@ -465,6 +483,29 @@ LOOM_FUNC void execute_node_request(const node_request& r, const object_store& s
   write.store_prefix = key_directory(r.outputs_key);
   write.inline_literal_bytes = r.inline_literal_bytes;
   store.put(r.outputs_key, write_futures_text(*sub, info->name, write), r.sync);
+}
+
+LOOM_FUNC int run_node_request(const node_request& r, const object_store& store, std::ostream& err) {
+  std::string message;
+  try {
+    execute_node_request(r, store);
+    return 0;
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+    message = "unknown exception (not derived from std::exception)";
+  }
+  try {
+    if (r.result_fd >= 0) {
+      send_result(r.result_fd, json{{"error", message}});
+    } else {
+      store.put(r.error_key, json{{"message", message}, {"entity", r.entity}}.dump(), r.sync);
+    }
+  } catch (const std::exception& e) {
+    err << "node " << r.node_path << " (task '" << r.entity << "') failed: " << message
+        << "\nand its error could not be kept: " << e.what() << '\n';
+  }
+  return 1;
 }
 
 }  // namespace detail
@@ -483,23 +524,7 @@ LOOM_FUNC int run_node_process(int argc, char** argv, std::ostream& err) {
     err << program << ": " << e.what() << '\n';
     return 2;
   }
-  std::string message;
-  try {
-    detail::execute_node_request(request, *store);
-    return 0;
-  } catch (const std::exception& e) {
-    message = e.what();
-  } catch (...) {
-    message = "unknown exception (not derived from std::exception)";
-  }
-  try {
-    store->put(request.error_key, json{{"message", message}, {"entity", request.entity}}.dump(),
-                       request.sync);
-  } catch (const std::exception& e) {
-    err << program << ": node " << request.node_path << " (task '" << request.entity << "') failed: " << message
-        << "\n" << program << ": and its error could not be stored: " << e.what() << '\n';
-  }
-  return 1;
+  return detail::run_node_request(request, *store, err);
 }
 
 }  // namespace loom

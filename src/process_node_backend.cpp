@@ -26,7 +26,7 @@ class process_node_backend final : public node_backend {
   [[nodiscard]] bool out_of_process() const override { return true; }
 
   /// The node's process stores its outputs; they are read back into its slots.
-  void run_task(frame& f, std::uint32_t node, const node_policy& policy) override {
+  bool run_task(frame& f, std::uint32_t node, const node_policy& policy) override {
     const execution_context& context = *f.run->context;
     const std::string key = context.keys_of(f, node).outputs();
     const process_exit exit = spawn_node(f, node, key, policy);
@@ -36,6 +36,7 @@ class process_node_backend final : public node_backend {
       throw error("its process (pid " + std::to_string(exit.pid) +
                   ") exited with status 0 but wrote unreadable outputs: " + e.what());
     }
+    return true;
   }
 
   /// The body writes the futures file, read and validated here as any futures file is.
@@ -224,7 +225,8 @@ LOOM_FUNC std::optional<std::string> stored_task_error(const object_store& store
   return std::nullopt;
 }
 
-LOOM_FUNC void write_request(frame& f, std::uint32_t node, node_request& request, json inputs, bool fresh_store) {
+LOOM_FUNC void write_request(frame& f, std::uint32_t node, node_request& request, json inputs, bool fresh_store,
+                             json* inputs_here) {
   const execution_context& context = *f.run->context;
   const run_options& options = context.options();
   const object_store& store = context.store();
@@ -233,8 +235,13 @@ LOOM_FUNC void write_request(frame& f, std::uint32_t node, node_request& request
     store.remove(request.outputs_key);
     store.remove(request.error_key);
   }
-  // Read right away by the node process: no need to wait for the disk.
-  store.put(request.inputs_key, json{{"entity", info.name}, {"inputs", std::move(inputs)}}.dump(), false);
+  json document = {{"entity", info.name}, {"inputs", std::move(inputs)}};
+  if (inputs_here != nullptr) {
+    *inputs_here = std::move(document);
+  } else {
+    // Read right away by the node process: no need to wait for the disk.
+    store.put(request.inputs_key, document.dump(), false);
+  }
   request.entity = info.name;
   request.store_root = store.root().string();
   request.node_path = f.path_of(node);
@@ -243,7 +250,8 @@ LOOM_FUNC void write_request(frame& f, std::uint32_t node, node_request& request
   request.sync = !fresh_store;
 }
 
-LOOM_FUNC node_request write_node_request(frame& f, std::uint32_t node, const std::string& result_key, bool fresh_store) {
+LOOM_FUNC node_request write_node_request(frame& f, std::uint32_t node, const std::string& result_key, bool fresh_store,
+                                         json* inputs_here) {
   const graph_node& n = f.g->nodes[node];
   json inputs = json::object();
   for (std::uint32_t k = 0; k < n.input_count; ++k) {
@@ -254,7 +262,7 @@ LOOM_FUNC node_request write_node_request(frame& f, std::uint32_t node, const st
   request.inputs_key = keys.inputs();
   request.outputs_key = result_key;
   request.error_key = keys.error();
-  write_request(f, node, request, std::move(inputs), fresh_store);
+  write_request(f, node, request, std::move(inputs), fresh_store, inputs_here);
   return request;
 }
 

@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -185,14 +186,33 @@ class slurm_node_backend final : public node_backend {
   [[nodiscard]] bool out_of_process() const override { return true; }
   [[nodiscard]] bool submits_jobs() const override { return true; }
 
-  /// The job succeeded: its outputs are read into the node's slots.
-  void run_task(frame& f, std::uint32_t node, const node_policy&) override {
+  /// The job succeeded: its outputs are read into the node's slots (from its answer, if
+  /// it ran on a pilot worker: the run keeps them then).
+  bool run_task(frame& f, std::uint32_t node, const node_policy&) override {
     const std::string key = context_.keys_of(f, node).outputs();
+    std::optional<json> answered;
+    {
+      std::lock_guard lock(mutex_);
+      if (const auto it = pilot_outputs_.find(key); it != pilot_outputs_.end()) {
+        answered = std::move(it->second);
+        pilot_outputs_.erase(it);
+      }
+    }
+    if (answered) {
+      try {
+        context_.decode_outputs(f, node, *answered, "the outputs its pilot worker sent back");
+      } catch (const std::exception& e) {
+        throw error("its process on a pilot worker exited with status 0 but sent unreadable outputs: " +
+                    std::string(e.what()));
+      }
+      return false;
+    }
     try {
       if (!context_.read_outputs(f, node, key)) throw error(key + " disappeared");
     } catch (const std::exception& e) {
       throw error("its Slurm job exited with status 0 but wrote unreadable outputs: " + std::string(e.what()));
     }
+    return true;
   }
 
   /// The job succeeded: its futures file, read and validated as any futures file is.
@@ -222,11 +242,14 @@ class slurm_node_backend final : public node_backend {
       if (const auto ticket = adopt(f, node, dynamic, policy)) return *ticket;
       while (std::filesystem::exists(store_root_ / (keys.prefix + "/job-a" + std::to_string(stem) + ".json"))) ++stem;
     }
-    node_request request = write_node_request(f, node, dynamic ? keys.futures() : keys.outputs(), false);
-    auto job = make_job(f, node, request, attempt, keys.prefix + "/job-a" + std::to_string(stem));
+    const bool on_pilot = pilots_ && declares_nothing(policy.resources);
+    json inputs;
+    node_request request =
+        write_node_request(f, node, dynamic ? keys.futures() : keys.outputs(), false, on_pilot ? &inputs : nullptr);
+    auto job = make_job(f, node, request, attempt, keys.prefix + "/job-a" + std::to_string(stem), true, !on_pilot);
     job->dynamic = dynamic;
     job->timeout = policy.timeout;
-    if (pilots_ && declares_nothing(policy.resources)) return run_on_pilot(job, request);
+    if (on_pilot) return run_on_pilot(job, request, std::move(inputs));
     add_resources(job->sbatch_arguments, policy.resources, n.info->name);
     write_script(*job, request);
     return add(job);
@@ -368,12 +391,17 @@ class slurm_node_backend final : public node_backend {
   }
 
   /// The node goes to the pilot workers' queue: no Slurm job of its own.
-  std::uint32_t run_on_pilot(const std::shared_ptr<slurm_job>& job, const node_request& request) {
+  /// Its inputs go with it, its outputs come back with its answer: no file of its own
+  /// (its logs if it prints; a dynamic body's futures file), no job record (a line in
+  /// the pool's journal), no done record.
+  std::uint32_t run_on_pilot(const std::shared_ptr<slurm_job>& job, const node_request& request, json inputs) {
     node_request absolute = request;
     absolute.store_root = store_root_.string();
     auto task = std::make_shared<pilot_task>();
+    task->node_path = job->node_path;
+    task->attempt = job->attempt;
     task->argv = absolute.arguments(program_);
-    task->done_record = job->done_record;
+    task->inputs = std::move(inputs);
     task->stdout_log = job->stdout_log;
     task->stderr_log = job->stderr_log;
     task->timeout_ms = static_cast<std::uint64_t>(job->timeout.count());
@@ -398,19 +426,12 @@ class slurm_node_backend final : public node_backend {
       job->submitted = clock::now();
       job->sent = task;
     }
-    write_record(*job, task->id, false);
     pilots_->enqueue(task);
   }
 
   /// Its worker ended before the node's done record: run again (a system failure) while
   /// the budget lasts, else the node's attempt fails.
   void lost_on_pilot(const std::shared_ptr<slurm_job>& job, const std::string& why) {
-    std::string id;
-    {
-      std::lock_guard lock(mutex_);
-      id = job->id;
-    }
-    if (done_status(*job, id)) return;  // it ended after all
     if (job->submissions <= options_.system_retries) {
       context_.warn("node " + job->node_path + ": " + why + "; running it on another worker");
       send_to_pilot(job);
@@ -644,7 +665,8 @@ class slurm_node_backend final : public node_backend {
   /// A job for `request` whose files are `stem`.* (`fresh`: an earlier run's done
   /// record there is removed).
   std::shared_ptr<slurm_job> make_job(frame& f, std::uint32_t node, const node_request& request,
-                                      std::uint32_t attempt, const std::string& stem, bool fresh = true) {
+                                      std::uint32_t attempt, const std::string& stem, bool fresh = true,
+                                      bool directory = true) {
     auto job = std::make_shared<slurm_job>();
     job->node_path = f.path_of(node);
     job->attempt = attempt;
@@ -657,7 +679,7 @@ class slurm_node_backend final : public node_backend {
     job->stderr_log = store_root_ / (stem + ".err");
     std::error_code ec;
     if (fresh) std::filesystem::remove(job->done_record, ec);  // an earlier run's, under the same keys
-    std::filesystem::create_directories(job->script.parent_path(), ec);
+    if (directory) std::filesystem::create_directories(job->script.parent_path(), ec);
     job->sbatch_arguments = base_arguments();
     job->sbatch_arguments.push_back("--output=" + job->stdout_log.string());
     job->sbatch_arguments.push_back("--error=" + job->stderr_log.string());
@@ -817,16 +839,22 @@ class slurm_node_backend final : public node_backend {
     std::string id;
     std::optional<job_poll> verdict;
     bool system_failure = false;
+    std::shared_ptr<pilot_task> sent;
     {
       std::lock_guard lock(mutex_);
       id = job.id;
       verdict = job.verdict;
       system_failure = job.system_failure;
-      // A node on a pilot worker ends within milliseconds, often: looked at every 10 ms
-      // (a worker runs a few at a time); a queued one as any job, less and less often.
-      if (job.sent && job.sent->stage.load(std::memory_order_acquire) != pilot_task::queued) {
-        running.again = std::chrono::milliseconds(10);
-      }
+      sent = job.sent;
+    }
+    if (sent) {
+      // A node on a pilot worker ends within milliseconds, often: looked at every 2 ms
+      // (a look is a load of its stage); a queued one as any job, less and less often.
+      const auto stage = sent->stage.load(std::memory_order_acquire);
+      if (stage == pilot_task::ran) return ended_on_pilot(job, *sent);
+      if (verdict) return *verdict;  // lost, and out of system retries
+      if (stage == pilot_task::on_worker) running.again = std::chrono::milliseconds(2);
+      return running;
     }
     if (id.empty()) {
       if (job.array) {
@@ -925,6 +953,45 @@ class slurm_node_backend final : public node_backend {
                                    : "exited with status " + std::to_string(status);
     return {job_poll::state::failed,
             job.who() + " " + how + (tail.empty() ? "; it printed nothing" : "; the end of its output:" + tail), {}};
+  }
+
+  /// A node on a pilot worker answered: its exit status, and what it sent back (a task's
+  /// outputs, kept here for run_task; or the message of what it threw).
+  job_poll ended_on_pilot(const slurm_job& job, const pilot_task& task) {
+    const std::string who = "its process on pilot worker " + task.worker + " (" + task.id +
+                            "; log: " + job.stderr_log.string() + ")";
+    json result;
+    if (!task.result.empty()) result = json::parse(task.result, nullptr, false);
+    if (!result.is_object()) result = json::object();
+    if (task.exit == 0) {
+      if (job.dynamic) {
+        if (context_.store().contains(job.result_key)) return {job_poll::state::succeeded, {}, {}};
+        return {job_poll::state::failed,
+                who + " exited with status 0 but wrote no futures file (" + job.result_key + " is missing)" +
+                    log_tail(job.stderr_log),
+                {}};
+      }
+      const auto outputs = result.find("outputs");
+      if (outputs == result.end() || !outputs->is_object()) {
+        return {job_poll::state::failed, who + " exited with status 0 but sent back no outputs" + log_tail(job.stderr_log),
+                {}};
+      }
+      std::lock_guard lock(mutex_);
+      pilot_outputs_[job.result_key] = std::move(*outputs);
+      return {job_poll::state::succeeded, {}, {}};
+    }
+    if (const auto message = result.find("error"); message != result.end() && message->is_string()) {
+      return {job_poll::state::failed, message->get<std::string>(), {}};
+    }
+    if (task.exit == 124 && job.timeout.count() > 0) {
+      return {job_poll::state::failed,
+              "timed out after " + std::to_string(job.timeout.count()) + " ms (" + who + " was stopped)", {}};
+    }
+    const std::string tail = log_tail(job.stderr_log);
+    const std::string how = task.exit > 128 ? "was killed by signal " + signal_name(task.exit - 128)
+                                            : "exited with status " + std::to_string(task.exit);
+    return {job_poll::state::failed,
+            who + " " + how + (tail.empty() ? "; it printed nothing" : "; the end of its output:" + tail), {}};
   }
 
   /// "its Slurm job 12 ran out of memory (--mem=64M) and was killed; ...".
@@ -1085,6 +1152,7 @@ class slurm_node_backend final : public node_backend {
   std::once_flag resume_queue_once_;
   std::optional<std::vector<queued_job>> resume_queue_;
   std::unique_ptr<pilot_pool> pilots_;
+  std::map<std::string, json> pilot_outputs_;  // by outputs key: answered, not yet collected
   std::thread liveness_;
 };
 

@@ -107,16 +107,6 @@ LOOM_FUNC std::string random_token() {
   return token;
 }
 
-/// Writes `{"job": id, "exit": status}` to `path`, renamed into place (whole when seen).
-LOOM_FUNC void write_done_record(const std::string& path, const std::string& id, int status) {
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << json{{"job", id}, {"exit", status}}.dump() << '\n';
-  }
-  std::rename(temporary.c_str(), path.c_str());
-}
-
 }  // namespace pilots
 
 // ---- The driver's pool ----
@@ -156,6 +146,7 @@ LOOM_FUNC pilot_pool::pilot_pool(settings s, slurm_client& client, std::function
     throw error("pilot workers: cannot make a pipe: " + std::string(std::strerror(errno)));
   }
   std::filesystem::create_directories(settings_.directory);
+  journal_ = ::open((settings_.directory / "nodes.jsonl").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   // The script: the token is in it, readable by the run's user only.
   const auto script = settings_.directory / "worker.sh";
   {
@@ -169,6 +160,7 @@ LOOM_FUNC pilot_pool::pilot_pool(settings s, slurm_client& client, std::function
     submit_workers(settings_.workers);
   } catch (...) {
     ::close(listener_);
+    if (journal_ >= 0) ::close(journal_);
     ::close(wake_pipe_[0]);
     ::close(wake_pipe_[1]);
     throw;
@@ -191,8 +183,16 @@ LOOM_FUNC pilot_pool::~pilot_pool() {
   // Workers told to exit leave by themselves; the ones still pending never start.
   if (!ids.empty() && !client_.cancel(ids)) warn_("could not cancel the pilot workers' jobs: scancel did not answer");
   ::close(listener_);
+  if (journal_ >= 0) ::close(journal_);
   ::close(wake_pipe_[0]);
   ::close(wake_pipe_[1]);
+}
+
+/// One line (one write: whole for a reader, whatever else appends) to the journal.
+LOOM_FUNC void pilot_pool::journal(const pilots::json& line) {
+  if (journal_ < 0) return;
+  const std::string text = line.dump(-1, ' ', false, pilots::json::error_handler_t::replace) + "\n";
+  [[maybe_unused]] const auto n = ::write(journal_, text.data(), text.size());
 }
 
 LOOM_FUNC void pilot_pool::submit_workers(std::size_t count) {
@@ -270,16 +270,22 @@ LOOM_FUNC void pilot_pool::dispatch() {
       task = queue_.front();
       queue_.pop_front();
       worker->running.emplace(task->seq, task);
+      task->worker = worker->job;
       task->stage.store(pilot_task::on_worker, std::memory_order_release);
     }
     const pilots::json line = {{"run", task->seq},
-                               {"id", task->id},
                                {"argv", task->argv},
-                               {"done", task->done_record.string()},
+                               {"inputs", task->inputs},
                                {"stdout", task->stdout_log.string()},
                                {"stderr", task->stderr_log.string()},
                                {"timeout_ms", task->timeout_ms}};
-    if (!pilots::send_line(worker->fd, line.dump())) {
+    journal({{"id", task->id},
+             {"node", task->node_path},
+             {"attempt", task->attempt},
+             {"worker", task->worker},
+             {"stdout", task->stdout_log.string()},
+             {"stderr", task->stderr_log.string()}});
+    if (!pilots::send_line(worker->fd, line.dump(-1, ' ', false, pilots::json::error_handler_t::replace))) {
       drop(worker->fd, "its connection broke");
     }
   }
@@ -305,6 +311,7 @@ LOOM_FUNC void pilot_pool::drop(int fd, const std::string& why) {
   if (!gone->hello) return;  // (not a worker of ours)
   const std::string who = "its pilot worker (Slurm job " + gone->job + ") ended: " + why;
   for (auto& [seq, task] : gone->running) {
+    journal({{"id", task->id}, {"lost", who}});
     if (task->lost) task->lost(who);
   }
   if (replace) {
@@ -382,15 +389,28 @@ LOOM_FUNC void pilot_pool::loop() {
               c->running.erase(it);
             }
           }
-          if (task && task->lost) {
-            task->lost("on its pilot worker (Slurm job " + c->job + "), " + message.value("why", std::string("?")));
+          if (task) {
+            const std::string why = "on its pilot worker (Slurm job " + c->job + "), " + message.value("why", std::string("?"));
+            journal({{"id", task->id}, {"lost", why}});
+            if (task->lost) task->lost(why);
           }
-        } else if (message.contains("ran") && message["ran"].is_number_unsigned()) {
-          std::lock_guard lock(mutex_);
-          const auto it = c->running.find(message["ran"].get<std::uint64_t>());
-          if (it != c->running.end()) {
-            it->second->stage.store(pilot_task::ran, std::memory_order_release);
-            c->running.erase(it);
+        } else if (message.contains("ran") && message["ran"].is_number_unsigned() && message.contains("exit") &&
+                   message["exit"].is_number_integer()) {
+          std::shared_ptr<pilot_task> task;
+          {
+            std::lock_guard lock(mutex_);
+            const auto it = c->running.find(message["ran"].get<std::uint64_t>());
+            if (it != c->running.end()) {
+              task = it->second;
+              c->running.erase(it);
+            }
+          }
+          if (task) {
+            task->exit = message["exit"].get<int>();
+            const auto result = message.find("result");
+            if (result != message.end() && result->is_string()) task->result = result->get<std::string>();
+            journal({{"id", task->id}, {"exit", task->exit}});
+            task->stage.store(pilot_task::ran, std::memory_order_release);
           }
         }
       }
@@ -415,37 +435,132 @@ LOOM_FUNC void pilot_pool::loop() {
 
 namespace pilots {
 
+/// A node running in a forked child: its three pipes (read ends, -1 once at their end),
+/// its logs (created when it first prints), what it sent back on its result pipe.
 struct child {
   std::uint64_t seq = 0;
-  std::string id;
-  std::string done;
   steady::time_point deadline = steady::time_point::max();
   bool timed_out = false;
+  int result_pipe = -1;
+  int out_pipe = -1;
+  int err_pipe = -1;
+  std::string stdout_path;
+  std::string stderr_path;
+  int out_file = -1;
+  int err_file = -1;
+  std::string result;
 };
 
-/// Runs one node in a forked child: its output to its logs, its exit code the node
-/// process's (run_node_process).
-LOOM_FUNC pid_t start_node(const json& request, const sigset_t& old_mask, const std::vector<int>& close_fds) {
+/// Appends `n` bytes to the log at `path`, created (and its directory) on the first.
+LOOM_FUNC void log_bytes(int& file, const std::string& path, const char* bytes, std::size_t n) {
+  if (file < 0) {
+    if (path.empty()) return;
+    file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (file < 0 && errno == ENOENT) {
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+      file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    }
+    if (file < 0) return;  // (a log that cannot be written is lost, not the node)
+  }
+  while (n > 0) {
+    const ssize_t w = ::write(file, bytes, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    bytes += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+/// Reads what `pipe` holds (to its end when `to_end`, else what is there now) into the
+/// child's result or log; the pipe is closed at its end (the child and what it started
+/// closed it) or, when `to_end` and nothing more comes now, anyway (a grandchild may
+/// hold it open: the node is over all the same).
+LOOM_FUNC void drain(child& c, int& pipe, bool to_end) {
+  if (pipe < 0) return;
+  char chunk[65536];
+  while (true) {
+    const ssize_t n = ::read(pipe, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n > 0) {
+      const auto size = static_cast<std::size_t>(n);
+      if (&pipe == &c.result_pipe) c.result.append(chunk, size);
+      else if (&pipe == &c.out_pipe) log_bytes(c.out_file, c.stdout_path, chunk, size);
+      else log_bytes(c.err_file, c.stderr_path, chunk, size);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !to_end) return;
+    ::close(pipe);
+    pipe = -1;
+    return;
+  }
+}
+
+LOOM_FUNC void close_child(child& c) {
+  for (int* fd : {&c.result_pipe, &c.out_pipe, &c.err_pipe, &c.out_file, &c.err_file}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+}
+
+/// Runs one node in a forked child: its inputs from the request, its result (outputs or
+/// error) to a pipe, its output to two more; its exit code the node process's. Returns
+/// the child's pid (its pipes' read ends in `c`), or -1.
+LOOM_FUNC pid_t start_node(const json& request, child& c, const sigset_t& old_mask, const std::vector<int>& close_fds) {
   std::vector<std::string> argv = request.at("argv").get<std::vector<std::string>>();
-  const std::string out = request.value("stdout", std::string("/dev/null"));
-  const std::string err = request.value("stderr", std::string("/dev/null"));
+  int result[2] = {-1, -1};
+  int out[2] = {-1, -1};
+  int err[2] = {-1, -1};
+  if (::pipe2(result, O_CLOEXEC | O_NONBLOCK) != 0 || ::pipe2(out, O_CLOEXEC | O_NONBLOCK) != 0 ||
+      ::pipe2(err, O_CLOEXEC | O_NONBLOCK) != 0) {
+    for (const int fd : {result[0], result[1], out[0], out[1], err[0], err[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return -1;
+  }
   std::cout.flush();
   std::cerr.flush();
   const pid_t pid = ::fork();
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    ::close(result[1]);
+    ::close(out[1]);
+    ::close(err[1]);
+    if (pid < 0) {
+      ::close(result[0]);
+      ::close(out[0]);
+      ::close(err[0]);
+      return -1;
+    }
+    c.result_pipe = result[0];
+    c.out_pipe = out[0];
+    c.err_pipe = err[0];
+    return pid;
+  }
   // The child.
   ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
   for (const int fd : close_fds) ::close(fd);
-  const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (o >= 0) ::dup2(o, 1);
-  if (e >= 0) ::dup2(e, 2);
+  ::close(result[0]);
+  ::close(out[0]);
+  ::close(err[0]);
+  ::dup2(out[1], 1);
+  ::dup2(err[1], 2);
+  ::fcntl(1, F_SETFL, ::fcntl(1, F_GETFL) & ~O_NONBLOCK);
+  ::fcntl(2, F_SETFL, ::fcntl(2, F_GETFL) & ~O_NONBLOCK);
+  ::fcntl(result[1], F_SETFL, ::fcntl(result[1], F_GETFL) & ~O_NONBLOCK);
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
   int code = 2;
   try {
-    code = run_node_process(static_cast<int>(argv.size()), args.data(), std::cerr);
+    node_request r = node_request::parse(static_cast<int>(argv.size()), args.data());
+    const auto inputs = request.find("inputs");
+    if (inputs != request.end()) r.given_inputs = &*inputs;
+    r.result_fd = result[1];
+    const object_store store(r.store_root);
+    code = run_node_request(r, store, std::cerr);
+  } catch (const std::exception& e) {
+    std::cerr << "pilot worker: node process: " << e.what() << '\n';
+    code = 2;
   } catch (...) {
     code = 2;
   }
@@ -510,7 +625,8 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
     err << "worker: the driver closed the connection\n";
     return 0;
   }
-  // Children are seen through a signalfd, beside the connection, in one poll().
+  // Children are seen through a signalfd, beside the connection and their pipes, in
+  // one poll().
   sigset_t mask;
   sigset_t old_mask;
   sigemptyset(&mask);
@@ -526,14 +642,23 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
   while (!driver_gone && !told_to_exit && !terminating) {
     int timeout = -1;
     const auto now = steady::now();
-    for (const auto& [pid, c] : children) {
+    std::vector<pollfd> fds = {{fd, POLLIN, 0}, {children_fd, POLLIN, 0}};
+    std::vector<std::pair<child*, int*>> pipes;
+    for (auto& [pid, c] : children) {
       if (c.deadline != steady::time_point::max()) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count();
         timeout = static_cast<int>(std::max<long long>(0, timeout < 0 ? left : std::min<long long>(timeout, left)));
       }
+      for (int* p : {&c.result_pipe, &c.out_pipe, &c.err_pipe}) {
+        if (*p < 0) continue;
+        fds.push_back({*p, POLLIN, 0});
+        pipes.emplace_back(&c, p);
+      }
     }
-    pollfd fds[2] = {{fd, POLLIN, 0}, {children_fd, POLLIN, 0}};
-    if (::poll(fds, 2, timeout) < 0 && errno != EINTR) break;
+    if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) break;
+    for (std::size_t i = 0; i < pipes.size(); ++i) {
+      if (fds[i + 2].revents != 0) drain(*pipes[i].first, *pipes[i].second, false);
+    }
     if (fds[1].revents != 0) {
       signalfd_siginfo info;
       while (::read(children_fd, &info, sizeof info) > 0) {
@@ -547,25 +672,31 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
         c.timed_out = true;
       }
     }
-    // Ended children: the done record, then the driver is told.
+    // Ended children: what they sent and printed, then the driver is told.
     int status = 0;
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
       const auto it = children.find(pid);
       if (it == children.end()) continue;
+      child& c = it->second;
+      drain(c, c.result_pipe, true);
+      drain(c, c.out_pipe, true);
+      drain(c, c.err_pipe, true);
+      close_child(c);
       // Stopped from outside (its job cancelled, a kill): not the node's own failure.
-      // No done record: the driver runs it again elsewhere.
-      if (!it->second.timed_out && WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || terminating)) {
+      // The driver runs it again elsewhere.
+      if (!c.timed_out && WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || terminating)) {
         const std::string why = "its process was stopped by signal " + std::to_string(WTERMSIG(status));
-        if (!send_line(fd, json{{"lost", it->second.seq}, {"why", why}}.dump())) driver_gone = true;
+        if (!send_line(fd, json{{"lost", c.seq}, {"why", why}}.dump())) driver_gone = true;
         children.erase(it);
         continue;
       }
-      const int code = it->second.timed_out       ? 124
-                       : WIFEXITED(status)         ? WEXITSTATUS(status)
-                       : WIFSIGNALED(status)       ? 128 + WTERMSIG(status)
-                                                   : 255;
-      write_done_record(it->second.done, it->second.id, code);
-      if (!send_line(fd, json{{"ran", it->second.seq}, {"exit", code}}.dump())) driver_gone = true;
+      const int code = c.timed_out           ? 124
+                       : WIFEXITED(status)   ? WEXITSTATUS(status)
+                       : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                             : 255;
+      json ran = {{"ran", c.seq}, {"exit", code}};
+      if (!c.result.empty()) ran["result"] = std::move(c.result);
+      if (!send_line(fd, ran.dump(-1, ' ', false, json::error_handler_t::replace))) driver_gone = true;
       children.erase(it);
     }
     if (fds[0].revents != 0) {
@@ -577,17 +708,32 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
           told_to_exit = true;
           break;
         }
-        if (!message.contains("run") || !message.contains("argv")) continue;
+        if (!message.contains("run") || !message["run"].is_number_unsigned() || !message.contains("argv") ||
+            !message["argv"].is_array()) {
+          continue;
+        }
         child c;
         c.seq = message["run"].get<std::uint64_t>();
-        c.id = message.value("id", std::string());
-        c.done = message.value("done", std::string());
+        c.stdout_path = message.value("stdout", std::string());
+        c.stderr_path = message.value("stderr", std::string());
         const auto timeout_ms = message.value("timeout_ms", std::uint64_t{0});
         if (timeout_ms > 0) c.deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
-        const pid_t pid = start_node(message, old_mask, {fd, children_fd});
+        // The child keeps none of the worker's descriptors: not the connection, not
+        // its siblings' pipes.
+        std::vector<int> close_fds = {fd, children_fd};
+        for (const auto& [pid, other] : children) {
+          for (const int p : {other.result_pipe, other.out_pipe, other.err_pipe, other.out_file, other.err_file}) {
+            if (p >= 0) close_fds.push_back(p);
+          }
+        }
+        pid_t pid = -1;
+        try {
+          pid = start_node(message, c, old_mask, close_fds);
+        } catch (const std::exception&) {
+          pid = -1;
+        }
         if (pid < 0) {
-          write_done_record(c.done, c.id, 255);
-          send_line(fd, json{{"ran", c.seq}, {"exit", 255}}.dump());
+          send_line(fd, json{{"ran", c.seq}, {"exit", 255}, {"result", json{{"error", "the pilot worker could not start its process"}}.dump()}}.dump());
           continue;
         }
         children.emplace(pid, std::move(c));
@@ -595,9 +741,12 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
     }
   }
   // The run is over, its driver gone, or its job stopped: nothing of ours outlives it
-  // (nodes cut short leave no done record: the driver runs them again).
+  // (nodes cut short are reported by no one: the driver runs them again).
   for (const auto& [pid, c] : children) ::kill(pid, SIGKILL);
-  for (const auto& [pid, c] : children) ::waitpid(pid, nullptr, 0);
+  for (auto& [pid, c] : children) {
+    ::waitpid(pid, nullptr, 0);
+    close_child(c);
+  }
   ::close(fd);
   if (driver_gone) err << "worker " << job << ": the driver went away; exiting\n";
   return 0;

@@ -6,18 +6,27 @@
 //
 // The protocol, one JSON object per line:
 //   worker → driver  {"hello": TOKEN, "job": "12_3", "slots": S}
-//   driver → worker  {"run": SEQ, "id": "pilot-SEQ", "argv": [...], "done": PATH,
-//                     "stdout": PATH, "stderr": PATH, "timeout_ms": T}
-//   worker → driver  {"ran": SEQ, "exit": STATUS}   (after writing the done record)
-//   driver → worker  {"exit": true}                 (the run is over)
-// A worker whose driver goes away (its connection ends) kills its nodes and exits; a
-// driver whose worker goes away gives that worker's nodes back (lost: the backend
-// decides whether they run again) and submits a replacement while it has budget.
+//   driver → worker  {"run": SEQ, "argv": [...], "inputs": {...}, "stdout": PATH,
+//                     "stderr": PATH, "timeout_ms": T}
+//   worker → driver  {"ran": SEQ, "exit": STATUS, "result": TEXT}
+//   worker → driver  {"lost": SEQ, "why": TEXT}      (stopped from outside: run it again)
+//   driver → worker  {"exit": true}                  (the run is over)
+// A node's inputs come with its request and its result goes back with the answer (a
+// task's outputs, or what it threw, as JSON text: {"outputs": {...}} or {"error": ...});
+// its logs are written only if it prints. A short node then creates no file at all: the
+// driver keeps its outputs with the run's others (the recorder's pack), and writes one
+// line for it to the pool's journal (`pilots/nodes.jsonl`: where it ran, how it ended,
+// for `loom show`). A dynamic body still writes its futures file to the store.
+// A worker whose driver goes away kills its nodes and exits; a driver whose worker goes
+// away gives that worker's nodes back (lost: the backend decides whether they run
+// again) and submits a replacement while it has budget.
 #pragma once
 
 #include "slurm_client.hpp"
 
 #include <loom/slurm.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -37,24 +46,32 @@ namespace loom::detail {
 /// A node for the pilots: the RUN line to send (without its sequence number), and what
 /// to do when its worker vanished before it ran to its end.
 struct pilot_task {
-  std::string id;        // written in its done record: "pilot-SEQ"
+  std::string id;  // "pilot-SEQ"
   std::uint64_t seq = 0;
+  std::string node_path;  // for the journal
+  std::uint32_t attempt = 0;
   std::vector<std::string> argv;
-  std::filesystem::path done_record;
+  nlohmann::json inputs;  // the node's inputs document ({"entity": ..., "inputs": {...}})
   std::filesystem::path stdout_log;
   std::filesystem::path stderr_log;
   std::uint64_t timeout_ms = 0;
   std::function<void(const std::string& why)> lost;
-  /// Where it is: queued, on a worker, or ran (its done record written): the driver
-  /// looks at a node on a worker often, at a queued one seldom.
+  /// Where it is: queued, on a worker, or ran (its answer here): the driver looks at a
+  /// node on a worker often, at a queued one seldom. `worker`, once on a worker, and
+  /// `exit` and `result`, once it ran, are set before `stage` says so (release).
   enum : std::uint8_t { queued, on_worker, ran };
   std::atomic<std::uint8_t> stage{queued};
+  std::string worker;  // the Slurm job id of the worker that runs it
+  int exit = 0;
+  std::string result;  // what the node sent back: {"outputs": ...} or {"error": ...}; or empty
 
   pilot_task() = default;
   /// A copy to send again (after its worker was lost): queued, no name yet.
   pilot_task(const pilot_task& other)
-      : argv(other.argv),
-        done_record(other.done_record),
+      : node_path(other.node_path),
+        attempt(other.attempt),
+        argv(other.argv),
+        inputs(other.inputs),
         stdout_log(other.stdout_log),
         stderr_log(other.stderr_log),
         timeout_ms(other.timeout_ms) {}
@@ -104,6 +121,7 @@ class pilot_pool {
   void dispatch();
   void drop(int fd, const std::string& why);
   void wake();
+  void journal(const nlohmann::json& line);
 
   settings settings_;
   slurm_client& client_;
@@ -111,6 +129,7 @@ class pilot_pool {
   std::string token_;
   std::string endpoint_;
   int listener_ = -1;
+  int journal_ = -1;  // pilots/nodes.jsonl, appended to by the loop's thread
   int wake_pipe_[2] = {-1, -1};
 
   mutable std::mutex mutex_;

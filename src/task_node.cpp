@@ -12,8 +12,8 @@ LOOM_FUNC node_outcome run_task_node(node_call& call) {
   if (call.job == 0 && run.backend->submits_jobs()) {
     return node_outcome::submitted(run.backend->submit(call.f, call.node, call.policy, call.attempt));
   }
-  run.backend->run_task(call.f, call.node, call.policy);  // (a job's: collects its outputs)
-  if (run.backend->out_of_process()) {
+  // (A job's: collects its outputs.)
+  if (run.backend->run_task(call.f, call.node, call.policy)) {
     run.context->outputs_stored(call.f, call.node);  // its process kept them
   } else {
     run.context->outputs_ready(call.f, call.node);

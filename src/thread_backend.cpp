@@ -66,14 +66,15 @@ class thread_backend final : public node_backend {
  public:
   [[nodiscard]] bool out_of_process() const override { return false; }
 
-  void run_task(frame& f, std::uint32_t node, const node_policy& policy) override {
+  bool run_task(frame& f, std::uint32_t node, const node_policy& policy) override {
     const graph_node& n = f.g->nodes[node];
     if (policy.plain()) {
       node_io io(*f.g, n, f.slots.get());
       n.run(n.entity, io);
-      return;
+      return false;
     }
     attempt(f, node, policy);
+    return false;
   }
 
   std::unique_ptr<graph> expand(frame& f, std::uint32_t node, const node_policy& policy) override {

@@ -673,13 +673,70 @@ TEST_CASE("pilot workers run a fan-out's nodes in forks: no job per node, no wor
   options.execution_id = "ex-pilots";
   CHECK(ex.run(options, fan_out, dir.path.string(), std::int64_t{40}, std::int64_t{0}) == 20540);
   CHECK(run_counts(dir.path, 40) == std::vector<std::size_t>(40, 1));
-  // The body, 40 nodes and the sum ran on the workers: their records name no Slurm job.
-  const auto ids = job_ids(store, "ex-pilots");
-  CHECK(ids.size() == 42);
-  for (const auto& id : ids) CHECK(id.rfind("pilot-", 0) == 0);
-  // The workers ran as one job array, and are gone with the run.
+  // The body, 40 nodes and the sum ran on the workers: no job of their own, no job
+  // record, no file per node (inputs came with the requests, outputs went back with the
+  // answers, nothing was printed) but the body's futures file.
+  CHECK(job_ids(store, "ex-pilots").empty());
+  CHECK(files_named(store.root(), R"(job-a\d+\..*)").empty());
+  for (const auto& file : files_named(store.root(), R"((inputs|outputs)\.json.*)")) {
+    CHECK(file.parent_path() == store.root() / "ex-pilots");  // the execution's outputs, not a node's
+  }
+  CHECK(files_named(store.root(), R"(futures\.json)").size() == 1);
+  // The pool's journal: each node sent to a worker, and how it ended.
+  std::ifstream journal(store.root() / "ex-pilots" / "pilots" / "nodes.jsonl");
+  std::size_t sent = 0;
+  std::size_t exited_0 = 0;
+  for (std::string line; std::getline(journal, line);) {
+    const auto entry = loom::json::parse(line);
+    if (entry.contains("node")) ++sent;
+    if (entry.contains("exit") && entry["exit"] == 0) ++exited_0;
+  }
+  CHECK(sent == 42);
+  CHECK(exited_0 == 42);
+  // A resume of the finished run reuses every node's outputs (kept in the run's pack).
+  options.resume = true;
+  CHECK(ex.run(options, fan_out, dir.path.string(), std::int64_t{40}, std::int64_t{0}) == 20540);
+  CHECK(run_counts(dir.path, 40) == std::vector<std::size_t>(40, 1));
+  // The workers ran as one job array (the resume's, with nothing to run, may be
+  // cancelled before they start), and are gone with the run.
   CHECK(eventually([&] { return shell("squeue -h --name=loom:ex-pilots -o %i").empty(); }));
-  CHECK(files_named(store.root(), R"(worker-\d+_\d+\.err)").size() == 2);
+  const auto worker_logs = files_named(store.root(), R"(worker-\d+_\d+\.err)").size();
+  CHECK((worker_logs == 2 || worker_logs == 4));
+}
+
+TEST_CASE("on pilot workers a task's error, its exit status and its output come back; a silent node has no log",
+          "[slurm]") {
+  scratch_dir dir("pilots-fail");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = with_workers(store, 1, 2);
+  options.execution_id = "ex-pilots-fail";
+  try {
+    (void)ex.run(options, loom_test::fail_with, std::string("the input is odd"));
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK_THAT(e.what(), Catch::Contains("the input is odd"));
+  }
+  CHECK(files_named(store.root(), R"(error\.json.*)").empty());  // the message came back with the answer
+  options.execution_id = "ex-pilots-exit";
+  try {
+    (void)ex.run(options, exit_three, std::int64_t{1});
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK_THAT(e.what(), Catch::Contains("on pilot worker"));
+    CHECK_THAT(e.what(), Catch::Contains("exited with status 3"));
+    CHECK_THAT(e.what(), Catch::Contains("the disk is on fire"));
+  }
+  // The node printed: its log was written (the other, stdout, was not: it printed nothing there).
+  CHECK(files_named(store.root() / "ex-pilots-exit", R"(job-a0\.err)").size() == 1);
+  CHECK(files_named(store.root() / "ex-pilots-exit", R"(job-a0\.out)").empty());
+  options.execution_id = "ex-pilots-timeout";
+  try {
+    (void)ex.run(options, sleeper, dir.path.string(), std::int64_t{20000});
+    FAIL("the run should have failed");
+  } catch (const loom::task_failed& e) {
+    CHECK_THAT(e.what(), Catch::Contains("timed out after 300 ms"));
+  }
 }
 
 TEST_CASE("a node that declares resources gets a job of its own beside the pilot workers", "[slurm]") {

@@ -413,6 +413,7 @@ class tree_builder {
       for (auto& c : n.children) index(*c);
     };
     index(tree_.root);
+    attach_pilot_nodes(by_path);
     for (const auto& key : keys) {
       if (key.compare(0, prefix.size(), prefix) != 0) continue;
       const std::string_view rel = std::string_view(key).substr(prefix.size());
@@ -427,9 +428,64 @@ class tree_builder {
       if (auto job = read_job(key, where->batch, where->number)) node->second->slurm.push_back(std::move(*job));
     }
     for (const auto& [path, n] : by_path) {
-      std::sort(n->slurm.begin(), n->slurm.end(), [](const slurm_job_view& a, const slurm_job_view& b) {
+      std::stable_sort(n->slurm.begin(), n->slurm.end(), [](const slurm_job_view& a, const slurm_job_view& b) {
         return std::pair(a.batch, a.number) < std::pair(b.batch, b.number);
       });
+    }
+  }
+
+  /// The pilot workers' journal (`<execution>/pilots/nodes.jsonl`, src/slurm_pilots.hpp):
+  /// each node a worker ran, with the worker's Slurm job and how it ended. A line that
+  /// is not one (a torn last line of a driver killed mid-write) is skipped.
+  void attach_pilot_nodes(const std::map<std::string, tree_node*, std::less<>>& by_path) {
+    const std::string key = tree_.id + "/pilots/nodes.jsonl";
+    const auto text = loom::detail::read_file(store_.root / key);
+    if (!text) return;
+    std::map<std::string, slurm_job_view> by_id;
+    std::vector<std::string> order;
+    std::size_t start = 0;
+    while (start < text->size()) {
+      auto end = text->find('\n', start);
+      if (end == std::string::npos) end = text->size();
+      const json line = json::parse(std::string_view(*text).substr(start, end - start), nullptr, false);
+      start = end + 1;
+      if (!line.is_object() || !line.contains("id") || !line["id"].is_string()) continue;
+      const std::string id = line["id"].get<std::string>();
+      const auto field = [&](const char* name) {
+        const auto it = line.find(name);
+        return it != line.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      if (line.contains("node")) {  // sent to a worker
+        slurm_job_view job;
+        job.record_key = key;
+        job.pilot = id;
+        job.job = field("worker");
+        job.comment = field("node");
+        job.number = line.value("attempt", 0u);
+        job.stdout_log = field("stdout");
+        job.stderr_log = field("stderr");
+        job.state = "running";
+        if (by_id.emplace(id, std::move(job)).second) order.push_back(id);
+        continue;
+      }
+      const auto it = by_id.find(id);
+      if (it == by_id.end()) continue;
+      if (line.contains("exit") && line["exit"].is_number_integer()) {
+        it->second.exit = line["exit"].get<int>();
+        it->second.state = "exited " + std::to_string(*it->second.exit);
+      } else if (line.contains("lost")) {
+        it->second.state = "lost: " + field("lost");
+      }
+    }
+    for (const auto& id : order) {
+      auto& job = by_id[id];
+      const auto node = by_path.find(job.comment);
+      if (node == by_path.end() || job.comment.empty()) {
+        tree_.notes.push_back(key + ": execution " + tree_.id + " has no node '" + job.comment + "'");
+        continue;
+      }
+      job.comment = id;
+      node->second->slurm.push_back(std::move(job));
     }
   }
 
@@ -581,6 +637,7 @@ nlohmann::ordered_json slurm_json(const slurm_job_view& job) {
   out["stderr"] = job.stderr_log;
   out["comment"] = job.comment;
   out["record"] = job.record_key;
+  if (!job.pilot.empty()) out["pilot"] = job.pilot;
   return out;
 }
 
@@ -589,6 +646,7 @@ namespace {
 /// "job 123 (exited 0)"; "submitting (no job id yet)" before sbatch answered.
 std::string job_text(const slurm_job_view& job) {
   if (job.job.empty() && !job.exit) return "submitting (no job id yet)";
+  if (!job.pilot.empty()) return job.pilot + " on pilot worker job " + job.job + " (" + job.state + ")";
   return "job " + (job.job.empty() ? std::string("?") : job.job) + " (" + job.state + ")";
 }
 
@@ -624,7 +682,10 @@ std::string slurm_detail(const tree_node& n) {
   std::string out = "slurm jobs of " + n.path + " (" + n.task + ")\n";
   for (const auto& job : n.slurm) {
     out += std::string("  ") + (job.batch ? "batch " : "attempt ") + std::to_string(job.number) + ": " +
-           (job.job.empty() ? "no job id yet" : "job " + job.job) + ", " + job.state + "\n";
+           (!job.pilot.empty() ? job.pilot + " on pilot worker job " + job.job
+            : job.job.empty()  ? "no job id yet"
+                               : "job " + job.job) +
+           ", " + job.state + "\n";
     const auto path = [](const std::string& p) { return p.empty() ? std::string("-") : p; };
     out += "    script  " + path(job.script) + "\n";
     out += "    stdout  " + path(job.stdout_log) + "\n";

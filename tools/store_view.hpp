@@ -88,6 +88,7 @@ struct slurm_job_view {
   std::string script;             // absolute paths, as the run wrote them
   std::string stdout_log;
   std::string stderr_log;
+  std::string pilot;              // run by a pilot worker (`job` is the worker's): its id, "pilot-7"
 };
 
 /// One node of an execution: its row (if it started), its place in the stored graphs.
