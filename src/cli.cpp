@@ -209,6 +209,10 @@ LOOM_FUNC bool parse_run_option(parsed_command& cmd, const std::string& flag, co
     const std::size_t slots = parse_count(flag, value);
     if (slots == 0) throw usage_error("--slurm-worker-slots: expected a positive number of nodes");
     cmd.options.slurm.worker_slots = slots;
+  } else if (flag == "slurm-worker-nodes-per-process") {
+    const std::size_t nodes = parse_count(flag, value);
+    if (nodes == 0) throw usage_error("--slurm-worker-nodes-per-process: expected a positive number of nodes");
+    cmd.options.slurm.worker_nodes_per_process = nodes;
   } else if (flag == "slurm-worker-address") {
     in_addr parsed{};
     if (::inet_pton(AF_INET, value.c_str(), &parsed) != 1) {
@@ -358,6 +362,8 @@ LOOM_FUNC void print_help(std::ostream& out, std::string_view binary) {
       << "                          (default 3; the task's own retries are apart)\n"
       << "  --slurm-workers N       N pilot workers (Slurm jobs) run the short nodes, each in a fork\n"
       << "  --slurm-worker-slots S  nodes at once in one pilot worker (default 1)\n"
+      << "  --slurm-worker-nodes-per-process K  nodes one forked process of a pilot worker runs in\n"
+      << "                          turn (default 100; 1: a fresh process for every node)\n"
       << "  --slurm-worker-address A  the IPv4 address the workers reach the driver at\n"
       << "  --slurm-items-per-job N  a map's items per element of its job arrays (default: at most\n"
       << "                          1,000 elements a map)\n"

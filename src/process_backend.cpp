@@ -420,16 +420,9 @@ LOOM_FUNC void execute_map_batch(const node_request& r, const entity_info& info,
   std::_Exit(0);
 }
 
-/// A pilot's node: its result, whole, to the worker's pipe (node_request::result_fd).
-LOOM_FUNC void send_result(int fd, const json& result) {
-  const std::string text = result.dump(-1, ' ', false, json::error_handler_t::replace);
-  std::size_t at = 0;
-  while (at < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw error("cannot send the node's result to its worker: " + std::string(std::strerror(errno)));
-    at += static_cast<std::size_t>(n);
-  }
+/// A pilot's node: its result document, kept for its worker (node_request::result).
+LOOM_FUNC std::string result_text(const json& result) {
+  return result.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 LOOM_FUNC void execute_node_request(const node_request& r, const object_store& store) {
@@ -466,8 +459,8 @@ LOOM_FUNC void execute_node_request(const node_request& r, const object_store& s
     for (std::size_t o = 0; o < info->interface.outputs.size(); ++o) {
       out[info->interface.outputs[o].name] = slots[g.nodes[0].first_slot + o].to_json();
     }
-    if (r.result_fd >= 0) {
-      send_result(r.result_fd, json{{"outputs", std::move(out)}});
+    if (r.result != nullptr) {
+      *r.result = result_text(json{{"outputs", std::move(out)}});
     } else {
       store.put(r.outputs_key, out.dump(), r.sync);
     }
@@ -496,8 +489,8 @@ LOOM_FUNC int run_node_request(const node_request& r, const object_store& store,
     message = "unknown exception (not derived from std::exception)";
   }
   try {
-    if (r.result_fd >= 0) {
-      send_result(r.result_fd, json{{"error", message}});
+    if (r.result != nullptr) {
+      *r.result = result_text(json{{"error", message}});
     } else {
       store.put(r.error_key, json{{"message", message}, {"entity", r.entity}}.dump(), r.sync);
     }

@@ -154,6 +154,7 @@ class slurm_node_backend final : public node_backend {
       s.sbatch_arguments.insert(s.sbatch_arguments.begin(), "--chdir=" + store_root_.string());
       s.workers = options_.workers;
       s.slots = options_.worker_slots;
+      s.nodes_per_process = options_.worker_nodes_per_process;
       s.address = options_.worker_address;
       s.replacements = options_.workers * options_.system_retries;
       pilots_ = std::make_unique<pilot_pool>(std::move(s), client_, [this](const std::string& m) { context_.warn(m); });

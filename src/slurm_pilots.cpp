@@ -27,6 +27,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <utility>
@@ -152,8 +153,8 @@ LOOM_FUNC pilot_pool::pilot_pool(settings s, slurm_client& client, std::function
   {
     std::ofstream out(script, std::ios::binary | std::ios::trunc);
     out << "#!/bin/sh\n# Loom: a pilot worker of the run " << settings_.job_name << ". Written by the driver.\n"
-        << "exec " << shell_quoted(settings_.program) << " worker --driver " << endpoint_ << " --token " << token_
-        << " --slots " << settings_.slots << "\n";
+        << "LD_BIND_NOW=1 exec " << shell_quoted(settings_.program) << " worker --driver " << endpoint_ << " --token " << token_
+        << " --slots " << settings_.slots << " --nodes-per-process " << settings_.nodes_per_process << "\n";
   }
   std::filesystem::permissions(script, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   try {
@@ -435,20 +436,32 @@ LOOM_FUNC void pilot_pool::loop() {
 
 namespace pilots {
 
-/// A node running in a forked child: its three pipes (read ends, -1 once at their end),
-/// its logs (created when it first prints), what it sent back on its result pipe.
-struct child {
+/// A node a runner runs now: where its output goes (its logs, created when it first
+/// prints), when it must end.
+struct node_run {
   std::uint64_t seq = 0;
   steady::time_point deadline = steady::time_point::max();
   bool timed_out = false;
-  int result_pipe = -1;
-  int out_pipe = -1;
-  int err_pipe = -1;
   std::string stdout_path;
   std::string stderr_path;
   int out_file = -1;
   int err_file = -1;
-  std::string result;
+};
+
+/// A runner: a process forked from the worker that runs nodes one at a time (requests
+/// in, one per line; per node one line back, "CODE RESULT"), up to the worker's
+/// --nodes-per-process of them, then it is let go (its request pipe closed: it exits).
+/// A node that kills it (exit(), a crash, its timeout, a signal) ends with it: its exit
+/// status is the node's, and the next node gets a new runner. Its stdout and stderr are
+/// pipes the worker reads into the log of the node it runs.
+struct runner {
+  int request_pipe = -1;  // write end (-1 once it is let go)
+  int result_pipe = -1;   // read ends, -1 once at their end
+  int out_pipe = -1;
+  int err_pipe = -1;
+  std::string results;  // what came on result_pipe, not yet a whole line
+  std::size_t served = 0;
+  std::optional<node_run> current;
 };
 
 /// Appends `n` bytes to the log at `path`, created (and its directory) on the first.
@@ -472,11 +485,12 @@ LOOM_FUNC void log_bytes(int& file, const std::string& path, const char* bytes, 
   }
 }
 
-/// Reads what `pipe` holds (to its end when `to_end`, else what is there now) into the
-/// child's result or log; the pipe is closed at its end (the child and what it started
-/// closed it) or, when `to_end` and nothing more comes now, anyway (a grandchild may
-/// hold it open: the node is over all the same).
-LOOM_FUNC void drain(child& c, int& pipe, bool to_end) {
+/// Reads what `pipe` of `r` holds (to its end when `to_end`, else what is there now):
+/// results into r.results, output into the current node's log (none: dropped). The pipe
+/// is closed at its end (the runner and what it started closed it) or, when `to_end`
+/// and nothing more comes now, anyway (a grandchild may hold it open: the runner is
+/// over all the same).
+LOOM_FUNC void drain(runner& r, int& pipe, bool to_end) {
   if (pipe < 0) return;
   char chunk[65536];
   while (true) {
@@ -484,9 +498,13 @@ LOOM_FUNC void drain(child& c, int& pipe, bool to_end) {
     if (n < 0 && errno == EINTR) continue;
     if (n > 0) {
       const auto size = static_cast<std::size_t>(n);
-      if (&pipe == &c.result_pipe) c.result.append(chunk, size);
-      else if (&pipe == &c.out_pipe) log_bytes(c.out_file, c.stdout_path, chunk, size);
-      else log_bytes(c.err_file, c.stderr_path, chunk, size);
+      if (&pipe == &r.result_pipe) {
+        r.results.append(chunk, size);
+      } else if (r.current) {
+        node_run& node = *r.current;
+        if (&pipe == &r.out_pipe) log_bytes(node.out_file, node.stdout_path, chunk, size);
+        else log_bytes(node.err_file, node.stderr_path, chunk, size);
+      }
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !to_end) return;
@@ -496,24 +514,89 @@ LOOM_FUNC void drain(child& c, int& pipe, bool to_end) {
   }
 }
 
-LOOM_FUNC void close_child(child& c) {
-  for (int* fd : {&c.result_pipe, &c.out_pipe, &c.err_pipe, &c.out_file, &c.err_file}) {
+LOOM_FUNC void close_logs(node_run& node) {
+  for (int* fd : {&node.out_file, &node.err_file}) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }
 }
 
-/// Runs one node in a forked child: its inputs from the request, its result (outputs or
-/// error) to a pipe, its output to two more; its exit code the node process's. Returns
-/// the child's pid (its pipes' read ends in `c`), or -1.
-LOOM_FUNC pid_t start_node(const json& request, child& c, const sigset_t& old_mask, const std::vector<int>& close_fds) {
-  std::vector<std::string> argv = request.at("argv").get<std::vector<std::string>>();
+LOOM_FUNC void close_runner(runner& r) {
+  for (int* fd : {&r.request_pipe, &r.result_pipe, &r.out_pipe, &r.err_pipe}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+  if (r.current) close_logs(*r.current);
+}
+
+/// Writes all of `text` to a blocking descriptor; false when it cannot.
+LOOM_FUNC bool write_all(int fd, const std::string& text) {
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    at += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+/// The runner's loop, in the forked process: a request per line on `requests`, a
+/// "CODE RESULT" line per node on `results`, until the worker closes `requests`.
+[[noreturn]] LOOM_FUNC void serve_nodes(int requests, int results) {
+  std::string buffer;
+  std::optional<object_store> store;
+  char chunk[65536];
+  while (true) {
+    const auto nl = buffer.find('\n');
+    if (nl == std::string::npos) {
+      const ssize_t n = ::read(requests, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // let go, or the worker is gone
+      buffer.append(chunk, static_cast<std::size_t>(n));
+      continue;
+    }
+    const json request = json::parse(std::string_view(buffer).substr(0, nl), nullptr, false);
+    buffer.erase(0, nl + 1);
+    int code = 2;
+    std::string result;
+    try {
+      std::vector<std::string> argv = request.at("argv").get<std::vector<std::string>>();
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      node_request r = node_request::parse(static_cast<int>(argv.size()), args.data());
+      const auto inputs = request.find("inputs");
+      if (inputs != request.end()) r.given_inputs = &*inputs;
+      r.result = &result;
+      if (!store || store->root() != r.store_root) store.emplace(r.store_root);
+      code = run_node_request(r, *store, std::cerr);
+    } catch (const std::exception& e) {
+      std::cerr << "pilot worker: node process: " << e.what() << '\n';
+      code = 2;
+    } catch (...) {
+      code = 2;
+    }
+    // What the node printed is in its pipes before its end is said.
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    if (!write_all(results, std::to_string(code) + " " + result + "\n")) break;
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  ::_exit(0);
+}
+
+/// Forks a runner: its pipes' worker ends in `r`. Returns its pid, or -1.
+LOOM_FUNC pid_t start_runner(runner& r, const sigset_t& old_mask, const std::vector<int>& close_fds) {
+  int request[2] = {-1, -1};
   int result[2] = {-1, -1};
   int out[2] = {-1, -1};
   int err[2] = {-1, -1};
-  if (::pipe2(result, O_CLOEXEC | O_NONBLOCK) != 0 || ::pipe2(out, O_CLOEXEC | O_NONBLOCK) != 0 ||
-      ::pipe2(err, O_CLOEXEC | O_NONBLOCK) != 0) {
-    for (const int fd : {result[0], result[1], out[0], out[1], err[0], err[1]}) {
+  if (::pipe2(request, O_CLOEXEC) != 0 || ::pipe2(result, O_CLOEXEC | O_NONBLOCK) != 0 ||
+      ::pipe2(out, O_CLOEXEC | O_NONBLOCK) != 0 || ::pipe2(err, O_CLOEXEC | O_NONBLOCK) != 0) {
+    for (const int fd : {request[0], request[1], result[0], result[1], out[0], out[1], err[0], err[1]}) {
       if (fd >= 0) ::close(fd);
     }
     return -1;
@@ -522,51 +605,28 @@ LOOM_FUNC pid_t start_node(const json& request, child& c, const sigset_t& old_ma
   std::cerr.flush();
   const pid_t pid = ::fork();
   if (pid != 0) {
-    ::close(result[1]);
-    ::close(out[1]);
-    ::close(err[1]);
+    for (const int fd : {request[0], result[1], out[1], err[1]}) ::close(fd);
     if (pid < 0) {
-      ::close(result[0]);
-      ::close(out[0]);
-      ::close(err[0]);
+      for (const int fd : {request[1], result[0], out[0], err[0]}) ::close(fd);
       return -1;
     }
-    c.result_pipe = result[0];
-    c.out_pipe = out[0];
-    c.err_pipe = err[0];
+    r.request_pipe = request[1];
+    r.result_pipe = result[0];
+    r.out_pipe = out[0];
+    r.err_pipe = err[0];
     return pid;
   }
-  // The child.
+  // The runner.
   ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+  ::signal(SIGPIPE, SIG_DFL);
   for (const int fd : close_fds) ::close(fd);
-  ::close(result[0]);
-  ::close(out[0]);
-  ::close(err[0]);
+  for (const int fd : {request[1], result[0], out[0], err[0]}) ::close(fd);
   ::dup2(out[1], 1);
   ::dup2(err[1], 2);
   ::fcntl(1, F_SETFL, ::fcntl(1, F_GETFL) & ~O_NONBLOCK);
   ::fcntl(2, F_SETFL, ::fcntl(2, F_GETFL) & ~O_NONBLOCK);
   ::fcntl(result[1], F_SETFL, ::fcntl(result[1], F_GETFL) & ~O_NONBLOCK);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  int code = 2;
-  try {
-    node_request r = node_request::parse(static_cast<int>(argv.size()), args.data());
-    const auto inputs = request.find("inputs");
-    if (inputs != request.end()) r.given_inputs = &*inputs;
-    r.result_fd = result[1];
-    const object_store store(r.store_root);
-    code = run_node_request(r, store, std::cerr);
-  } catch (const std::exception& e) {
-    std::cerr << "pilot worker: node process: " << e.what() << '\n';
-    code = 2;
-  } catch (...) {
-    code = 2;
-  }
-  std::cout.flush();
-  std::cerr.flush();
-  ::_exit(code);
+  serve_nodes(request[0], result[1]);
 }
 
 }  // namespace pilots
@@ -576,6 +636,7 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
   std::string driver;
   std::string token;
   std::size_t slots = 1;
+  std::size_t per_process = 1;  // nodes one runner runs before it is let go
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     if (flag == "--driver") {
@@ -584,11 +645,13 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
       token = argv[i + 1];
     } else if (flag == "--slots") {
       slots = std::max<std::size_t>(1, std::strtoull(argv[i + 1], nullptr, 10));
+    } else if (flag == "--nodes-per-process") {
+      per_process = std::max<std::size_t>(1, std::strtoull(argv[i + 1], nullptr, 10));
     }
   }
   const auto colon = driver.rfind(':');
   if (driver.empty() || token.empty() || colon == std::string::npos) {
-    err << "worker: expected --driver HOST:PORT --token T [--slots S]\n";
+    err << "worker: expected --driver HOST:PORT --token T [--slots S] [--nodes-per-process K]\n";
     return 2;
   }
   const char* slurm_job = std::getenv("SLURM_JOB_ID");
@@ -625,39 +688,68 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
     err << "worker: the driver closed the connection\n";
     return 0;
   }
-  // Children are seen through a signalfd, beside the connection and their pipes, in
-  // one poll().
+  // Runners are seen ending through a signalfd, beside the connection and their
+  // pipes, in one poll(). A runner that is gone is seen there, not as SIGPIPE.
   sigset_t mask;
   sigset_t old_mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
   sigaddset(&mask, SIGTERM);  // the job stopped (scancel, time limit): seen here, not fatal at once
   ::sigprocmask(SIG_BLOCK, &mask, &old_mask);
+  ::signal(SIGPIPE, SIG_IGN);
   const int children_fd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  std::map<pid_t, child> children;
+  std::map<pid_t, runner> runners;
   std::string buffer;
   bool driver_gone = false;
   bool told_to_exit = false;
   bool terminating = false;
+  // A node's end: what it printed drained into its logs, the driver told; its runner
+  // takes another node, or is let go after its last.
+  const auto answer = [&](runner& r, int code, std::string result) {
+    drain(r, r.out_pipe, false);
+    drain(r, r.err_pipe, false);
+    node_run& node = *r.current;
+    close_logs(node);
+    json ran = {{"ran", node.seq}, {"exit", code}};
+    if (!result.empty()) ran["result"] = std::move(result);
+    if (!send_line(fd, ran.dump(-1, ' ', false, json::error_handler_t::replace))) driver_gone = true;
+    r.current.reset();
+    if (++r.served >= per_process && r.request_pipe >= 0) {
+      ::close(r.request_pipe);
+      r.request_pipe = -1;
+    }
+  };
+  // The whole lines a runner sent back ("CODE RESULT"): each the end of its node.
+  const auto take_results = [&](runner& r) {
+    for (std::size_t nl; r.current && (nl = r.results.find('\n')) != std::string::npos;) {
+      const std::string line = r.results.substr(0, nl);
+      r.results.erase(0, nl + 1);
+      const auto space = line.find(' ');
+      answer(r, std::atoi(line.c_str()), space == std::string::npos ? std::string() : line.substr(space + 1));
+    }
+  };
   while (!driver_gone && !told_to_exit && !terminating) {
     int timeout = -1;
     const auto now = steady::now();
     std::vector<pollfd> fds = {{fd, POLLIN, 0}, {children_fd, POLLIN, 0}};
-    std::vector<std::pair<child*, int*>> pipes;
-    for (auto& [pid, c] : children) {
-      if (c.deadline != steady::time_point::max()) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count();
+    std::vector<std::pair<runner*, int*>> pipes;
+    for (auto& [pid, r] : runners) {
+      if (r.current && r.current->deadline != steady::time_point::max()) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(r.current->deadline - now).count();
         timeout = static_cast<int>(std::max<long long>(0, timeout < 0 ? left : std::min<long long>(timeout, left)));
       }
-      for (int* p : {&c.result_pipe, &c.out_pipe, &c.err_pipe}) {
+      for (int* p : {&r.result_pipe, &r.out_pipe, &r.err_pipe}) {
         if (*p < 0) continue;
         fds.push_back({*p, POLLIN, 0});
-        pipes.emplace_back(&c, p);
+        pipes.emplace_back(&r, p);
       }
     }
     if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) break;
     for (std::size_t i = 0; i < pipes.size(); ++i) {
-      if (fds[i + 2].revents != 0) drain(*pipes[i].first, *pipes[i].second, false);
+      if (fds[i + 2].revents == 0) continue;
+      runner& r = *pipes[i].first;
+      drain(r, *pipes[i].second, false);
+      if (pipes[i].second == &r.result_pipe) take_results(r);
     }
     if (fds[1].revents != 0) {
       signalfd_siginfo info;
@@ -665,43 +757,43 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
         if (info.ssi_signo == SIGTERM) terminating = true;
       }
     }
-    // Nodes over their time: killed, status 124 (as timeout(1) says).
-    for (auto& [pid, c] : children) {
-      if (!c.timed_out && steady::now() >= c.deadline) {
+    // Nodes over their time: their runner killed, status 124 (as timeout(1) says).
+    for (auto& [pid, r] : runners) {
+      if (r.current && !r.current->timed_out && steady::now() >= r.current->deadline) {
         ::kill(pid, SIGKILL);
-        c.timed_out = true;
+        r.current->timed_out = true;
       }
     }
-    // Ended children: what they sent and printed, then the driver is told.
+    // Ended runners: a node they finished, else the node they ran ends with them.
     int status = 0;
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
-      const auto it = children.find(pid);
-      if (it == children.end()) continue;
-      child& c = it->second;
-      drain(c, c.result_pipe, true);
-      drain(c, c.out_pipe, true);
-      drain(c, c.err_pipe, true);
-      close_child(c);
-      // Stopped from outside (its job cancelled, a kill): not the node's own failure.
-      // The driver runs it again elsewhere.
-      if (!c.timed_out && WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || terminating)) {
-        const std::string why = "its process was stopped by signal " + std::to_string(WTERMSIG(status));
-        if (!send_line(fd, json{{"lost", c.seq}, {"why", why}}.dump())) driver_gone = true;
-        children.erase(it);
-        continue;
+      const auto it = runners.find(pid);
+      if (it == runners.end()) continue;
+      runner& r = it->second;
+      drain(r, r.result_pipe, true);
+      take_results(r);
+      if (r.current) {
+        drain(r, r.out_pipe, true);
+        drain(r, r.err_pipe, true);
+        // Stopped from outside (its job cancelled, a kill): not the node's own failure.
+        // The driver runs it again elsewhere.
+        if (!r.current->timed_out && WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || terminating)) {
+          const std::string why = "its process was stopped by signal " + std::to_string(WTERMSIG(status));
+          if (!send_line(fd, json{{"lost", r.current->seq}, {"why", why}}.dump())) driver_gone = true;
+        } else {
+          answer(r, r.current->timed_out   ? 124
+                    : WIFEXITED(status)   ? WEXITSTATUS(status)
+                    : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                          : 255,
+                 std::string());
+        }
       }
-      const int code = c.timed_out           ? 124
-                       : WIFEXITED(status)   ? WEXITSTATUS(status)
-                       : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                             : 255;
-      json ran = {{"ran", c.seq}, {"exit", code}};
-      if (!c.result.empty()) ran["result"] = std::move(c.result);
-      if (!send_line(fd, ran.dump(-1, ' ', false, json::error_handler_t::replace))) driver_gone = true;
-      children.erase(it);
+      close_runner(r);
+      runners.erase(it);
     }
     if (fds[0].revents != 0) {
       if (!read_some(fd, buffer)) driver_gone = true;
-      for (const auto& text : take_lines(buffer)) {
+      for (auto& text : take_lines(buffer)) {
         const json message = json::parse(text, nullptr, false);
         if (!message.is_object()) continue;
         if (message.value("exit", false)) {
@@ -712,40 +804,60 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
             !message["argv"].is_array()) {
           continue;
         }
-        child c;
-        c.seq = message["run"].get<std::uint64_t>();
-        c.stdout_path = message.value("stdout", std::string());
-        c.stderr_path = message.value("stderr", std::string());
+        node_run node;
+        node.seq = message["run"].get<std::uint64_t>();
+        node.stdout_path = message.value("stdout", std::string());
+        node.stderr_path = message.value("stderr", std::string());
         const auto timeout_ms = message.value("timeout_ms", std::uint64_t{0});
-        if (timeout_ms > 0) c.deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
-        // The child keeps none of the worker's descriptors: not the connection, not
-        // its siblings' pipes.
-        std::vector<int> close_fds = {fd, children_fd};
-        for (const auto& [pid, other] : children) {
-          for (const int p : {other.result_pipe, other.out_pipe, other.err_pipe, other.out_file, other.err_file}) {
-            if (p >= 0) close_fds.push_back(p);
+        if (timeout_ms > 0) node.deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
+        // An idle runner that may take another node, else a new one.
+        runner* free = nullptr;
+        for (auto& [pid, r] : runners) {
+          if (!r.current && r.request_pipe >= 0) {
+            free = &r;
+            break;
           }
         }
-        pid_t pid = -1;
-        try {
-          pid = start_node(message, c, old_mask, close_fds);
-        } catch (const std::exception&) {
-          pid = -1;
+        if (free == nullptr) {
+          // It keeps none of the worker's descriptors: not the connection, not the
+          // other runners' pipes (a request pipe held open elsewhere would keep a
+          // runner that is let go waiting).
+          std::vector<int> close_fds = {fd, children_fd};
+          for (const auto& [pid, other] : runners) {
+            for (const int p : {other.request_pipe, other.result_pipe, other.out_pipe, other.err_pipe}) {
+              if (p >= 0) close_fds.push_back(p);
+            }
+            if (other.current) {
+              for (const int p : {other.current->out_file, other.current->err_file}) {
+                if (p >= 0) close_fds.push_back(p);
+              }
+            }
+          }
+          runner fresh;
+          const pid_t pid = start_runner(fresh, old_mask, close_fds);
+          if (pid < 0) {
+            const std::string why = json{{"error", "the pilot worker could not start a process: " +
+                                                       std::string(std::strerror(errno))}}
+                                        .dump();
+            send_line(fd, json{{"ran", node.seq}, {"exit", 255}, {"result", why}}.dump());
+            continue;
+          }
+          free = &runners.emplace(pid, std::move(fresh)).first->second;
         }
-        if (pid < 0) {
-          send_line(fd, json{{"ran", c.seq}, {"exit", 255}, {"result", json{{"error", "the pilot worker could not start its process"}}.dump()}}.dump());
-          continue;
-        }
-        children.emplace(pid, std::move(c));
+        free->current = std::move(node);
+        // (A runner that died meanwhile fails this write: its end, seen through the
+        // signalfd, ends the node.)
+        text.push_back('\n');
+        write_all(free->request_pipe, text);
       }
     }
   }
   // The run is over, its driver gone, or its job stopped: nothing of ours outlives it
   // (nodes cut short are reported by no one: the driver runs them again).
-  for (const auto& [pid, c] : children) ::kill(pid, SIGKILL);
-  for (auto& [pid, c] : children) {
+  for (const auto& [pid, r] : runners) ::kill(pid, SIGKILL);
+  for (auto& [pid, r] : runners) {
     ::waitpid(pid, nullptr, 0);
-    close_child(c);
+    close_runner(r);
   }
   ::close(fd);
   if (driver_gone) err << "worker " << job << ": the driver went away; exiting\n";

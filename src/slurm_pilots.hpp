@@ -1,8 +1,9 @@
 // src/slurm_pilots.hpp — pilot workers for the Slurm backend (`--slurm-workers N`): N
 // long-lived jobs running `PROGRAM worker`, each connected to the driver over TCP, pull
-// node requests and run each one in a forked process of their own (the worker is the
-// workflow's program: its entities are there, no exec needed), writing the node's done
-// record as a job script does. Short nodes then cost a fork, not a Slurm job.
+// node requests and run them in processes forked from themselves (the worker is the
+// workflow's program: its entities are there, no exec needed), up to
+// --nodes-per-process of them, one at a time, in each. Short nodes then cost a few
+// messages, not a Slurm job, and not a fork each.
 //
 // The protocol, one JSON object per line:
 //   worker → driver  {"hello": TOKEN, "job": "12_3", "slots": S}
@@ -87,6 +88,7 @@ class pilot_pool {
     std::vector<std::string> sbatch_arguments;  // the run's defaults (partition, account, time, ...)
     std::size_t workers = 0;
     std::size_t slots = 1;             // nodes at once in one worker (its --cpus-per-task)
+    std::size_t nodes_per_process = 1; // nodes one forked process runs in turn
     std::string address;               // where the driver listens (empty: this host's address)
     std::size_t replacements = 0;      // workers submitted again after others ended, at most
   };

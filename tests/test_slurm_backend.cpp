@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <string_view>
 
@@ -114,10 +116,35 @@ inline constexpr auto oom_killed_child = loom::task<"s_oom_killed_child">([](std
   return x;
 });
 
+/// Appends its pid to DIR/runs-ID, says so on stdout and stderr (one line each, its id
+/// in them); the first time node DOOMED runs, it exits with status 3 after printing.
+inline constexpr auto talker = loom::task<"s_talker">([](std::string dir, std::int64_t id, std::int64_t doomed) {
+                                 const std::string runs = dir + "/runs-" + std::to_string(id);
+                                 const bool first = !std::filesystem::exists(runs);
+                                 std::ofstream(runs, std::ios::app) << ::getpid() << '\n';
+                                 std::printf("talker %lld says hello\n", static_cast<long long>(id));
+                                 std::cerr << "talker " << id << " warns\n";
+                                 if (id == doomed && first) {
+                                   std::fflush(stdout);
+                                   std::_Exit(3);
+                                 }
+                                 return id;
+                               })
+                                   .with_inputs("dir", "id", "doomed")
+                                   .with_retries(1, {.initial = std::chrono::milliseconds(1)});
+
+/// N talkers (node DOOMED exits the first time), then the sum of their ids.
+inline constexpr auto talkers = loom::dynamic<"s_talkers">(
+    [](loom::dynamic_builder& wf, std::string dir, std::int64_t n, std::int64_t doomed) {
+      std::vector<promise<std::int64_t>> ids;
+      for (std::int64_t i = 0; i < n; ++i) ids.push_back(wf(talker, dir, i, doomed));
+      return wf(counted_sum, ids);
+    }).with_inputs("dir", "n", "doomed");
+
 inline void register_all() {
   loom_process_test::register_all();
   loom::register_entities(counted, counted_sum, fan_out, sized, doomed, item, item_map, throttled_map, hog,
-                          oom_killed_child);
+                          oom_killed_child, talker, talkers);
 }
 
 }  // namespace loom_slurm_test
@@ -737,6 +764,72 @@ TEST_CASE("on pilot workers a task's error, its exit status and its output come 
   } catch (const loom::task_failed& e) {
     CHECK_THAT(e.what(), Catch::Contains("timed out after 300 ms"));
   }
+}
+
+/// The pids in DIR/runs-0 .. runs-(N-1), each line one run.
+std::vector<std::string> run_pids(const fs::path& dir, std::int64_t n) {
+  std::vector<std::string> pids;
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::ifstream in(dir / ("runs-" + std::to_string(i)));
+    for (std::string line; std::getline(in, line);) pids.push_back(line);
+  }
+  return pids;
+}
+
+TEST_CASE("a pilot worker's process runs nodes in turn, K at most; each node's output goes to its own logs",
+          "[slurm]") {
+  scratch_dir dir("pilots-reuse");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = with_workers(store, 1, 1);
+  options.slurm.worker_nodes_per_process = 4;
+  options.execution_id = "ex-pilots-reuse";
+  CHECK(ex.run(options, talkers, dir.path.string(), std::int64_t{10}, std::int64_t{-1}) == 45);
+  // One slot: the body, the 10 talkers and the sum ran one after another, 4 to a process:
+  // the talkers in 3 processes (the body's first, with 3 of them; 4; 3 and the sum).
+  const auto pids = run_pids(dir.path, 10);
+  REQUIRE(pids.size() == 10);
+  std::map<std::string, int> per_pid;
+  for (const auto& pid : pids) ++per_pid[pid];
+  CHECK(per_pid.size() == 3);
+  for (const auto& [pid, count] : per_pid) CHECK(count <= 4);
+  // Each node's logs hold what it printed, no other node's.
+  std::set<std::string> said;
+  std::set<std::string> warned;
+  for (const auto& file : files_named(store.root() / "ex-pilots-reuse", R"(job-a0\.(out|err))")) {
+    const std::string text = slurp(file);
+    const bool out = file.extension() == ".out";
+    INFO(file.string() << ": " << text);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+    CHECK_THAT(text, Catch::Contains(out ? " says hello" : " warns"));
+    (out ? said : warned).insert(text);
+  }
+  CHECK(said.size() == 10);
+  CHECK(warned.size() == 10);
+}
+
+TEST_CASE("a node that exits takes its process with it: the next node gets a new one", "[slurm]") {
+  scratch_dir dir("pilots-exit-reuse");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 2});
+  auto options = with_workers(store, 1, 1);
+  options.execution_id = "ex-pilots-exit-reuse";
+  // Talker 3 exits (status 3) the first time: its retry, and every node after it, run in
+  // a second process; every node before it ran in the first.
+  CHECK(ex.run(options, talkers, dir.path.string(), std::int64_t{8}, std::int64_t{3}) == 28);
+  const auto pids = run_pids(dir.path, 8);
+  CHECK(pids.size() == 9);
+  CHECK(std::set<std::string>(pids.begin(), pids.end()).size() == 2);
+  const std::string doomed_runs = slurp(dir.path / "runs-3");
+  CHECK(std::count(doomed_runs.begin(), doomed_runs.end(), '\n') == 2);
+  // Its first attempt's output is in that attempt's log, the exit status in the journal.
+  std::ifstream journal(store.root() / "ex-pilots-exit-reuse" / "pilots" / "nodes.jsonl");
+  std::size_t exited_3 = 0;
+  for (std::string line; std::getline(journal, line);) {
+    const auto entry = loom::json::parse(line);
+    if (entry.contains("exit") && entry["exit"] == 3) ++exited_3;
+  }
+  CHECK(exited_3 == 1);
 }
 
 TEST_CASE("a node that declares resources gets a job of its own beside the pilot workers", "[slurm]") {

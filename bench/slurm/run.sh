@@ -20,7 +20,8 @@
 #            the binary's own chunks
 #   workers  Loom, fan_sum, --backend slurm --slurm-workers W --slurm-worker-slots S for
 #            each WxS (or W: one slot) of WORKERS, when the binary has those options
-#            (pilot jobs: long-lived jobs that run the nodes in forks); skipped otherwise
+#            (pilot jobs: long-lived jobs that run the nodes in forks); skipped otherwise;
+#            WxSxK adds --slurm-worker-nodes-per-process K (K = 1: a fork per node)
 # Loom's runs keep their store in the scratch directory (--store: the Slurm backend needs
 # one; the others get one too, alike). Each run is timed from its command's start to its
 # end, with `sdiag --reset` before it and `sdiag` after it; before it, the script waits
@@ -31,7 +32,7 @@
 # stopped at the end (left running if it ran before).
 #
 # Environment: N (1000), REPS (3), CASES (the list above), ITEMS_PER_JOB ("1 100"),
-# WORKERS ("4 2x4"), THREADS (the driver's --threads: nproc), LIVENESS_MS
+# WORKERS ("4 2x4 2x4x1"), THREADS (the driver's --threads: nproc), LIVENESS_MS
 # (--slurm-liveness-ms: 5000, Loom's default), TIMEOUT (seconds per run: 900), WAIT_QUIET
 # (seconds to wait for an idle machine before each run: 120), WORK (scratch directory the
 # jobs see: a new one under /tmp, removed at the end unless KEEP=1 or WORK was given),
@@ -51,7 +52,7 @@ N=${N:-1000}
 REPS=${REPS:-3}
 CASES=${CASES:-thread process sbatch1 slurm sbatch2 map workers}
 ITEMS_PER_JOB=${ITEMS_PER_JOB:-1 100}
-WORKERS=${WORKERS:-4 2x4}
+WORKERS=${WORKERS:-4 2x4 2x4x1}
 THREADS=${THREADS:-$(nproc)}
 LIVENESS_MS=${LIVENESS_MS:-5000}
 TIMEOUT=${TIMEOUT:-900}
@@ -240,11 +241,24 @@ for ((rep = 1; rep <= REPS; rep++)); do
         ;;
       workers)
         if grep -q -- --slurm-workers <<<"$help_text"; then
-          for w in $WORKERS; do  # W, or WxS: W workers of S slots
-            slots=1
-            if [[ $w == *x* ]]; then slots=${w#*x}; fi
-            loom_case "workers$w" "Loom, Slurm, ${w%%x*} pilot workers x $slots slot(s)" fan_sum slurm \
-              --slurm-liveness-ms "$LIVENESS_MS" --slurm-workers "${w%%x*}" --slurm-worker-slots "$slots"
+          for w in $WORKERS; do  # W, WxS (W workers of S slots) or WxSxK (K nodes per process)
+            IFS=x read -r count slots per_process <<<"$w"
+            slots=${slots:-1}
+            label="Loom, Slurm, $count pilot workers x $slots slot(s)"
+            more=()
+            if [[ -n $per_process ]]; then
+              if grep -q -- --slurm-worker-nodes-per-process <<<"$help_text"; then
+                more=(--slurm-worker-nodes-per-process "$per_process")
+                label+=", $per_process node(s) per process"
+              elif ((rep == 1)); then
+                echo "run.sh: the binary has no --slurm-worker-nodes-per-process: case $w skipped" >&2
+                continue
+              else
+                continue
+              fi
+            fi
+            loom_case "workers$w" "$label" fan_sum slurm \
+              --slurm-liveness-ms "$LIVENESS_MS" --slurm-workers "$count" --slurm-worker-slots "$slots" ${more[@]+"${more[@]}"}
           done
         elif ((rep == 1)); then
           echo "run.sh: the binary has no --slurm-workers: no pilot-worker case" >&2

@@ -147,11 +147,12 @@ struct node_request {
   bool map_partial = false;
   /// A pilot worker's node (src/slurm_pilots.hpp), not on the command line: its inputs
   /// document came with the worker's request instead of through the store, and a task's
-  /// outputs (or the message of what it threw) go back the same way, as one JSON object
-  /// written to this descriptor: {"outputs": {...}} or {"error": "..."}. A dynamic
-  /// body's futures file still goes to the store (its literals may be objects of their own).
+  /// outputs (or the message of what it threw) go back the same way: kept here as one
+  /// JSON object's text, {"outputs": {...}} or {"error": "..."}, for the worker to send.
+  /// A dynamic body's futures file still goes to the store (its literals may be objects
+  /// of their own), and `*result` stays empty.
   const json* given_inputs = nullptr;
-  int result_fd = -1;
+  std::string* result = nullptr;
 
   /// The command line that asks for it (argv[0] first).
   [[nodiscard]] std::vector<std::string> arguments(std::string argv0) const;
@@ -171,7 +172,7 @@ void execute_map_batch(const node_request& r, const entity_info& info, const jso
 /// write the outputs (or the futures file). Throws what the task throws.
 void execute_node_request(const node_request& r, const object_store& store);
 
-/// execute_node_request, and what the task threw stored (or sent to `r.result_fd`):
+/// execute_node_request, and what the task threw stored (or kept in `*r.result`):
 /// the exit code of a node process (0, or 1 when the task threw; its message is kept).
 int run_node_request(const node_request& r, const object_store& store, std::ostream& err);
 

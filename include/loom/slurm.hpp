@@ -48,13 +48,21 @@ struct slurm_options {
   /// requires; the map's concurrency limits the elements running at once (`%N`).
   std::size_t items_per_job = 0;
   /// Pilot workers: this many long-lived jobs (one job array) running `PROGRAM worker`,
-  /// which pull the run's short nodes from the driver over TCP and run each in a forked
-  /// process: a node then costs a fork, not a Slurm job. Nodes whose task declares
-  /// resources (with_resources) and map nodes (job arrays) still get jobs of their own.
+  /// which pull the run's short nodes from the driver over TCP and run them in processes
+  /// forked from the worker: a node then costs a few messages, not a Slurm job. Nodes
+  /// whose task declares resources (with_resources) and map nodes (job arrays) still get
+  /// jobs of their own.
   /// 0: no workers.
   std::size_t workers = 0;
   /// Nodes one worker runs at once (its --cpus-per-task).
   std::size_t worker_slots = 1;
+  /// Nodes one forked process of a worker runs in turn before it is replaced. A fork
+  /// costs more than a trivial node (about 1 ms of a 2-CPU VM's time, and what the
+  /// node's first use of the program's pages costs after it): a process that runs many
+  /// nodes pays that once. A node that crashes, exits or times out takes only its
+  /// process with it (the next node gets a new one), but nodes that share a process
+  /// share its globals, as on the thread backend. 1: a fresh process for every node.
+  std::size_t worker_nodes_per_process = 100;
   /// The IPv4 address the driver listens on for its workers (empty: this host's name's
   /// first address, else loopback). Must be reachable from the cluster's nodes.
   std::string worker_address;
