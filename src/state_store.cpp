@@ -130,6 +130,46 @@ LOOM_FUNC state_store::state_store(std::filesystem::path path, bool create) : pa
   }
 }
 
+LOOM_FUNC state_store::state_store(std::filesystem::path path, reading how) : path_(std::move(path)) {
+  if (!std::filesystem::exists(path_)) throw state_store_error("state store " + path_.string() + " does not exist");
+  // A URI, so that the mode and immutability travel with the name: its path escaped
+  // where a URI would read it otherwise.
+  std::string uri = "file:";
+  for (const char c : path_.string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      static const char hex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += hex[static_cast<unsigned char>(c) >> 4U];
+      uri += hex[static_cast<unsigned char>(c) & 15U];
+    } else {
+      uri += c;
+    }
+  }
+  uri += how == reading::immutable ? "?mode=ro&immutable=1" : "?mode=ro";
+  const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2(uri.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw state_store_error("state store " + path_.string() + ": cannot open for reading: " + why);
+  }
+  try {
+    sqlite3_busy_timeout(db_, static_cast<int>(busy_budget.count()));
+    std::lock_guard lock(mutex_);
+    int version = 0;
+    query("PRAGMA user_version", {}, [&](sqlite3_stmt* s) { version = sqlite3_column_int(s, 0); });
+    if (version != schema_version) {
+      throw state_store_error("state store " + path_.string() + " has schema version " + std::to_string(version) +
+                              ", this Loom reads " + std::to_string(schema_version) +
+                              (version > schema_version ? " (written by a newer Loom)"
+                                                        : " (run any loom command that writes it, to migrate it)"));
+    }
+  } catch (...) {
+    close();
+    throw;
+  }
+}
+
 LOOM_FUNC void state_store::check() {
   std::lock_guard lock(mutex_);
   std::string problems;

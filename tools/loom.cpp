@@ -12,6 +12,7 @@
 #include "dot_output.hpp"
 #include "graph_file.hpp"
 #include "store_view.hpp"
+#include "ui_server.hpp"
 
 #include <loom/object_store.hpp>
 #include <loom/state_store.hpp>
@@ -36,6 +37,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
 
 extern char** environ;
 
@@ -233,7 +236,8 @@ std::string main_help() {
              "  graph ID [--node PATH] [--format dot|svg]    the executed DAG in Graphviz DOT (or SVG)\n"
              "  inspect FILE|KEY [--json]                    pretty-print and check a futures file or a stored\n"
              "                                               value (a file, or a key of the store)\n"
-             "  gc --before DATE [--dry-run]                 delete the executions started before DATE\n\n"
+             "  gc --before DATE [--dry-run]                 delete the executions started before DATE\n"
+             "  ui [--port 8080] [--bind 127.0.0.1]          a live web view of the store's executions\n\n"
              "options of every command:\n") +
          store_option_help + exit_help;
 }
@@ -292,6 +296,19 @@ const std::map<std::string, std::string>& command_help() {
            store_option_help +
            "  --json        a futures file as indented JSON rather than node by node\n"
            "  --max-nodes N the limit of nodes per graph (default 1000000, the executor's default)\n" +
+           exit_help},
+      {"ui",
+       std::string("usage: loom ui [--store DIR] [--port 8080] [--bind 127.0.0.1]\n"
+                   "serves a web page of the store's executions, live while runs progress: the executions\n"
+                   "list, each execution's node tree (dynamic sub-DAGs and subworkflows at any depth), a\n"
+                   "graph of one level at a time, map nodes' items, a timeline. It reads the store and never\n"
+                   "changes it. The first line printed is its address; Ctrl-C (or SIGTERM) stops it. See\n"
+                   "docs/ui.md.\n\n"
+                   "options:\n") +
+           store_option_help +
+           "  --port N      the port (default 8080; 0: any free port, printed)\n"
+           "  --bind ADDR   the address to listen on (default 127.0.0.1: this machine only); the\n"
+           "                page answers only requests whose Host names it (127.0.0.1, localhost, ADDR)\n" +
            exit_help},
       {"gc",
        std::string("usage: loom gc --before DATE [--store DIR] [--dry-run]\n"
@@ -824,6 +841,30 @@ int cmd_gc(const command_line& cl) {
   return failed ? 1 : 0;
 }
 
+// ---- ui ----
+
+int cmd_ui(const command_line& cl) {
+  loom_tool::ui_options options;
+  options.store = require_store(cl);
+  if (const auto port = cl.value("--port")) {
+    const auto n = count_option("--port", *port);
+    if (n > 65535) throw usage_error("--port: expected 0 to 65535, got '" + *port + "'");
+    options.port = static_cast<int>(n);
+  }
+  if (const auto bind = cl.value("--bind")) {
+    in6_addr v6{};
+    in_addr v4{};
+    if (::inet_pton(AF_INET, bind->c_str(), &v4) != 1 && ::inet_pton(AF_INET6, bind->c_str(), &v6) != 1) {
+      throw usage_error("--bind: expected an IP address (127.0.0.1, 0.0.0.0, ::1), got '" + *bind + "'");
+    }
+    options.bind = *bind;
+  }
+  if (!std::filesystem::is_directory(options.store)) {
+    throw failure("no store at " + options.store.string() + " (not a directory)");
+  }
+  return loom_tool::run_ui(options);
+}
+
 // ---- main ----
 
 struct command {
@@ -838,6 +879,7 @@ const std::vector<command>& commands() {
       {{"graph", {"--node", "--format"}, {}, 1, "ID"}, cmd_graph},
       {{"inspect", {"--max-nodes"}, {"--json"}, 1, "FILE"}, cmd_inspect},
       {{"gc", {"--before"}, {"--dry-run"}, 0, ""}, cmd_gc},
+      {{"ui", {"--port", "--bind"}, {}, 0, ""}, cmd_ui},
   };
   return list;
 }
@@ -859,7 +901,7 @@ int run(int argc, char** argv) {
   }
   const auto it = std::find_if(commands().begin(), commands().end(), [&](const command& c) { return c.spec.name == verb; });
   if (it == commands().end()) {
-    std::fprintf(stderr, "loom: unknown command '%s' (commands: executions, show, graph, inspect, gc; see loom --help)\n",
+    std::fprintf(stderr, "loom: unknown command '%s' (commands: executions, show, graph, inspect, gc, ui; see loom --help)\n",
                  verb.c_str());
     return 2;
   }

@@ -178,7 +178,7 @@ bool path_less(std::string_view a, std::string_view b) {
   return a.empty() && !b.empty();
 }
 
-store::store(const fs::path& dir) : root(dir) {
+store::store(const fs::path& dir, bool read_only) : root(dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) throw failure("no store at " + dir.string() + " (the directory does not exist)");
   if (!fs::is_directory(dir, ec)) throw failure("no store at " + dir.string() + " (not a directory)");
@@ -188,7 +188,20 @@ store::store(const fs::path& dir) : root(dir) {
     throw failure(e.what());
   }
   const fs::path db = loom::state_store::default_path(dir);
-  if (fs::exists(db, ec)) states = std::make_unique<loom::state_store>(db, /*create=*/false);
+  if (!fs::exists(db, ec)) return;
+  if (!read_only) {
+    states = std::make_unique<loom::state_store>(db, /*create=*/false);
+    return;
+  }
+  // A run that has the database open keeps its -wal beside it: read through it. Else
+  // the file is all there is, and is read without SQLite making its -shm and -wal.
+  const bool written = fs::exists(fs::path(db.string() + "-wal"), ec);
+  try {
+    states = std::make_unique<loom::state_store>(
+        db, written ? loom::state_store::reading::shared : loom::state_store::reading::immutable);
+  } catch (const std::exception& e) {
+    throw failure(e.what());
+  }
 }
 
 loom::state_store& store::database() {

@@ -54,7 +54,10 @@ struct store {
   std::unique_ptr<loom::state_store> states;  // null: no database (nothing recorded)
 
   /// Opens the store at `dir`; throws failure if it is not a directory. Never creates it.
-  explicit store(const std::filesystem::path& dir);
+  /// `read_only`: the database is opened for reading only (never migrated or written;
+  /// read as immutable while no run has it open for writing: no `loom.db-wal`), so that
+  /// not a byte of the store changes (`loom ui`).
+  explicit store(const std::filesystem::path& dir, bool read_only = false);
   /// The database, or failure("no executions recorded in DIR").
   loom::state_store& database();
   /// The execution, or failure naming it and the database.

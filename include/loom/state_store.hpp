@@ -139,6 +139,16 @@ class state_store {
   /// Opens (creating when `create`) the database, in WAL mode, and migrates it. Any
   /// number of processes may do this on one database at once, also while it is created.
   explicit state_store(std::filesystem::path path, bool create = true);
+
+  /// How a reader that must not change the store opens it (`loom ui`).
+  enum class reading {
+    shared,     // SQLITE_OPEN_READONLY: sees the runs writing it (through their -wal)
+    immutable,  // the file as it is, no locks, no -shm or -wal made: for a database no
+                // process has open for writing (no `-wal` beside it)
+  };
+  /// Opens the database for reading only: it is never created, migrated, put in WAL
+  /// mode or written. A schema other than this Loom's is refused, naming both versions.
+  state_store(std::filesystem::path path, reading how);
   state_store(const state_store&) = delete;
   state_store& operator=(const state_store&) = delete;
   ~state_store() { close(); }

@@ -1,0 +1,268 @@
+// `loom ui` as a user starts it (the real program on a real store), asked over HTTP: the
+// page and its assets with the security headers, deep links (404 for what is not
+// there), the API, the event stream (a change is pushed; at most N streams), and what it
+// refuses: a Host that is not its own, methods other than GET, paths out of the store.
+// SIGTERM stops it, streams open, with exit code 0.
+#include <catch2/catch.hpp>
+
+#include "tool_fixture.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+
+namespace {
+
+using namespace loom_tool_test;
+using json = nlohmann::json;
+
+/// `loom ui --store STORE --port 0 ...` running; its port read from its first line.
+struct ui_process {
+  pid_t pid = -1;
+  int port = 0;
+  fs::path out;
+  fs::path err;
+
+  explicit ui_process(const fs::path& store, std::vector<std::string> more = {}) {
+    static int counter = 0;
+    const fs::path base = fs::temp_directory_path() / ("loom-ui-test-" + std::to_string(::getpid()) + "-" +
+                                                       std::to_string(counter++));
+    out = base.string() + ".out";
+    err = base.string() + ".err";
+    std::vector<std::string> command = {LOOM_TOOL_BINARY, "ui", "--store", store.string(), "--port", "0"};
+    command.insert(command.end(), more.begin(), more.end());
+    pid = spawn(command, {{"LOOM_STORE", std::nullopt}}, out, err);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    const std::regex address(R"(http://[^:]+:(\d+)/)");
+    while (std::chrono::steady_clock::now() < give_up) {
+      std::smatch m;
+      const std::string first = slurp(out);
+      if (std::regex_search(first, m, address)) {
+        port = std::stoi(m[1]);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL("loom ui printed no address: " << slurp(out) << slurp(err));
+  }
+  ~ui_process() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      wait_for(pid);
+    }
+    fs::remove(out);
+    fs::remove(err);
+  }
+  int stop() {
+    ::kill(pid, SIGTERM);
+    const int code = wait_for(pid);
+    pid = -1;
+    return code;
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(10, 0);
+    return c;
+  }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port); }
+};
+
+}  // namespace
+
+TEST_CASE("loom ui: the page, its assets and the API, each with the security headers") {
+  store_fixture f;
+  f.need("chains");
+  ui_process ui(f.root);
+  auto c = ui.client();
+  const auto page = c.Get("/");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK_THAT(page->get_header_value("Content-Type"), Catch::StartsWith("text/html"));
+  CHECK_THAT(page->body, Catch::Contains("/assets/app.js"));
+  CHECK_THAT(page->get_header_value("Content-Security-Policy"), Catch::Contains("default-src 'none'"));
+  CHECK_THAT(page->get_header_value("Content-Security-Policy"), Catch::Contains("script-src 'self'"));
+  CHECK(page->get_header_value("X-Content-Type-Options") == "nosniff");
+  for (const std::string asset : {"/assets/app.js", "/assets/app.css"}) {
+    const auto a = c.Get(asset.c_str());
+    REQUIRE(a);
+    CHECK(a->status == 200);
+    CHECK_FALSE(a->body.empty());
+    const std::string tag = a->get_header_value("ETag");
+    REQUIRE_FALSE(tag.empty());
+    const auto again = c.Get(asset.c_str(), {{"If-None-Match", tag}});
+    REQUIRE(again);
+    CHECK(again->status == 304);
+  }
+  const auto list = c.Get("/api/executions");
+  REQUIRE(list);
+  CHECK(list->status == 200);
+  CHECK(list->get_header_value("Cache-Control") == "no-store");
+  CHECK(json::parse(list->body)["executions"][0]["id"] == "chains");
+  const auto node = c.Get("/api/executions/chains/node?path=n0%2Fdn1");
+  REQUIRE(node);
+  CHECK(node->status == 200);
+  CHECK(json::parse(node->body)["node"]["path"] == "n0/dn1");
+  CHECK(ui.stop() == 0);
+}
+
+TEST_CASE("loom ui: deep links answer the page, 404 for an execution, node or item that is not there") {
+  store_fixture f;
+  f.need("chains");
+  ui_process ui(f.root);
+  auto c = ui.client();
+  auto status = [&](const std::string& path) {
+    const auto r = c.Get(path.c_str());
+    REQUIRE(r);
+    if (r->status == 200 || r->status == 404) CHECK_THAT(r->body, Catch::Contains("/assets/app.js"));  // the page
+    return r->status;
+  };
+  CHECK(status("/e/chains") == 200);
+  CHECK(status("/e/chains/n/n0") == 200);
+  CHECK(status("/e/chains/n/n0/dn3") == 200);
+  CHECK(status("/e/nope") == 404);
+  CHECK(status("/e/chains/n/n0/dn99") == 404);
+  CHECK(status("/e/chains/n/n0/dn3/i/0") == 404);  // not a map node
+  CHECK(status("/no/such/page") == 404);
+  const auto api = c.Get("/api/executions/nope");
+  REQUIRE(api);
+  CHECK(api->status == 404);
+  CHECK_THAT(api->body, Catch::Contains("no execution 'nope'"));
+  const auto unknown_api = c.Get("/api/nothing");
+  REQUIRE(unknown_api);
+  CHECK(unknown_api->status == 404);
+  CHECK(json::parse(unknown_api->body).contains("error"));
+}
+
+TEST_CASE("loom ui: a foreign Host, other methods and paths out of the store are refused") {
+  store_fixture f;
+  f.need("chains");
+  std::ofstream(f.root.parent_path() / "secret.txt") << "not for the page";
+  ui_process ui(f.root);
+  auto c = ui.client();
+  // DNS rebinding: a page of evil.example whose name now points here.
+  const auto foreign = c.Get("/api/executions", {{"Host", "evil.example:" + std::to_string(ui.port)}});
+  REQUIRE(foreign);
+  CHECK(foreign->status == 403);
+  CHECK(foreign->body.find("chains") == std::string::npos);
+  const auto wrong_port = c.Get("/", {{"Host", "127.0.0.1:1"}});
+  REQUIRE(wrong_port);
+  CHECK(wrong_port->status == 403);
+  const auto localhost = c.Get("/", {{"Host", "localhost:" + std::to_string(ui.port)}});
+  REQUIRE(localhost);
+  CHECK(localhost->status == 200);
+  const auto post = c.Post("/api/executions", "{}", "application/json");
+  REQUIRE(post);
+  CHECK(post->status == 405);
+  const auto del = c.Delete("/api/executions/chains");
+  REQUIRE(del);
+  CHECK(del->status == 405);
+  // Paths that would name files: none is served (nothing is served from a path).
+  for (const std::string path :
+       {"/assets/../loom.db", "/assets/..%2Floom.db", "/assets/%2e%2e/%2e%2e/secret.txt", "/../secret.txt",
+        "/loom.db", "/chains/workflow.json", "/api/executions/..%2F..%2Fsecret.txt",
+        "/api/executions/chains/node?path=..%2F..%2Fsecret.txt", "/e/..%2F..%2Fsecret.txt"}) {
+    INFO(path);
+    const auto r = c.Get(path.c_str());
+    REQUIRE(r);
+    CHECK(r->status == 404);
+    CHECK(r->body.find("not for the page") == std::string::npos);
+    CHECK(r->body.find("SQLite format") == std::string::npos);
+  }
+}
+
+TEST_CASE("loom ui: the event stream pushes a change of the store; streams are bounded; SIGTERM ends them") {
+  store_fixture f;
+  f.need("chains");
+  ui_process ui(f.root, {});
+  std::string received;
+  std::mutex mutex;
+  std::atomic<bool> stop{false};
+  auto reader = std::thread([&] {
+    auto c = ui.client();
+    c.set_read_timeout(30, 0);
+    c.Get("/api/events", [&](const char* data, std::size_t n) {
+      std::lock_guard lock(mutex);
+      received.append(data, n);
+      return !stop.load();
+    });
+  });
+  auto seen = [&](const std::string& text) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < give_up) {
+      {
+        std::lock_guard lock(mutex);
+        if (received.find(text) != std::string::npos) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  CHECK(seen("retry: 1000"));
+  CHECK(seen("data: {\"version\":0}"));
+  // Another run writes the store: version 1 (or more) is pushed.
+  f.need("boom");
+  CHECK(seen("event: change\ndata: {\"version\":1}"));
+  const auto list = ui.client().Get("/api/executions");
+  REQUIRE(list);
+  CHECK(json::parse(list->body)["total"] == 2);
+  CHECK(ui.stop() == 0);  // with the stream open
+  stop = true;
+  reader.join();
+}
+
+TEST_CASE("loom ui: at most 16 event streams at once, the 17th is refused with 503") {
+  store_fixture f;
+  f.need("chains");
+  ui_process ui(f.root);
+  std::atomic<int> open{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 16; ++i) {
+    readers.emplace_back([&] {
+      auto c = ui.client();
+      c.set_read_timeout(30, 0);
+      bool counted = false;
+      c.Get("/api/events", [&](const char*, std::size_t) {
+        if (!counted) ++open;
+        counted = true;
+        return !stop.load();
+      });
+    });
+  }
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (open.load() < 16 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(open.load() == 16);
+  const auto refused = ui.client().Get("/api/events");
+  REQUIRE(refused);
+  CHECK(refused->status == 503);
+  CHECK_THAT(refused->body, Catch::Contains("too many event streams"));
+  const auto page = ui.client().Get("/api/executions");  // the rest still answers
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(ui.stop() == 0);
+  stop = true;
+  for (auto& r : readers) r.join();
+}
+
+TEST_CASE("loom ui: bad command lines") {
+  store_fixture f;
+  f.need("chains");
+  const auto bad_port = loom_tool({"ui", "--store", f.store(), "--port", "70000"});
+  CHECK(bad_port.code == 2);
+  CHECK_THAT(bad_port.err, Catch::Contains("--port"));
+  const auto bad_bind = loom_tool({"ui", "--store", f.store(), "--bind", "example.com"});
+  CHECK(bad_bind.code == 2);
+  CHECK_THAT(bad_bind.err, Catch::Contains("--bind: expected an IP address"));
+  const auto no_store = loom_tool({"ui", "--store", (f.root / "nope").string()});
+  CHECK(no_store.code == 1);
+  CHECK_THAT(no_store.err, Catch::Contains("no store at"));
+}
