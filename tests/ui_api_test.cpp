@@ -148,7 +148,12 @@ TEST_CASE("ui api: an execution, its levels paged, a node's inputs, outputs, fut
   const auto body = ok(api.execution("chains", "node", params({{"path", "n0"}})));
   REQUIRE(body["futures"]["value"].is_object());
   CHECK(body["futures"]["value"]["nodes"].size() == 7);
-  CHECK(api.execution("chains", "node", {}).status == 400);  // the root is not a node
+  // The execution itself: its inputs and outputs.
+  const auto root = ok(api.execution("chains", "node", {}));
+  CHECK(root["node"]["path"] == "");
+  CHECK(root["inputs"]["i0"]["value"] == 2);  // (count: the binary names inputs by position)
+  CHECK(root["outputs"]["value"].is_object());
+  CHECK(root["breadcrumbs"].size() == 1);
 }
 
 TEST_CASE("ui api: a level as a graph, and a level over the limit as groups of its tasks") {

@@ -7,18 +7,27 @@
 # The test suite runs three times: built with g++, with clang++, and with clang++
 # under AddressSanitizer + UndefinedBehaviorSanitizer. What does not depend on the
 # compiler is built and run once, in the g++ suite: the benchmarks (built, to keep
-# them compiling; run by hand) and the consumer tests (Loom built as a subdirectory
-# and installed, twice more).
+# them compiling; run by hand), the consumer tests (Loom built as a subdirectory and
+# installed, twice more) and the browser tests of `loom ui` (Debian's chromium, driven
+# by puppeteer-core from npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ clang clang-14 llvm-14-dev libclang-14-dev libclang-rt-14-dev libboost-dev libfmt-dev nlohmann-json3-dev libsqlite3-dev libssl-dev libxxhash-dev catch2 python3 python3-jsonschema slurm-wlm munge libcpp-httplib-dev)
+# Only for the test suite: the browser of loom ui's browser tests.
+test_packages=(chromium)
 
+# install_missing [test]: the packages, and with `test` those of the test suite.
 install_missing() {
-  local missing=()
-  for p in "${packages[@]}"; do
+  local missing=() wanted=("${packages[@]}")
+  [[ ${1:-} == test ]] && wanted+=("${test_packages[@]}")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # node and npm for the browser tests: Debian's, unless a node (with its npm) is there.
+  if [[ ${1:-} == test ]] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+    missing+=(nodejs npm)
+  fi
   if ((${#missing[@]})); then
     echo "dev.sh: installing ${missing[*]}" >&2
     local sudo=()
@@ -60,11 +69,11 @@ case "${1:-}" in
     ./build/release/examples/count_characters run start_wf
     ;;
   test)
-    install_missing
+    install_missing test
     passed_all=0
     failed_all=0
     status=0
-    run_suite build/gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DLOOM_WERROR=ON || status=1
+    run_suite build/gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DLOOM_WERROR=ON -DLOOM_BROWSER_TESTS=ON || status=1
     run_suite build/clang -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DLOOM_WERROR=ON \
       -DLOOM_BUILD_BENCHMARKS=OFF -DLOOM_CONSUMER_TESTS=OFF || status=1
     run_suite build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \

@@ -337,8 +337,27 @@ api_answer ui_api::execution(const std::string& id, const std::string& what, con
       return json_answer(ojson{{"path", path}, {"total", n.children.size()}, {"children", std::move(children)}});
     }
 
+    if (what == "node" && path.empty()) {  // the execution itself: its inputs and outputs
+      auto root = node_summary(tree->root);
+      root["kind"] = "workflow";
+      root["task"] = record->workflow;
+      root["phase"] = view_of(*record).status;
+      auto inputs = stored_json(s, id + "/inputs.json");
+      ojson out;
+      out["node"] = std::move(root);
+      out["breadcrumbs"] = ojson::array({ojson{{"path", ""}, {"id", id}, {"task", record->workflow}}});
+      out["error"] = record->error;
+      out["inputs"] = nullptr;
+      if (inputs.is_object() && inputs.contains("value") && inputs["value"].is_object() && inputs["value"].contains("inputs")) {
+        out["inputs"] = ojson::object();
+        for (const auto& [name, value] : inputs["value"]["inputs"].items()) out["inputs"][name] = ojson{{"value", value}};
+      }
+      out["outputs"] = stored_json(s, id + "/outputs.json");
+      out["futures"] = nullptr;
+      out["slurm_jobs"] = ojson::array();
+      return json_answer(out);
+    }
     if (what == "node") {
-      if (path.empty()) bad_request("node: give path=PATH (a node of the execution)");
       auto breadcrumbs = ojson::array();
       breadcrumbs.push_back(ojson{{"path", ""}, {"id", id}, {"task", record->workflow}});
       const tree_node* parent = &tree->root;

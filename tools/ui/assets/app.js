@@ -349,8 +349,9 @@
   function buildListPage() {
     const statusSel = el('select', { id: 'status-filter', name: 'status', onchange: onFilterChange });
     const workflowSel = el('select', { id: 'workflow-filter', name: 'workflow', onchange: onFilterChange });
-    const head = el('tr', null, ...['Workflow', 'Status', 'Started', 'Duration', 'Nodes', 'Failed', 'Backend', 'ID']
-      .map((h) => el('th', { scope: 'col' }, h)));
+    const head = el('tr', null, ...[['Workflow', 'workflow'], ['Status', 'status'], ['Started', 'start'],
+      ['Duration', 'duration'], ['Nodes', 'progress'], ['Failed', 'failed'], ['Backend', 'backend'], ['ID', 'id']]
+      .map(([h, cls]) => el('th', { scope: 'col', class: cls }, h)));
     const table = el('table', { id: 'executions', class: 'data-table executions' },
       el('thead', null, head), el('tbody', { id: 'executions-body', onclick: onListRowClick }));
     fill($('app'), el('section', { class: 'list-page' },
@@ -440,7 +441,7 @@
       crumbs: [],
       tree: { levels: new Map(), rows: new Map(), expanded: new Set(), ready: null },
       items: { path: null, phase: '', offset: 0, sig: '', box: null, token: 0 },
-      item: { key: '', sig: '', token: 0 },
+      item: { key: '', sig: '', token: 0, shown: '' },
       graph: { path: null, sig: '', vb: null, bounds: null, token: 0 },
       timeline: { path: null, sig: '', data: null, token: 0, drawn: 0 },
       headerSig: '',
@@ -605,9 +606,13 @@
       return;
     }
     if (gen !== S.gen || token !== E.selToken) return;
+    const isMap = d.node && d.node.kind === 'map';
+    if (r.k !== null && !isMap) {
+      showNotFound(`Node ${r.path || '(root)'} is not a map node: it has no item ${r.k}.`);
+      return;
+    }
     showNodeData(d);
-    if (d.node && d.node.kind === 'map') setItemsNode(d.node, r.k);
-    else if (r.k !== null) showNotFound(`Node ${r.path} is not a map node: it has no item ${r.k}.`);
+    if (isMap) setItemsNode(d.node, r.k);
     else clearItems();
     const level = levelOf(d);
     setGraphLevel(level);
@@ -618,10 +623,10 @@
 
   /** The node API's answer; for the root, a stand-in from the execution if the API has none. */
   async function loadNode(path) {
+    const E = S.exec;
     try {
       return await api(execApi('node', { path }));
     } catch (e) {
-      const E = S.exec;
       if (path !== '' || isAbort(e) || !E.data || !E.data.root) throw e;
       return { node: E.data.root, breadcrumbs: [], inputs: null, outputs: null, futures: null, slurm_jobs: [], error: E.data.root.error || '' };
     }
@@ -768,7 +773,17 @@
     if (I.box.parentNode !== $('node-detail')) $('node-detail').insertBefore(I.box, $('node-more'));
     loadItems().catch(() => {});
     if (k !== null) loadItem(node.path, k).catch(() => {});
-    else { E.item.key = ''; fill($('item-detail')); $('item-detail').hidden = true; }
+    else hideItem();
+  }
+
+  function hideItem() {
+    const E = S.exec;
+    E.item.token += 1;  // an item answer still on its way is for a page no longer shown
+    E.item.key = '';
+    E.item.shown = '';
+    E.item.sig = '';
+    const box = $('item-detail');
+    if (box) { fill(box); box.hidden = true; }
   }
 
   function buildItemsView() {
@@ -826,7 +841,16 @@
         if (gen !== S.gen || token !== I.token) return;
       }
       renderItems(d);
-    } catch (e) { if (token === I.token) failed(e, gen, false); throw e; }
+    } catch (e) {
+      if (token !== I.token || isAbort(e)) throw e;
+      if (e.status === 400) {  // a map node without item records: say so where the items would be
+        I.sig = '';
+        fill($('items'), el('p', { class: 'muted' }, e.message));
+        return;
+      }
+      failed(e, gen, false);
+      throw e;
+    }
   }
 
   function renderItems(d) {
@@ -942,11 +966,13 @@
   async function loadTreeRoot() {
     const level = makeLevel('', 0);
     fill($('tree'), level.box);
+    const gen = S.gen;
     await fetchMore('', TREE_PAGE);
-    updateTreeCaption();
+    if (gen === S.gen) updateTreeCaption();
   }
 
   function updateTreeCaption() {
+    if (!S.exec) return;
     const root = S.exec.tree.levels.get('');
     const cap = $('tree-caption');
     if (root && cap) cap.textContent = `${fmtCount(root.total)} top-level node${root.total === 1 ? '' : 's'}`;
@@ -1160,12 +1186,12 @@
     let parent = '';
     for (const a of ancestors) {
       if (gen !== S.gen || token !== E.selToken) return;
-      if (!(await seekChild(parent, a))) return;
+      if (!(await seekChild(parent, a)) || gen !== S.gen) return;
       await expand(a);
       parent = a;
     }
     if (gen !== S.gen || token !== E.selToken || path === '') return;
-    if (!(await seekChild(parent, path))) return;
+    if (!(await seekChild(parent, path)) || gen !== S.gen || token !== E.selToken) return;
     markTreeSelection();
     scrollTreeTo(E.tree.rows.get(path).row);
   }
@@ -1330,6 +1356,7 @@
   const G_NODE = { w: 156, h: 44, gx: 64, gy: 14, gxSub: 20 };
   const G_GROUP = { w: 250, h: 70, gx: 80, gy: 18, gxSub: 24 };
   const G_PAD = 24;
+  const MANY_EDGES = 150;
   const G_MAX_ROWS = 30;   // a taller layer wraps into sub-columns so a wide fan-out stays on screen
 
   function setGraphLevel(path) {
@@ -1479,15 +1506,16 @@
     const sel = E.sel.path;
     const selId = (nodes.find((n) => n.path === sel) || {}).id;
 
-    const edgeLayer = svg('g', { class: 'edges' });
-    const dense = edges.length > 1500;  // one path for all: thousands of elements would be slow
-    if (dense) {
+    // Many edges: lighter and without arrowheads (they only add ink); thousands: one path.
+    const many = edges.length > MANY_EDGES;
+    const edgeLayer = svg('g', { class: many ? 'edges many' : 'edges' });
+    if (edges.length > 1500) {
       edgeLayer.appendChild(svg('path', { class: 'edge', d: edges.map((e) => edgePath(L.pos.get(e.from), L.pos.get(e.to), G_NODE)).join(' ') }));
     } else {
       for (const e of edges) {
         edgeLayer.appendChild(svg('path', {
           class: ['edge', selId !== undefined && (e.from === selId || e.to === selId) && 'sel'],
-          d: edgePath(L.pos.get(e.from), L.pos.get(e.to), G_NODE), 'marker-end': 'url(#arrow)',
+          d: edgePath(L.pos.get(e.from), L.pos.get(e.to), G_NODE), 'marker-end': many ? null : 'url(#arrow)',
         }));
       }
     }
@@ -1759,7 +1787,8 @@
     const axis = svg('svg', { class: 'tl-axis', width, height: 22, viewBox: `0 0 ${width} 22` },
       ticks.map((t) => svg('g', { transform: `translate(${x(t0 + t)},0)` },
         svg('line', { class: 'tick', y1: 16, y2: 22 }),
-        svg('text', { class: 'tick-label', y: 12, 'text-anchor': 'middle' }, t === 0 ? '0' : `+${fmtDuration(t)}`))));
+        svg('text', { class: 'tick-label', y: 12, 'text-anchor': x(t0 + t) > width - 40 ? 'end' : 'middle' },
+          t === 0 ? '0' : `+${fmtDuration(t)}`))));
 
     const height = rows.length * rowH + 4;
     const body = svg('svg', { class: 'tl-rows', width, height, viewBox: `0 0 ${width} ${height}` },
