@@ -64,12 +64,6 @@ const tree_node& node_at(const execution_tree& tree, const std::string& path) {
   return *n;
 }
 
-std::size_t count_nodes(const tree_node& n) {
-  std::size_t total = 0;
-  for (const auto& c : n.children) total += 1 + count_nodes(*c);
-  return total;
-}
-
 constexpr std::size_t stored_text_shown = 256 * 1024;
 
 /// A stored JSON object, parsed when it is small enough to show whole, else its start

@@ -162,7 +162,7 @@ async function screenshot(page, name) {
   if (!SCREENSHOTS) return;
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await sleep(300);  // the last update painted
-  await page.screenshot({ path: path.join(SCREENSHOTS, name) });
+  await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true });
 }
 
 const text = (page, selector) => page.$eval(selector, (e) => e.textContent.trim());
