@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 namespace loom_tool {
@@ -104,9 +105,6 @@ std::optional<std::string> literal_mismatch(const json& j, const type_descriptor
   return std::nullopt;
 }
 
-void add_once(std::vector<std::string>& list, const std::string& value) {
-  if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
-}
 
 /// Literals against the types the file declares: the tool has descriptors, not the C++
 /// types the executor decodes them into. Every other check is the structural reader's.
@@ -120,14 +118,25 @@ class descriptor_literals final : public loom::detail::futures_resolver {
 };
 
 /// The nodes and producers a binding reads, and the graph inputs.
-void reads(const loom::detail::futures_graph& fg, const loom::detail::binding& b, std::vector<std::string>& producers,
-           std::vector<std::string>& graph_inputs) {
+/// What the bindings of one node (or one output) read, each once, in the order first
+/// read; sets beside the lists, so that a node reading 10,000 producers (a fan-in) is
+/// not a quadratic search.
+struct reading {
+  std::vector<std::string>& producers;
+  std::vector<std::string>& graph_inputs;
+  std::unordered_set<std::uint32_t> nodes_seen;
+  std::unordered_set<std::uint32_t> inputs_seen;
+};
+
+void reads(const loom::detail::futures_graph& fg, const loom::detail::binding& b, reading& r) {
   using loom::detail::source_kind;
-  if (b.from == source_kind::node_output) add_once(producers, fg.id(b.node));
-  if (b.from == source_kind::input) add_once(graph_inputs, fg.input_names[b.index]);
+  if (b.from == source_kind::node_output && r.nodes_seen.insert(b.node).second) r.producers.push_back(fg.id(b.node));
+  if (b.from == source_kind::input && r.inputs_seen.insert(b.index).second) {
+    r.graph_inputs.push_back(fg.input_names[b.index]);
+  }
   if (b.from == source_kind::collection) {
     const auto& c = fg.g.collections[b.index];
-    for (std::uint32_t j = 0; j < c.item_count; ++j) reads(fg, fg.g.items[c.first_item + j], producers, graph_inputs);
+    for (std::uint32_t j = 0; j < c.item_count; ++j) reads(fg, fg.g.items[c.first_item + j], r);
   }
 }
 
@@ -152,14 +161,16 @@ graph_decl shape_of(const loom::detail::futures_graph& fg) {
       n.branch = fg.id(node.guard);
       n.side = node.side == loom::detail::branch_side::then_side ? "then" : "else";
     }
-    for (std::uint32_t k = 0; k < node.input_count; ++k) reads(fg, g.input_of(node, k), n.producers, n.graph_inputs);
+    reading r{n.producers, n.graph_inputs, {}, {}};
+    for (std::uint32_t k = 0; k < node.input_count; ++k) reads(fg, g.input_of(node, k), r);
     out.index.emplace(n.id, i);
     out.nodes.push_back(std::move(n));
   }
   for (std::size_t o = 0; o < g.outputs.size(); ++o) {
     output_decl d;
     d.name = fg.output_names[o];
-    reads(fg, g.outputs[o], d.producers, d.graph_inputs);
+    reading r{d.producers, d.graph_inputs, {}, {}};
+    reads(fg, g.outputs[o], r);
     out.outputs.push_back(std::move(d));
   }
   return out;

@@ -238,7 +238,13 @@ ojson node_summary(const tree_node& n) {
   return out;
 }
 
-ui_api::ui_api(fs::path store_root) : root_(std::move(store_root)) {}
+ui_api::ui_api(fs::path store_root) : root_(std::move(store_root)), objects_(root_) {}
+
+store ui_api::open_store() const {
+  store s(root_, /*read_only=*/true);
+  s.objects = objects_;  // (its packs' index is shared: read once, then only what was appended)
+  return s;
+}
 
 void ui_api::changed(std::uint64_t version) {
   std::lock_guard lock(mutex_);
@@ -266,7 +272,7 @@ std::shared_ptr<const execution_tree> ui_api::tree_of(store& s, const std::strin
 
 api_answer ui_api::executions(const api_params& params) {
   try {
-    store s(root_, /*read_only=*/true);
+    store s = open_store();
     const std::string status = param(params, "status");
     const std::string workflow = param(params, "workflow");
     const std::size_t offset = count_param(params, "offset", 0, SIZE_MAX);
@@ -299,7 +305,7 @@ api_answer ui_api::executions(const api_params& params) {
 
 api_answer ui_api::execution(const std::string& id, const std::string& what, const api_params& params) {
   try {
-    store s(root_, /*read_only=*/true);
+    store s = open_store();
     if (!s.states) not_found("no execution '" + id + "' in " + root_.string() + " (no executions recorded)");
     const auto record = s.states->execution(id);
     if (!record) not_found("no execution '" + id + "' in " + root_.string());
@@ -517,7 +523,7 @@ api_answer ui_api::execution(const std::string& id, const std::string& what, con
 bool ui_api::page_exists(const std::string& id, const std::optional<std::string>& path,
                          const std::optional<std::uint64_t>& item) {
   try {
-    store s(root_, /*read_only=*/true);
+    store s = open_store();
     if (!s.states || !s.states->execution(id)) return false;
     if (!path) return true;
     const auto tree = tree_of(s, id);

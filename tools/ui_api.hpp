@@ -52,8 +52,11 @@ class ui_api {
     std::shared_ptr<const execution_tree> tree;
   };
   std::shared_ptr<const execution_tree> tree_of(store& s, const std::string& id);
+  /// The store for one answer: the database opened for it, the objects shared by all.
+  [[nodiscard]] store open_store() const;
 
   std::filesystem::path root_;
+  loom::object_store objects_;
   mutable std::mutex mutex_;
   std::uint64_t version_ = 0;
   std::map<std::string, loaded> trees_;  // by execution id: the last few read
