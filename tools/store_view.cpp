@@ -727,6 +727,12 @@ std::vector<std::pair<std::size_t, nlohmann::json>> by_index(const nlohmann::jso
   return out;
 }
 
+}  // namespace
+
+std::vector<std::pair<std::size_t, nlohmann::json>> sparse_by_index(const std::string& text) {
+  return by_index(sparse(text));
+}
+
 const char* item_phase_name(int phase) {
   switch (phase) {
     case loom::map_items_record::succeeded_item: return "succeeded";
@@ -734,8 +740,6 @@ const char* item_phase_name(int phase) {
     default: return "not done";
   }
 }
-
-}  // namespace
 
 nlohmann::ordered_json items_json(const loom::map_items_record& items) {
   auto out = nlohmann::ordered_json::object();

@@ -135,6 +135,11 @@ nlohmann::ordered_json slurm_json(const slurm_job_view& job);
 /// (the first `failed_shown`), how many were tried more than once.
 std::string items_summary(const tree_node& n, std::size_t failed_shown = 10);
 nlohmann::ordered_json items_json(const loom::map_items_record& items);
+/// A map row's sparse {"index": value} object (its attempts or its errors) by index, in
+/// order; empty when it is damaged.
+std::vector<std::pair<std::size_t, nlohmann::json>> sparse_by_index(const std::string& text);
+/// A map item's phase (map_items_record): "succeeded", "failed" or "not done".
+const char* item_phase_name(int phase);
 
 /// Item `k` of map node `n`: its phase, attempts, error, and outputs when they are kept
 /// (in the node's outputs, or in a record of finished items). Throws when there is no

@@ -191,27 +191,6 @@ ojson inputs_of(const store& s, const execution_tree& tree, const tree_node& par
   return out;
 }
 
-/// Parses a map row's sparse object ({"17": 3}); an unreadable one is empty.
-std::map<std::size_t, nlohmann::json> sparse_by_index(const std::string& text) {
-  std::map<std::size_t, nlohmann::json> out;
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return out;
-  for (const auto& [k, v] : j.items()) {
-    std::size_t index = 0;
-    const auto [end, ec] = std::from_chars(k.data(), k.data() + k.size(), index);
-    if (ec == std::errc() && end == k.data() + k.size()) out.emplace(index, v);
-  }
-  return out;
-}
-
-const char* item_phase_name(int phase) {
-  switch (phase) {
-    case loom::map_items_record::succeeded_item: return "succeeded";
-    case loom::map_items_record::failed_item: return "failed";
-    default: return "not done";
-  }
-}
-
 }  // namespace
 
 ojson node_summary(const tree_node& n) {
@@ -454,8 +433,12 @@ api_answer ui_api::execution(const std::string& id, const std::string& what, con
       else if (!phase.empty()) bad_request("phase: expected succeeded, failed or not done, got '" + phase + "'");
       const std::size_t offset = count_param(params, "offset", 0, SIZE_MAX);
       const std::size_t limit = count_param(params, "limit", 200, 2000);
-      const auto attempts = sparse_by_index(items.attempts);
-      const auto errors = sparse_by_index(items.errors);
+      const auto by_index = [](const std::string& text) {
+        const auto list = sparse_by_index(text);
+        return std::map<std::size_t, nlohmann::json>(list.begin(), list.end());
+      };
+      const auto attempts = by_index(items.attempts);
+      const auto errors = by_index(items.errors);
       auto list = ojson::array();
       std::size_t matching = 0;
       for (std::size_t k = 0; k < length; ++k) {
