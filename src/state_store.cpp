@@ -17,7 +17,7 @@ namespace loom {
 
 template <class Attempt>
 LOOM_FUNC int state_store::retry_busy(Attempt&& attempt) {
-  const auto deadline = std::chrono::steady_clock::now() + busy_budget;
+  const auto deadline = std::chrono::steady_clock::now() + budget_;
   auto pause = std::chrono::microseconds(1000);
   while (true) {
     const int rc = attempt();
@@ -134,8 +134,9 @@ LOOM_FUNC state_store::state_store(std::filesystem::path path, reading how) : pa
   if (!std::filesystem::exists(path_)) throw state_store_error("state store " + path_.string() + " does not exist");
   // A URI, so that the mode and immutability travel with the name: its path escaped
   // where a URI would read it otherwise.
-  std::string uri = "file:";
-  for (const char c : path_.string()) {
+  // ("file://" and an absolute path: a path starting with "//" is not an authority.)
+  std::string uri = "file://";
+  for (const char c : std::filesystem::absolute(path_).string()) {
     if (c == '%' || c == '?' || c == '#') {
       static const char hex[] = "0123456789ABCDEF";
       uri += '%';
@@ -153,8 +154,9 @@ LOOM_FUNC state_store::state_store(std::filesystem::path path, reading how) : pa
     db_ = nullptr;
     throw state_store_error("state store " + path_.string() + ": cannot open for reading: " + why);
   }
+  budget_ = reader_busy_budget;
   try {
-    sqlite3_busy_timeout(db_, static_cast<int>(busy_budget.count()));
+    sqlite3_busy_timeout(db_, static_cast<int>(budget_.count()));
     std::lock_guard lock(mutex_);
     int version = 0;
     query("PRAGMA user_version", {}, [&](sqlite3_stmt* s) { version = sqlite3_column_int(s, 0); });

@@ -93,11 +93,11 @@ TEST_CASE("ui api: an empty store lists nothing; an unknown execution, node or A
   CHECK_THAT(no_node.body, Catch::Contains("no node 'n0/dn99' in execution chains"));
   CHECK(api.execution("chains", "nonsense", {}).status == 404);
   CHECK(api.execution("chains", "children", params({{"path", "../../etc"}})).status == 404);
-  CHECK(api.page_exists("chains", std::nullopt, std::nullopt));
-  CHECK(api.page_exists("chains", std::string("n0/dn1"), std::nullopt));
-  CHECK_FALSE(api.page_exists("chains", std::string("n0/dn99"), std::nullopt));
-  CHECK_FALSE(api.page_exists("chains", std::string("n0/dn1"), std::uint64_t{0}));  // not a map node
-  CHECK_FALSE(api.page_exists("ex-nope", std::nullopt, std::nullopt));
+  CHECK(api.page_exists("chains", std::nullopt, std::nullopt) == true);
+  CHECK(api.page_exists("chains", std::string("n0/dn1"), std::nullopt) == true);
+  CHECK(api.page_exists("chains", std::string("n0/dn99"), std::nullopt) == false);
+  CHECK(api.page_exists("chains", std::string("n0/dn1"), std::uint64_t{0}) == false);  // not a map node
+  CHECK(api.page_exists("ex-nope", std::nullopt, std::nullopt) == false);
 }
 
 TEST_CASE("ui api: an execution, its levels paged, a node's inputs, outputs, futures file and breadcrumbs") {
@@ -211,8 +211,8 @@ TEST_CASE("ui api: a map node's items counted, filtered by phase and paged; one 
   CHECK(item["phase"] == "succeeded");
   CHECK(api.execution("picky", "item", params({{"path", map_path}, {"k", "10"}})).status == 404);
   CHECK(api.execution("picky", "items", params({{"path", map_path}, {"phase", "odd"}})).status == 400);
-  CHECK(api.page_exists("picky", map_path, std::uint64_t{9}));
-  CHECK_FALSE(api.page_exists("picky", map_path, std::uint64_t{10}));
+  CHECK(api.page_exists("picky", map_path, std::uint64_t{9}) == true);
+  CHECK(api.page_exists("picky", map_path, std::uint64_t{10}) == false);
 }
 
 TEST_CASE("ui api: the timeline of an execution's nodes, by start") {

@@ -18,6 +18,10 @@
 #include <string>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 namespace {
 
 using namespace loom_tool_test;
@@ -251,6 +255,85 @@ TEST_CASE("loom ui: at most 16 event streams at once, the 17th is refused with 5
   CHECK(ui.stop() == 0);
   stop = true;
   for (auto& r : readers) r.join();
+}
+
+TEST_CASE("loom ui: SIGTERM as soon as it prints its address stops it (10 times)") {
+  store_fixture f;
+  f.need("chains");
+  for (int i = 0; i < 10; ++i) {
+    ui_process ui(f.root);
+    ::kill(ui.pid, SIGTERM);
+    int status = 0;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    pid_t ended = 0;
+    while ((ended = ::waitpid(ui.pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    INFO("start " << i);
+    REQUIRE(ended == ui.pid);
+    ui.pid = -1;
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+}
+
+TEST_CASE("loom ui: another site's requests to the API, a URI too long, bytes that are not UTF-8, no item") {
+  store_fixture f;
+  f.need("chains");
+  ui_process ui(f.root);
+  auto c = ui.client();
+  // Another site's page: its fetches are marked cross-site (or same-site) by the browser.
+  const auto cross = c.Get("/api/executions", {{"Sec-Fetch-Site", "cross-site"}});
+  REQUIRE(cross);
+  CHECK(cross->status == 403);
+  const auto same_site = c.Get("/api/events", {{"Sec-Fetch-Site", "same-site"}});
+  REQUIRE(same_site);
+  CHECK(same_site->status == 403);
+  const auto own = c.Get("/api/executions", {{"Sec-Fetch-Site", "same-origin"}});
+  REQUIRE(own);
+  CHECK(own->status == 200);
+  const auto link = c.Get("/e/chains", {{"Sec-Fetch-Site", "cross-site"}});  // a link to the page: allowed
+  REQUIRE(link);
+  CHECK(link->status == 200);
+  // A URI httplib refuses before routing: a short text, with the security headers.
+  const auto too_long = c.Get(("/" + std::string(9000, 'a')).c_str());
+  REQUIRE(too_long);
+  CHECK(too_long->status >= 400);
+  CHECK(too_long->body.find("/assets/app.js") == std::string::npos);
+  CHECK_THAT(too_long->get_header_value("Content-Security-Policy"), Catch::Contains("frame-ancestors 'none'"));
+  CHECK(too_long->get_header_value("X-Frame-Options") == "DENY");
+  // Bytes that are not UTF-8 in a parameter: a 400 that says which.
+  const auto bad_bytes = c.Get("/api/executions?offset=%FF");
+  REQUIRE(bad_bytes);
+  CHECK(bad_bytes->status == 400);
+  CHECK_THAT(bad_bytes->body, Catch::Contains("offset: expected a non-negative integer"));
+  const auto no_k = c.Get("/api/executions/chains/item?path=n0");
+  REQUIRE(no_k);
+  CHECK(no_k->status == 400);
+  CHECK(ui.stop() == 0);
+}
+
+TEST_CASE("loom ui: a request with two Host headers is refused") {
+  store_fixture f;
+  f.need("chains");
+  ui_process ui(f.root);
+  // Raw, as no client library sends two: the first names the server, the second not.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_port = htons(static_cast<std::uint16_t>(ui.port));
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+  const std::string request = "GET /api/executions HTTP/1.1\r\nHost: " + ui.host() +
+                              "\r\nHost: evil.example\r\nConnection: close\r\n\r\n";
+  REQUIRE(::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char chunk[4096];
+  for (ssize_t n; (n = ::read(fd, chunk, sizeof chunk)) > 0;) answer.append(chunk, static_cast<std::size_t>(n));
+  ::close(fd);
+  CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 403"));
+  CHECK(answer.find("chains") == std::string::npos);
 }
 
 TEST_CASE("loom ui: bad command lines") {

@@ -802,15 +802,20 @@ nlohmann::ordered_json item_json(store& s, const std::string& id, const tree_nod
   if (phase != loom::map_items_record::succeeded_item) return out;
   // Its outputs: element k of the node's output lists, or in a record of finished items.
   auto outputs = nlohmann::ordered_json::object();
+  // (Text nested deeper than max_json_depth is not parsed: printing it would recurse
+  // that deep.)
+  const auto parsed = [](const std::optional<std::string>& text) {
+    return text && json_depth(*text) <= max_json_depth ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+  };
   const auto whole = s.objects->get(id + "/" + n.path + "/outputs.json");
-  if (const auto doc = whole ? nlohmann::json::parse(*whole, nullptr, false) : nlohmann::json(); doc.is_object()) {
+  if (const auto doc = parsed(whole); doc.is_object()) {
     for (const auto& [name, list] : doc.items()) {
       if (list.is_array() && k < list.size()) outputs[name] = list[k];
     }
   } else {
     for (const auto& record_key : s.objects->list(id + "/" + n.path + "/items")) {
       const auto text = s.objects->get(record_key);
-      const auto record = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+      const auto record = parsed(text);
       if (!record.is_object() || !record.contains("items") || !record["items"].is_array()) continue;
       const auto& indices = record["items"];
       for (std::size_t j = 0; j < indices.size(); ++j) {

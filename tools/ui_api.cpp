@@ -191,6 +191,15 @@ ojson inputs_of(const store& s, const execution_tree& tree, const tree_node& par
   return out;
 }
 
+/// An answer, asked once more when the store could not be read (503): a run may have
+/// opened or closed the database between the look for its WAL and the read (an
+/// immutable read of a database a run has just started to write can see it damaged).
+template <class Answer>
+api_answer read_again_if_unreadable(Answer&& answer) {
+  api_answer first = answer();
+  return first.status == 503 ? answer() : first;
+}
+
 }  // namespace
 
 ojson node_summary(const tree_node& n) {
@@ -239,17 +248,28 @@ std::shared_ptr<const execution_tree> ui_api::tree_of(store& s, const std::strin
   {
     std::lock_guard lock(mutex_);
     const auto it = trees_.find(id);
-    if (it != trees_.end() && it->second.version == version_) return it->second.tree;
+    if (it != trees_.end() && it->second.version == version_) {
+      it->second.used = ++uses_;
+      return it->second.tree;
+    }
   }
   const std::uint64_t seen = version();
   auto tree = std::make_shared<const execution_tree>(load_tree(s, id));
   std::lock_guard lock(mutex_);
-  if (trees_.size() >= 8 && trees_.count(id) == 0) trees_.erase(trees_.begin());  // a few executions at a time
-  trees_[id] = loaded{seen, tree};
+  if (trees_.size() >= 8 && trees_.count(id) == 0) {  // a few executions at a time: the least recently read goes
+    auto oldest = trees_.begin();
+    for (auto it = trees_.begin(); it != trees_.end(); ++it) {
+      if (it->second.used < oldest->second.used) oldest = it;
+    }
+    trees_.erase(oldest);
+  }
+  trees_[id] = loaded{seen, tree, ++uses_};
   return tree;
 }
 
-api_answer ui_api::executions(const api_params& params) {
+api_answer ui_api::executions(const api_params& params) { return read_again_if_unreadable([&] { return list_executions(params); }); }
+
+api_answer ui_api::list_executions(const api_params& params) {
   try {
     store s = open_store();
     const std::string status = param(params, "status");
@@ -276,13 +296,17 @@ api_answer ui_api::executions(const api_params& params) {
                              {"statuses", {"running", "succeeded", "failed", "interrupted"}},
                              {"version", version()}});
   } catch (const api_refusal& e) {
-    return {e.status, ojson{{"error", e.what()}}.dump()};
+    return {e.status, ojson{{"error", e.what()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
   } catch (const std::exception& e) {
     return {503, ojson{{"error", e.what()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
   }
 }
 
 api_answer ui_api::execution(const std::string& id, const std::string& what, const api_params& params) {
+  return read_again_if_unreadable([&] { return answer_execution(id, what, params); });
+}
+
+api_answer ui_api::answer_execution(const std::string& id, const std::string& what, const api_params& params) {
   try {
     store s = open_store();
     if (!s.states) not_found("no execution '" + id + "' in " + root_.string() + " (no executions recorded)");
@@ -421,6 +445,7 @@ api_answer ui_api::execution(const std::string& id, const std::string& what, con
       const auto& items = *n.items;
       const auto length = static_cast<std::size_t>(std::max<std::int64_t>(0, items.length));
       if (what == "item") {
+        if (param(params, "k").empty()) bad_request("item: give k=K (an item of the map node)");
         const std::size_t k = count_param(params, "k", SIZE_MAX, SIZE_MAX);
         if (k >= length) not_found("no item " + param(params, "k") + " in map node '" + path + "' (" + std::to_string(length) + " items)");
         return json_answer(item_json(s, id, n, k));
@@ -441,9 +466,16 @@ api_answer ui_api::execution(const std::string& id, const std::string& what, con
       const auto errors = by_index(items.errors);
       auto list = ojson::array();
       std::size_t matching = 0;
-      for (std::size_t k = 0; k < length; ++k) {
+      // Unfiltered, the page is where it is (a damaged row's huge length is not walked).
+      const std::size_t first = wanted < 0 ? std::min(offset, length) : 0;
+      if (wanted < 0) matching = first;
+      for (std::size_t k = first; k < length; ++k) {
         const int p = items.phase(k);
         if (wanted >= 0 && p != wanted) continue;
+        if (wanted < 0 && list.size() >= limit) {
+          matching = length;
+          break;
+        }
         if (matching++ < offset || list.size() >= limit) continue;
         ojson item{{"k", k}, {"phase", item_phase_name(p)}};
         const auto a = attempts.find(k);
@@ -503,9 +535,20 @@ api_answer ui_api::execution(const std::string& id, const std::string& what, con
   }
 }
 
-bool ui_api::page_exists(const std::string& id, const std::optional<std::string>& path,
-                         const std::optional<std::uint64_t>& item) {
-  try {
+std::optional<bool> ui_api::page_exists(const std::string& id, const std::optional<std::string>& path,
+                                        const std::optional<std::uint64_t>& item) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return look_up(id, path, item);
+    } catch (const std::exception&) {
+      if (attempt == 1) return std::nullopt;  // unreadable now (see read_again_if_unreadable)
+    }
+  }
+}
+
+bool ui_api::look_up(const std::string& id, const std::optional<std::string>& path,
+                     const std::optional<std::uint64_t>& item) {
+  {
     store s = open_store();
     if (!s.states || !s.states->execution(id)) return false;
     if (!path) return true;
@@ -514,8 +557,6 @@ bool ui_api::page_exists(const std::string& id, const std::optional<std::string>
     if (n == nullptr || path->empty()) return false;
     if (!item) return true;
     return n->items && *item < static_cast<std::uint64_t>(std::max<std::int64_t>(0, n->items->length));
-  } catch (const std::exception&) {
-    return false;  // (an unreadable store: the page itself says why, from the API)
   }
 }
 

@@ -43,14 +43,20 @@ class ui_api {
   api_answer execution(const std::string& id, const std::string& what, const api_params& params);
 
   /// Whether the page a deep link names exists: the execution, a node of it, an item of
-  /// that node (a map node's). The server answers 404 when not.
-  bool page_exists(const std::string& id, const std::optional<std::string>& path, const std::optional<std::uint64_t>& item);
+  /// that node (a map node's). The server answers 404 when not; nothing when the store
+  /// cannot be read now (503).
+  std::optional<bool> page_exists(const std::string& id, const std::optional<std::string>& path,
+                                  const std::optional<std::uint64_t>& item);
 
  private:
   struct loaded {
     std::uint64_t version = 0;
     std::shared_ptr<const execution_tree> tree;
+    std::uint64_t used = 0;  // when it was last read (uses_)
   };
+  api_answer list_executions(const api_params& params);
+  api_answer answer_execution(const std::string& id, const std::string& what, const api_params& params);
+  bool look_up(const std::string& id, const std::optional<std::string>& path, const std::optional<std::uint64_t>& item);
   std::shared_ptr<const execution_tree> tree_of(store& s, const std::string& id);
   /// The store for one answer: the database opened for it, the objects shared by all.
   [[nodiscard]] store open_store() const;
@@ -60,6 +66,7 @@ class ui_api {
   mutable std::mutex mutex_;
   std::uint64_t version_ = 0;
   std::map<std::string, loaded> trees_;  // by execution id: the last few read
+  std::uint64_t uses_ = 0;
 };
 
 /// A node as the API summarises it (docs/ui.md).

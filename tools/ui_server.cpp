@@ -21,8 +21,10 @@
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -94,6 +96,14 @@ std::string etag_of(std::string_view bytes) {
   return text;
 }
 
+/// The headers of every answer (docs/ui.md, "Security").
+void secure(httplib::Response& res) {
+  res.set_header("Content-Security-Policy", content_security_policy);
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("X-Frame-Options", "DENY");
+}
+
 api_params params_of(const httplib::Request& req) {
   api_params out;
   for (const auto& [k, v] : req.params) out.emplace(k, v);
@@ -130,7 +140,8 @@ int run_ui(const ui_options& options) {
   const auto pool_size = static_cast<std::size_t>(std::max(1, options.max_streams) + 8);
   server.new_task_queue = [pool_size] { return new httplib::ThreadPool(pool_size); };
   server.set_keep_alive_max_count(100);
-  server.set_read_timeout(10, 0);
+  server.set_keep_alive_timeout(1);  // (a stop waits for idle connections this long)
+  server.set_read_timeout(5, 0);
   server.set_payload_max_length(64 * 1024);
 
   std::set<std::string> allowed_hosts;  // filled once the port is known
@@ -156,28 +167,54 @@ int run_ui(const ui_options& options) {
 
   // Every answer: the security headers; then the method and the Host header are checked.
   server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
-    res.set_header("Content-Security-Policy", content_security_policy);
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_header("Referrer-Policy", "no-referrer");
-    res.set_header("X-Frame-Options", "DENY");
+    secure(res);
     if (req.method != "GET" && req.method != "HEAD") {
       res.set_header("Allow", "GET, HEAD");
       error_reply(res, 405, "method " + req.method + " not allowed: this server only reads");
       return httplib::Server::HandlerResponse::Handled;
     }
     const std::string host = lowercase(req.get_header_value("Host"));
-    if (allowed_hosts.count(host) == 0) {
+    if (req.get_header_value_count("Host") != 1 || allowed_hosts.count(host) == 0) {
       error_reply(res, 403, "Host '" + req.get_header_value("Host") + "' is not this server's name");
       return httplib::Server::HandlerResponse::Handled;
     }
+    // The API answers the page only: a request another site's page makes (which a
+    // browser marks cross-site or same-site) is refused, so that it cannot hold the event
+    // streams or make the server read. Opening a link to a page is allowed.
+    const std::string site = req.get_header_value("Sec-Fetch-Site");
+    if (req.path.rfind("/api/", 0) == 0 && !site.empty() && site != "same-origin" && site != "none") {
+      error_reply(res, 403, "the API answers this server's page only (Sec-Fetch-Site: " + site + ")");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // What a handler threw: 500, said in JSON (not in a header, as httplib would).
+  server.set_exception_handler([&](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    secure(res);
+    error_reply(res, 500, "loom ui: " + what);
   });
 
   // Anything no route answered, and a page that is not there: the page, which shows
   // "not found" (it asks the API what is missing). Answers that have a body keep it.
   server.set_error_handler(httplib::Server::HandlerWithResponse([&](const httplib::Request& req, httplib::Response& res) {
+    if (!res.has_header("Content-Security-Policy")) {
+      // httplib refused the request before routing (a bad request line, a URI too long, a
+      // bad range): no page for it, and no Host was checked.
+      secure(res);
+      res.set_content("loom ui: HTTP " + std::to_string(res.status) + "\n", "text/plain; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (req.path.rfind("/api/", 0) == 0) {
+    if (res.status >= 500) {
+      error_reply(res, res.status, "loom ui: internal error");
+    } else if (req.path.rfind("/api/", 0) == 0) {
       error_reply(res, res.status, "no API at " + req.path);
     } else {
       page_reply(res, res.status);
@@ -187,15 +224,18 @@ int run_ui(const ui_options& options) {
 
   // ---- Pages ----
   server.Get("/", [&](const httplib::Request&, httplib::Response& res) { page_reply(res, 200); });
+  // A deep link: the page, 404 when what it names is not there, 503 when the store
+  // cannot be read now (the page then says why, from the API).
+  const auto status_of = [](std::optional<bool> exists) { return !exists ? 503 : *exists ? 200 : 404; };
   server.Get(R"(/e/([^/]+)/n/(.+)/i/(\d{1,19}))", [&](const httplib::Request& req, httplib::Response& res) {
     const std::uint64_t item = std::strtoull(req.matches[3].str().c_str(), nullptr, 10);
-    page_reply(res, api.page_exists(req.matches[1], req.matches[2].str(), item) ? 200 : 404);
+    page_reply(res, status_of(api.page_exists(req.matches[1], req.matches[2].str(), item)));
   });
   server.Get(R"(/e/([^/]+)/n/(.+))", [&](const httplib::Request& req, httplib::Response& res) {
-    page_reply(res, api.page_exists(req.matches[1], req.matches[2].str(), std::nullopt) ? 200 : 404);
+    page_reply(res, status_of(api.page_exists(req.matches[1], req.matches[2].str(), std::nullopt)));
   });
   server.Get(R"(/e/([^/]+))", [&](const httplib::Request& req, httplib::Response& res) {
-    page_reply(res, api.page_exists(req.matches[1], std::nullopt, std::nullopt) ? 200 : 404);
+    page_reply(res, status_of(api.page_exists(req.matches[1], std::nullopt, std::nullopt)));
   });
   server.Get(R"(/assets/([a-z]+\.(?:js|css)))", [&](const httplib::Request& req, httplib::Response& res) {
     const ui_asset_file* a = asset(req.matches[1].str());
@@ -229,7 +269,11 @@ int run_ui(const ui_options& options) {
   server.Get("/api/events", [&](const httplib::Request&, httplib::Response& res) {
     {
       std::lock_guard lock(feed.mutex);
-      if (feed.stopping || feed.streams >= options.max_streams) {
+      if (feed.stopping) {
+        error_reply(res, 503, "the server is stopping");
+        return;
+      }
+      if (feed.streams >= options.max_streams) {
         error_reply(res, 503, "too many event streams open (" + std::to_string(options.max_streams) + ")");
         return;
       }
@@ -241,7 +285,7 @@ int run_ui(const ui_options& options) {
     auto sent = std::make_shared<std::optional<std::uint64_t>>();
     res.set_chunked_content_provider(
         "text/event-stream",
-        [&feed, &options, sent](std::size_t, httplib::DataSink& sink) {
+        [&feed, &options, &server, sent](std::size_t, httplib::DataSink& sink) {
           std::string out;
           {
             std::unique_lock lock(feed.mutex);
@@ -253,6 +297,7 @@ int run_ui(const ui_options& options) {
               while (!feed.stopping && feed.version == **sent && std::chrono::steady_clock::now() < until) {
                 feed.changed.wait_for(lock, std::chrono::seconds(1));
                 if (!sink.is_writable()) return false;
+                if (!server.is_running()) feed.stopping = true;  // it stopped on its own
               }
               if (feed.stopping) {
                 lock.unlock();
@@ -332,7 +377,17 @@ int run_ui(const ui_options& options) {
         feed.stopping = true;
         feed.changed.notify_all();
       }
-      server.stop();
+      // stop() does nothing before the server runs (a signal right after the start):
+      // asked again until it has stopped. A second signal does not wait.
+      const timespec again{0, 20'000'000};
+      while (!done.load()) {
+        server.stop();
+        const int next = sigtimedwait(&stop_signals, nullptr, &again);
+        if (next == SIGINT || next == SIGTERM) {
+          std::fprintf(stderr, "loom ui: stopped at once (a second signal)\n");
+          std::_Exit(1);
+        }
+      }
       return;
     }
   });

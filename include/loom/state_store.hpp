@@ -135,6 +135,8 @@ class state_store {
   /// How long the store waits for other processes sharing the database (their runs,
   /// readers such as `loom show`, one creating or migrating it) before it gives up.
   static constexpr std::chrono::milliseconds busy_budget{60'000};
+  /// The same for a reader that answers a person (`loom ui`): it says "busy" sooner.
+  static constexpr std::chrono::milliseconds reader_busy_budget{2'000};
 
   /// Opens (creating when `create`) the database, in WAL mode, and migrates it. Any
   /// number of processes may do this on one database at once, also while it is created.
@@ -265,7 +267,7 @@ class state_store {
   /// handler is not enough: SQLite returns SQLITE_BUSY without calling it when waiting
   /// could deadlock, and when another connection switches the file to WAL mode.
   template <class Attempt>
-  static int retry_busy(Attempt&& attempt);
+  int retry_busy(Attempt&& attempt);
 
   void exec(const std::string& sql);
 
@@ -300,6 +302,7 @@ class state_store {
 
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
+  std::chrono::milliseconds budget_ = busy_budget;  // how long a busy database is waited for
   std::recursive_mutex mutex_;
   std::vector<std::pair<std::string, sqlite3_stmt*>> statements_;
   int depth_ = 0;
