@@ -246,7 +246,8 @@ TEST_CASE("ui api: reading everything changes no byte of the store and adds no f
     ok(api.execution(id, "timeline", {}));
     std::function<void(const std::string&)> walk = [&](const std::string& parent) {
       ok(api.execution(id, "graph", params({{"path", parent}})));
-      for (const auto& c : ok(api.execution(id, "children", params({{"path", parent}})))["children"]) {
+      const auto level = ok(api.execution(id, "children", params({{"path", parent}})));
+      for (const auto& c : level["children"]) {
         ok(api.execution(id, "node", params({{"path", c["path"]}})));
         if (c["kind"] == "map") ok(api.execution(id, "items", params({{"path", c["path"]}})));
         if (c["child_count"] > 0) walk(c["path"]);

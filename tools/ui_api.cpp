@@ -136,7 +136,9 @@ ojson inputs_of(const store& s, const execution_tree& tree, const tree_node& par
   std::function<std::optional<ojson>(const nlohmann::json&)> value_of =
       [&](const nlohmann::json& binding) -> std::optional<ojson> {
     if (!binding.is_object() || binding.size() != 1) return std::nullopt;
-    const auto& [form, body] = *binding.items().begin();
+    const auto only = binding.begin();  // (its key and value, not a binding of a temporary's)
+    const std::string form = only.key();
+    const nlohmann::json& body = only.value();
     if (form == "literal") return ojson(body);
     if (form == "stored" && body.is_string()) {
       auto stored_value = stored_json(s, body.get<std::string>());
