@@ -96,12 +96,13 @@ if(MODE STREQUAL "find_package")
     # Installed with --prefix elsewhere than CMAKE_INSTALL_PREFIX: the package must be
     # relocatable (nothing may point at the configured prefix or at this build tree).
     "-DCMAKE_INSTALL_PREFIX=${work_dir}/configured-prefix-unused")
-  # The runtime library, the code generator and the loom command, nothing else.
+  # The runtime library, the code generator and the loom command (its program and the
+  # library of its pieces), nothing else.
   run("build Loom" "${CMAKE_COMMAND}" --build "${loom_build}" ${build_config})
   file(GLOB_RECURSE loom_objects "${loom_build}/*.o" "${loom_build}/*.obj")
   foreach(object IN LISTS loom_objects)
     if(NOT object MATCHES "/loom-codegen\\.dir/" AND NOT object MATCHES "/loom_tool\\.dir/"
-       AND NOT object MATCHES "/loom_runtime\\.dir/")
+       AND NOT object MATCHES "/loom_tool_core\\.dir/" AND NOT object MATCHES "/loom_runtime\\.dir/")
       message(FATAL_ERROR "[${MODE}] building Loom with tests/examples/benchmarks OFF compiled: ${object}")
     endif()
   endforeach()
