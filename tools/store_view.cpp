@@ -613,7 +613,7 @@ execution_tree load_tree(store& s, const std::string& id) {
   return tree;
 }
 
-nlohmann::ordered_json node_json(const tree_node& n) {
+nlohmann::ordered_json node_fields(const tree_node& n) {
   auto out = nlohmann::ordered_json::object();
   out["path"] = n.path;
   out["id"] = n.id;
@@ -625,6 +625,11 @@ nlohmann::ordered_json node_json(const tree_node& n) {
   out["started_us"] = n.row ? n.row->started_us : 0;
   out["ended_us"] = n.row ? n.row->ended_us : 0;
   out["duration_us"] = n.row && n.row->ended_us > 0 && n.row->started_us > 0 ? n.row->ended_us - n.row->started_us : 0;
+  return out;
+}
+
+nlohmann::ordered_json node_json(const tree_node& n) {
+  auto out = node_fields(n);
   out["error"] = n.row ? n.row->error : "";
   if (n.row && !n.row->outputs.empty()) out["outputs"] = n.row->outputs;
   if (n.items) out["items"] = items_json(*n.items);

@@ -122,6 +122,11 @@ struct execution_tree {
 /// The node tree of an execution: its rows, and the graphs it stored.
 execution_tree load_tree(store& s, const std::string& id);
 
+/// What every JSON form of a node starts with: path, id, task, kind, phase, attempts,
+/// started (ISO), started_us, ended_us, duration_us.
+nlohmann::ordered_json node_fields(const tree_node& n);
+/// A node and everything under it (`loom show --json`): node_fields, its error, outputs
+/// key, items, Slurm jobs and children.
 nlohmann::ordered_json node_json(const tree_node& n);
 
 /// A node's Slurm jobs in one short cell of the tree: its last attempt's job and state

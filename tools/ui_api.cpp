@@ -205,16 +205,7 @@ api_answer read_again_if_unreadable(Answer&& answer) {
 }  // namespace
 
 ojson node_summary(const tree_node& n) {
-  ojson out;
-  out["path"] = n.path;
-  out["id"] = n.id;
-  out["task"] = n.task;
-  out["kind"] = n.kind;
-  out["phase"] = n.phase;
-  out["attempts"] = n.row ? n.row->attempts : 0;
-  out["started_us"] = n.row ? n.row->started_us : 0;
-  out["ended_us"] = n.row ? n.row->ended_us : 0;
-  out["duration_us"] = n.row && n.row->ended_us > 0 && n.row->started_us > 0 ? n.row->ended_us - n.row->started_us : 0;
+  ojson out = node_fields(n);
   out["error"] = n.row ? cut(n.row->error, 500) : "";
   out["child_count"] = n.children.size();
   if (n.items) {
@@ -316,17 +307,21 @@ api_answer ui_api::answer_execution(const std::string& id, const std::string& wh
     if (!record) not_found("no execution '" + id + "' in " + root_.string());
     const auto tree = tree_of(s, id);
     const std::string path = param(params, "path");
+    // The execution as a node: the workflow it ran, its status.
+    const auto root_summary = [&] {
+      auto root = node_summary(tree->root);
+      root["kind"] = "workflow";
+      root["task"] = record->workflow;
+      root["phase"] = view_of(*record).status;
+      return root;
+    };
 
     if (what.empty()) {
       auto problems = ojson::array();
       for (const auto& e : tree->errors) problems.push_back(e);
       for (const auto& n : tree->notes) problems.push_back(n);
-      auto root = node_summary(tree->root);
-      root["kind"] = "workflow";
-      root["task"] = record->workflow;
-      root["phase"] = view_of(*record).status;
       return json_answer(ojson{{"execution", execution_json(view_of(*record))},
-                               {"root", std::move(root)},
+                               {"root", root_summary()},
                                {"problems", std::move(problems)},
                                {"version", version()}});
     }
@@ -343,13 +338,9 @@ api_answer ui_api::answer_execution(const std::string& id, const std::string& wh
     }
 
     if (what == "node" && path.empty()) {  // the execution itself: its inputs and outputs
-      auto root = node_summary(tree->root);
-      root["kind"] = "workflow";
-      root["task"] = record->workflow;
-      root["phase"] = view_of(*record).status;
       auto inputs = stored_json(s, id + "/inputs.json");
       ojson out;
-      out["node"] = std::move(root);
+      out["node"] = root_summary();
       out["breadcrumbs"] = ojson::array({ojson{{"path", ""}, {"id", id}, {"task", record->workflow}}});
       out["error"] = record->error;
       out["inputs"] = nullptr;
