@@ -57,9 +57,9 @@ struct slurm_options {
   /// Nodes one worker runs at once (its --cpus-per-task).
   std::size_t worker_slots = 1;
   /// Nodes one forked process of a worker runs in turn before it is replaced. A fork
-  /// costs more than a trivial node (about 1 ms of a 2-CPU VM's time, and what the
-  /// node's first use of the program's pages costs after it): a process that runs many
-  /// nodes pays that once. A node that crashes, exits or times out takes only its
+  /// costs more than a trivial node (about 5 ms of CPU per node on a 2-CPU VM, with the
+  /// child's first writes to the program's pages and its exit): a process that runs
+  /// many nodes pays that once. A node that crashes, exits or times out takes only its
   /// process with it (the next node gets a new one), but nodes that share a process
   /// share its globals, as on the thread backend. 1: a fresh process for every node.
   std::size_t worker_nodes_per_process = 100;
