@@ -13,9 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build g++ clang clang-14 llvm-14-dev libclang-14-dev libclang-rt-14-dev libboost-dev libfmt-dev nlohmann-json3-dev libsqlite3-dev libssl-dev libxxhash-dev catch2 python3 python3-jsonschema slurm-wlm munge libcpp-httplib-dev pkg-config)
-# Only for the test suite: the browser of loom ui's browser tests.
-test_packages=(chromium)
+packages=(cmake ninja-build g++ clang clang-14 llvm-14-dev libclang-14-dev libclang-rt-14-dev libboost-dev libfmt-dev nlohmann-json3-dev libsqlite3-dev libssl-dev libxxhash-dev catch2 python3 python3-jsonschema slurm-wlm munge libcpp-httplib-dev pkg-config libsimdjson-dev)
+# Only for the test suite: the browser of loom ui's browser tests, and libFuzzer.
+test_packages=(chromium libfuzzer-14-dev)
 
 # install_missing [test]: the packages, and with `test` those of the test suite.
 install_missing() {
