@@ -37,7 +37,7 @@ mkdir -p "$work"
 # Any error report aborts the run (libFuzzer saves the input); leaks are errors too.
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:symbolize=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-export LOOM_FUZZ_SCRATCH="$work"  # the targets' scratch stores
+# (The targets keep their scratch stores under /dev/shm: LOOM_FUZZ_SCRATCH=DIR moves them.)
 
 failed=()
 for target in "${targets[@]}"; do
