@@ -68,7 +68,7 @@ for target in "${targets[@]}"; do
     failed+=("$target")
     printf '%-20s FAILED  (exit %s) after %s executions, coverage %s edges\n' "$target" "$status" "${execs:-?}" "${cov:-?}"
     grep -m 3 -E 'ERROR: |runtime error:|loom fuzz:|deadly signal|out-of-memory|timeout' "$dir/log" | sed 's/^/    /'
-    grep -E 'Test unit written to|written to' "$dir/log" | sed 's/^/    /'
+    grep -m 1 'Test unit written to' "$dir/log" | sed 's/^/    /'
     echo "    log: $dir/log"
     echo "    reproduce: $binary <input>"
   fi
