@@ -184,6 +184,9 @@ LOOM_FUNC bool parse_run_option(parsed_command& cmd, const std::string& flag, co
     } else {
       throw usage_error("--backend: expected 'thread', 'process' or 'slurm', got '" + value + "'");
     }
+  } else if (flag == "process-fork-server") {
+    if (value != "on" && value != "off") throw usage_error("--process-fork-server: expected 'on' or 'off', got '" + value + "'");
+    cmd.options.process.fork_server = value == "on";
   } else if (flag == "slurm-partition" || flag == "slurm-account") {
     if (value.empty() || value.find_first_of(" \t\n'\"\\") != std::string::npos) {
       throw usage_error("--" + flag + ": expected a name without spaces or quotes, got '" + value + "'");
@@ -240,7 +243,7 @@ LOOM_FUNC parsed_command parse_resume(const std::vector<std::string>& args) {
   for_each_option(args, 2, is_switch, [&](const std::string& flag, const std::string& value) {
     if (!parse_run_option(cmd, flag, value)) {
       throw usage_error("resume: unknown option --" + flag +
-                        " (resume takes --store, --threads, --backend, --slurm-*, --overwrite-cache, --quiet, --max-depth,"
+                        " (resume takes --store, --threads, --backend, --process-fork-server, --slurm-*, --overwrite-cache, --quiet, --max-depth,"
                         " --max-dynamic-nodes, --map-checkpoint-ms; the inputs are the execution's)");
     }
   });
@@ -354,6 +357,8 @@ LOOM_FUNC void print_help(std::ostream& out, std::string_view binary) {
       << "  --backend thread|process|slurm  run nodes on the thread pool (default); or each task node\n"
       << "                          and dynamic body in a process of its own (--threads of them at a\n"
       << "                          time); or as a Slurm job each (needs --store on a shared directory)\n"
+      << "  --process-fork-server on|off  node processes forked by a server started once per run (on,\n"
+      << "                          the default), or each spawned as a program of its own (off)\n"
       << "  --slurm-partition P     sbatch --partition for nodes whose task names none\n"
       << "  --slurm-account A       sbatch --account\n"
       << "  --slurm-time T          sbatch --time for nodes whose task declares none (30, 1:00:00, ...)\n"

@@ -18,6 +18,8 @@
 #include "recorder.cpp"
 #include "futures_document.cpp"
 #include "futures_file.cpp"
+#include "child_processes.cpp"
+#include "fork_server.cpp"
 #include "process_backend.cpp"
 #include "dot.cpp"
 #include "cli.cpp"

@@ -4,6 +4,8 @@
 #include <loom/process_backend.hpp>
 
 #include "attempt.hpp"
+#include "child_processes.hpp"
+#include "fork_server.hpp"
 #include "slurm_pilots.hpp"
 
 #include <loom/futures_file.hpp>
@@ -27,14 +29,9 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern "C" {
-extern char** environ;  // NOLINT: POSIX
-}
 
 namespace loom {
 
@@ -112,38 +109,8 @@ LOOM_FUNC process_exit spawn_and_wait(const std::string& program, const std::vec
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     throw error(std::string("cannot create a pipe for a node process: ") + std::strerror(errno));
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attributes;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawnattr_init(&attributes);
-  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  ::posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
-#if __GLIBC_PREREQ(2, 34)
-  // Descriptors this process opened without O_CLOEXEC are not the node's business.
-  ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-#endif
-#endif
-  sigset_t none;
-  sigemptyset(&none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  ::posix_spawnattr_setsigmask(&attributes, &none);
-  ::posix_spawnattr_setsigdefault(&attributes, &defaults);
-  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::posix_spawnattr_destroy(&attributes);
+  const int rc = spawn_process(program, args, pipe_fds[1], pipe_fds[1], -1, pid);
   ::close(pipe_fds[1]);
   if (rc != 0) {
     ::close(pipe_fds[0]);
@@ -152,21 +119,7 @@ LOOM_FUNC process_exit spawn_and_wait(const std::string& program, const std::vec
 
   process_exit result;
   result.pid = pid;
-  constexpr std::size_t keep = 8192;
-  char buffer[4096];
-  auto take = [&](const char* data, std::size_t n) {
-    if (forward_output) {
-      std::size_t done = 0;
-      while (done < n) {
-        const auto w = ::write(2, data + done, n - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        done += static_cast<std::size_t>(w);
-      }
-    }
-    result.stderr_tail.append(data, n);
-    if (result.stderr_tail.size() > 2 * keep) result.stderr_tail.erase(0, result.stderr_tail.size() - keep);
-  };
+  const output_tail output{forward_output, &result.stderr_tail};
   bool reaped = false;
   int status = 0;
   while (true) {
@@ -191,24 +144,13 @@ LOOM_FUNC process_exit spawn_and_wait(const std::string& program, const std::vec
       const pid_t w = ::waitpid(pid, &status, WNOHANG);
       if (w == pid) {
         reaped = true;
-        ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
-        for (std::size_t drained = 0; drained < (std::size_t{1} << 20);) {
-          const auto n = ::read(pipe_fds[0], buffer, sizeof buffer);
-          if (n <= 0) break;
-          take(buffer, static_cast<std::size_t>(n));
-          drained += static_cast<std::size_t>(n);
-        }
+        output.drain(pipe_fds[0]);
         break;
       }
       if (w < 0 && errno != EINTR) break;  // not ours to wait for (SIGCHLD ignored)
       continue;
     }
-    const auto n = ::read(pipe_fds[0], buffer, sizeof buffer);
-    if (n > 0) {
-      take(buffer, static_cast<std::size_t>(n));
-    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-      break;  // end of output: it has ended (or closed its output)
-    }
+    if (!output.read_from(pipe_fds[0])) break;  // end of output: it has ended (or closed its output)
   }
   ::close(pipe_fds[0]);
   if (!reaped) {
@@ -220,7 +162,7 @@ LOOM_FUNC process_exit spawn_and_wait(const std::string& program, const std::vec
   }
   result.known = reaped;
   result.status = status;
-  if (result.stderr_tail.size() > keep) result.stderr_tail.erase(0, result.stderr_tail.size() - keep);
+  output.finish();
   return result;
 }
 
@@ -504,20 +446,14 @@ LOOM_FUNC int run_node_request(const node_request& r, const object_store& store,
 }  // namespace detail
 
 LOOM_FUNC int run_node_process(int argc, char** argv, std::ostream& err) {
-  const std::string program = argc > 0 && argv[0] != nullptr ? argv[0] : "loom";
   if (argc >= 2 && argv[1] != nullptr && std::string_view(argv[1]) == "worker") {
     return detail::run_pilot_worker(argc, argv, err);
   }
-  detail::node_request request;
-  std::optional<object_store> store;
-  try {
-    request = detail::node_request::parse(argc, argv);
-    store.emplace(request.store_root);
-  } catch (const std::exception& e) {
-    err << program << ": " << e.what() << '\n';
-    return 2;
+  if (argc >= 3 && argv[2] != nullptr && std::string_view(argv[2]) == "--serve") {
+    return detail::serve_forks(argc, argv, err);
   }
-  return detail::run_node_request(request, *store, err);
+  std::optional<object_store> store;
+  return detail::run_node_command(std::vector<std::string>(argv, argv + argc), nullptr, nullptr, store, err);
 }
 
 }  // namespace loom

@@ -1,8 +1,11 @@
 // src/process_node_backend.cpp — the process backend, the parent's side: one attempt at
 // a task node or a dynamic node's body is one process, `PROGRAM exec-node ENTITY ...`
 // (the child's side is src/process_backend.cpp); a chunk of a map node's items is one
-// process for the whole batch. Values go by reference through the object store.
+// process for the whole batch. Values go by reference through the object store. The
+// processes are forked by the run's fork server (src/fork_server.hpp) unless it is off
+// (run_options::process.fork_server) or the node program does not serve; then spawned.
 #include "execution_context.hpp"
+#include "fork_server.hpp"
 #include "node_backend.hpp"
 
 #include <loom/process_backend.hpp>
@@ -20,8 +23,11 @@ namespace {
 
 class process_node_backend final : public node_backend {
  public:
-  process_node_backend(std::string program, std::string argv0, bool private_store)
-      : program_(std::move(program)), argv0_(std::move(argv0)), private_store_(private_store) {}
+  process_node_backend(std::string program, std::string argv0, bool private_store, bool fork_server)
+      : program_(std::move(program)),
+        argv0_(std::move(argv0)),
+        private_store_(private_store),
+        use_fork_server_(fork_server) {}
 
   [[nodiscard]] bool out_of_process() const override { return true; }
 
@@ -71,7 +77,7 @@ class process_node_backend final : public node_backend {
     const object_store& store = f.run->context->store();
     const graph_node& n = f.g->nodes[node];
     const std::string& result_key = request.outputs_key;
-    const process_exit exit = spawn_and_wait(program_, request.arguments(argv0_), true, timeout);
+    const process_exit exit = start_and_wait(request.arguments(argv0_), timeout);
     const std::string who = "its process (pid " + std::to_string(exit.pid) + ")";
     if (!exit.exited_zero()) {
       // A task that threw: its process stored the message, as the thread backend reports it.
@@ -92,9 +98,38 @@ class process_node_backend final : public node_backend {
     return exit;
   }
 
+  /// The node process of `args`, forked by the run's fork server, else spawned.
+  process_exit start_and_wait(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+    if (const std::shared_ptr<fork_server> server = serving()) {
+      try {
+        return server->run(args, true, timeout);
+      } catch (const fork_server_lost&) {
+        std::lock_guard lock(server_mutex_);
+        if (server_ == server) server_.reset();  // the next node starts another
+        throw;
+      }
+    }
+    return spawn_and_wait(program_, args, true, timeout);
+  }
+
+  /// The run's fork server, started by the first node that asks; null when it is off or
+  /// the node program does not serve.
+  std::shared_ptr<fork_server> serving() {
+    std::lock_guard lock(server_mutex_);
+    if (!use_fork_server_) return nullptr;
+    if (!server_) {
+      server_ = fork_server::start(program_, argv0_);
+      use_fork_server_ = server_ != nullptr;
+    }
+    return server_;
+  }
+
   std::string program_;
   std::string argv0_;
   bool private_store_;
+  std::mutex server_mutex_;
+  bool use_fork_server_;  // (under the mutex, with server_)
+  std::shared_ptr<fork_server> server_;
 };
 
 }  // namespace
@@ -267,8 +302,8 @@ LOOM_FUNC node_request write_node_request(frame& f, std::uint32_t node, const st
 }
 
 LOOM_FUNC std::unique_ptr<node_backend> make_process_backend(std::string program, std::string argv0,
-                                                             bool private_store) {
-  return std::make_unique<process_node_backend>(std::move(program), std::move(argv0), private_store);
+                                                             bool private_store, bool fork_server) {
+  return std::make_unique<process_node_backend>(std::move(program), std::move(argv0), private_store, fork_server);
 }
 
 }  // namespace loom::detail

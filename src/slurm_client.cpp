@@ -1,6 +1,8 @@
 // src/slurm_client.cpp — the Slurm commands: see slurm_client.hpp.
 #include "slurm_client.hpp"
 
+#include "child_processes.hpp"
+
 #include <loom/detail/config.hpp>
 #include <loom/error.hpp>
 
@@ -13,13 +15,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern "C" {
-extern char** environ;  // NOLINT: POSIX
-}
 
 namespace loom::detail {
 
@@ -105,31 +102,10 @@ LOOM_FUNC command_output run_command(const std::string& program, const std::vect
     ::close(out_pipe[1]);
     return result;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attributes;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawnattr_init(&attributes);
-  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  ::posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  sigset_t none;
-  sigemptyset(&none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  ::posix_spawnattr_setsigmask(&attributes, &none);
-  ::posix_spawnattr_setsigdefault(&attributes, &defaults);
-  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(program.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
+  std::vector<std::string> argv = {program};
+  argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = -1;
-  const int rc = ::posix_spawnp(&pid, program.c_str(), &actions, &attributes, argv.data(), environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::posix_spawnattr_destroy(&attributes);
+  const int rc = spawn_process(program, argv, out_pipe[1], err_pipe[1], -1, pid, /*search_path=*/true);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   if (rc != 0) {

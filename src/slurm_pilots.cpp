@@ -3,6 +3,8 @@
 // thread: its connection and its children, through poll() and a signalfd).
 #include "slurm_pilots.hpp"
 
+#include "child_processes.hpp"
+
 #include <loom/detail/config.hpp>
 #include <loom/error.hpp>
 #include <loom/process_backend.hpp>
@@ -81,8 +83,6 @@ LOOM_FUNC std::vector<std::string> take_lines(std::string& buffer) {
   return lines;
 }
 
-LOOM_FUNC void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
 /// This host's first IPv4 address (its name's), else loopback.
 LOOM_FUNC std::string host_address() {
   char name[256] = {};
@@ -140,7 +140,7 @@ LOOM_FUNC pilot_pool::pilot_pool(settings s, slurm_client& client, std::function
     ::close(listener_);
     throw error("pilot workers: cannot listen on " + address + ": " + why);
   }
-  pilots::set_nonblocking(listener_);
+  set_nonblocking(listener_);
   endpoint_ = address + ":" + std::to_string(ntohs(at.sin_port));
   if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
     ::close(listener_);
@@ -529,18 +529,6 @@ LOOM_FUNC void close_runner(runner& r) {
   if (r.current) close_logs(*r.current);
 }
 
-/// Writes all of `text` to a blocking descriptor; false when it cannot.
-LOOM_FUNC bool write_all(int fd, const std::string& text) {
-  std::size_t at = 0;
-  while (at < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    at += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 /// The runner's loop, in the forked process: a request per line on `requests`, a
 /// "CODE RESULT" line per node on `results`, until the worker closes `requests`.
 [[noreturn]] LOOM_FUNC void serve_nodes(int requests, int results) {
@@ -558,29 +546,17 @@ LOOM_FUNC bool write_all(int fd, const std::string& text) {
     }
     const json request = json::parse(std::string_view(buffer).substr(0, nl), nullptr, false);
     buffer.erase(0, nl + 1);
-    int code = 2;
     std::string result;
+    int code = 2;
     try {
-      std::vector<std::string> argv = request.at("argv").get<std::vector<std::string>>();
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      node_request r = node_request::parse(static_cast<int>(argv.size()), args.data());
       const auto inputs = request.find("inputs");
-      if (inputs != request.end()) r.given_inputs = &*inputs;
-      r.result = &result;
-      if (!store || store->root() != r.store_root) store.emplace(r.store_root);
-      code = run_node_request(r, *store, std::cerr);
+      code = run_node_command(request.at("argv").get<std::vector<std::string>>(),
+                              inputs != request.end() ? &*inputs : nullptr, &result, store, std::cerr);
     } catch (const std::exception& e) {
       std::cerr << "pilot worker: node process: " << e.what() << '\n';
-      code = 2;
-    } catch (...) {
-      code = 2;
     }
     // What the node printed is in its pipes before its end is said.
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
+    flush_standard_streams();
     if (!write_all(results, std::to_string(code) + " " + result + "\n")) break;
   }
   std::cout.flush();
@@ -601,8 +577,7 @@ LOOM_FUNC pid_t start_runner(runner& r, const sigset_t& old_mask, const std::vec
     }
     return -1;
   }
-  std::cout.flush();
-  std::cerr.flush();
+  flush_standard_streams();
   const pid_t pid = ::fork();
   if (pid != 0) {
     for (const int fd : {request[0], result[1], out[1], err[1]}) ::close(fd);
@@ -617,14 +592,9 @@ LOOM_FUNC pid_t start_runner(runner& r, const sigset_t& old_mask, const std::vec
     return pid;
   }
   // The runner.
-  ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-  ::signal(SIGPIPE, SIG_DFL);
-  for (const int fd : close_fds) ::close(fd);
-  for (const int fd : {request[1], result[0], out[0], err[0]}) ::close(fd);
-  ::dup2(out[1], 1);
-  ::dup2(err[1], 2);
-  ::fcntl(1, F_SETFL, ::fcntl(1, F_GETFL) & ~O_NONBLOCK);
-  ::fcntl(2, F_SETFL, ::fcntl(2, F_GETFL) & ~O_NONBLOCK);
+  std::vector<int> close = close_fds;
+  close.insert(close.end(), {request[1], result[0], out[0], err[0]});
+  become_forked_child(old_mask, close, out[1], err[1]);
   ::fcntl(result[1], F_SETFL, ::fcntl(result[1], F_GETFL) & ~O_NONBLOCK);
   serve_nodes(request[0], result[1]);
 }
@@ -690,14 +660,10 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
   }
   // Runners are seen ending through a signalfd, beside the connection and their
   // pipes, in one poll(). A runner that is gone is seen there, not as SIGPIPE.
-  sigset_t mask;
   sigset_t old_mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGCHLD);
-  sigaddset(&mask, SIGTERM);  // the job stopped (scancel, time limit): seen here, not fatal at once
-  ::sigprocmask(SIG_BLOCK, &mask, &old_mask);
+  // SIGTERM: the job stopped (scancel, time limit): seen there, not fatal at once.
+  const int children_fd = block_into_signalfd({SIGCHLD, SIGTERM}, old_mask);
   ::signal(SIGPIPE, SIG_IGN);
-  const int children_fd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   std::map<pid_t, runner> runners;
   std::string buffer;
   bool driver_gone = false;

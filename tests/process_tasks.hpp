@@ -286,6 +286,66 @@ inline constexpr auto killed_among_slow = loom::dynamic<"killed_among_slow">(
       return ids;
     }).with_inputs("dir", "ms");
 
+// ---- The fork server: who started a node process, and what becomes of the server. ----
+
+/// "PPID COMMAND LINE OF PPID" (its arguments joined by spaces): the process that
+/// started this node's.
+inline std::string parent_of_this_process() {
+  const long parent = static_cast<long>(::getppid());
+  std::ifstream in("/proc/" + std::to_string(parent) + "/cmdline", std::ios::binary);
+  std::string command;
+  for (std::string arg; std::getline(in, arg, '\0');) command += arg + " ";
+  return std::to_string(parent) + " " + command;
+}
+inline constexpr auto parent_process = loom::task<"p_parent_process">([](std::int64_t) {
+  return parent_of_this_process();
+});
+inline constexpr auto parent_processes =
+    loom::dynamic<"p_parent_processes">([](loom::dynamic_builder& wf, std::int64_t n) {
+      std::vector<promise<std::string>> parents;
+      for (std::int64_t i = 0; i < n; ++i) parents.push_back(wf(parent_process, i));
+      return parents;
+    }).with_inputs("n");
+
+/// The first attempt (none recorded in DIR/attempts yet) is killed (SIGKILL); the second
+/// says who started it, as parent_process does. Each attempt records its pid.
+inline constexpr auto killed_once = loom::task<"p_killed_once">([](std::string dir) {
+                                      const std::string file = dir + "/attempts";
+                                      const bool first = !std::ifstream(file).good();
+                                      std::ofstream(file, std::ios::app) << ::getpid() << '\n';
+                                      if (first) std::raise(SIGKILL);
+                                      return parent_of_this_process();
+                                    })
+                                        .with_inputs("dir")
+                                        .with_retries(1, {.initial = std::chrono::milliseconds(1)});
+/// A node killed once (retried), beside a node that lives: both say who started them.
+inline constexpr auto crash_beside = loom::dynamic<"p_crash_beside">([](loom::dynamic_builder& wf, std::string dir) {
+  return std::vector{wf(parent_process, std::int64_t{0}), wf(killed_once, dir)};
+}).with_inputs("dir");
+
+/// Kills the process that started it, unless that is `driver` (a spawned node's parent
+/// is the run's own process) or DIR/killed-server exists; then says who started it.
+inline std::string kill_parent_unless(const std::string& dir, std::int64_t driver) {
+  const std::string marker = dir + "/killed-server";
+  if (static_cast<std::int64_t>(::getppid()) != driver && !std::ifstream(marker).good()) {
+    std::ofstream(marker) << ::getppid() << '\n';
+    std::fprintf(stderr, "kill_fork_server: killing my parent\n");
+    std::fflush(stderr);
+    ::kill(::getppid(), SIGKILL);
+    std::this_thread::sleep_for(std::chrono::seconds(30));  // killed with it
+  }
+  return parent_of_this_process();
+}
+inline constexpr auto kill_fork_server = loom::task<"p_kill_fork_server">([](std::string dir, std::int64_t driver) {
+                                           return kill_parent_unless(dir, driver);
+                                         }).with_inputs("dir", "driver");
+inline constexpr auto kill_fork_server_retried =
+    loom::task<"p_kill_fork_server_retried">([](std::string dir, std::int64_t driver) {
+      return kill_parent_unless(dir, driver);
+    })
+        .with_inputs("dir", "driver")
+        .with_retries(1, {.initial = std::chrono::milliseconds(1)});
+
 /// Every entity above, registered: node processes find their task by name, and the
 /// parent finds the entities a futures file names.
 inline void register_all() {
@@ -299,6 +359,8 @@ inline void register_all() {
   loom::register_entities(crash_abort, crash_segv, crash_kill, exit_three, exit_silently, write_garbage,
                           write_wrong_type, dies_in_body, abort_in_workflow, body_dies_in_workflow, hold, holds,
                           killed_among_slow, sleeper, flaky_process);
+  loom::register_entities(parent_process, parent_processes, killed_once, crash_beside, kill_fork_server,
+                          kill_fork_server_retried);
 }
 
 }  // namespace loom_process_test

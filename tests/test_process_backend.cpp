@@ -430,6 +430,122 @@ TEST_CASE("the node program can be another binary that knows the entities", "[pr
   CHECK(no_children_left());
 }
 
+// ---- The fork server (run_options::process.fork_server, on by default). ----
+
+namespace {
+
+/// "PPID COMMAND..." (parent_of_this_process) → PPID.
+long parent_pid(const std::string& parent) { return std::stol(parent.substr(0, parent.find(' '))); }
+
+bool process_exists(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH; }
+
+loom::run_options spawned_nodes() {
+  loom::run_options o = process_backend();
+  o.process.fork_server = false;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("node processes are forked by one fork server per run, gone after the run", "[process][fork]") {
+  loom::executor ex({.threads = 2});
+  const auto parents = ex.run(process_backend(), parent_processes, std::int64_t{4});
+  REQUIRE(parents.size() == 4);
+  const long server = parent_pid(parents[0]);
+  for (const auto& p : parents) {
+    CHECK(parent_pid(p) == server);  // one server for the run's nodes
+    CHECK(contains(p, " exec-node --serve 3 "));
+  }
+  CHECK(server != static_cast<long>(::getpid()));
+  CHECK(!process_exists(server));  // it ended with the run, and was reaped
+  CHECK(no_children_left());
+  // The next run has a server of its own.
+  const auto again = ex.run(process_backend(), parent_process, std::int64_t{0});
+  CHECK(parent_pid(again) != server);
+  CHECK(!process_exists(parent_pid(again)));
+  // Off: each node process is spawned by the run's own process, as before the server.
+  const auto spawned = ex.run(spawned_nodes(), parent_processes, std::int64_t{2});
+  for (const auto& p : spawned) CHECK(parent_pid(p) == static_cast<long>(::getpid()));
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a node process that crashes leaves the fork server serving", "[process][fork]") {
+  loom::executor ex({.threads = 2});
+  scratch_dir dir("crash-beside");
+  const auto parents = ex.run(process_backend(), crash_beside, dir.path.string());
+  REQUIRE(parents.size() == 2);
+  // The killed attempt's retry was forked by the same server as the node beside it.
+  CHECK(parent_pid(parents[0]) == parent_pid(parents[1]));
+  CHECK(contains(parents[1], " exec-node --serve 3 "));
+  std::ifstream attempts(dir.path / "attempts");
+  std::set<std::string> pids;
+  for (std::string line; std::getline(attempts, line);) pids.insert(line);
+  CHECK(pids.size() == 2);  // two attempts, two processes
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a node that kills the fork server fails clearly; the next node gets a new server", "[process][fork]") {
+  loom::executor ex({.threads = 2});
+  const auto self = static_cast<std::int64_t>(::getpid());
+  {
+    scratch_dir dir("kill-server");
+    const auto e = failure_of(ex, kill_fork_server, dir.path.string(), self);
+    CHECK(e.node_path() == "n0");
+    CHECK(contains(e.what(), "node n0 (task 'p_kill_fork_server') failed: its process (pid "));
+    CHECK(contains(e.what(), ") was lost with the fork server that started it (pid "));
+    CHECK(contains(e.what(), "), which was killed by signal SIGKILL"));
+    std::ifstream marker(dir.path / "killed-server");
+    long server = 0;
+    marker >> server;
+    CHECK(server > 0);
+    CHECK(!process_exists(server));
+    CHECK(no_children_left());
+  }
+  {
+    scratch_dir dir("kill-server-retried");
+    const auto parent = ex.run(process_backend(), kill_fork_server_retried, dir.path.string(), self);
+    std::ifstream marker(dir.path / "killed-server");
+    long killed = 0;
+    marker >> killed;
+    CHECK(killed > 0);
+    CHECK(parent_pid(parent) != killed);  // the retry's: a new server
+    CHECK(contains(parent, " exec-node --serve 3 "));
+    CHECK(no_children_left());
+  }
+  // Spawned nodes have no server to kill: the task leaves its parent (this process) alone.
+  scratch_dir dir("kill-server-off");
+  CHECK(parent_pid(ex.run(spawned_nodes(), kill_fork_server, dir.path.string(), self)) == self);
+}
+
+TEST_CASE("with the fork server off, every node shape and failure behaves as with it", "[process][fork]") {
+  loom::executor ex({.threads = 2});
+  loom::run_options o = spawned_nodes();
+  CHECK(ex.run(o, start_wf, std::string("Pear"), std::string("Earth")) == 3);
+  CHECK(ex.run(o, merge_sort, numbers_t{31, 4, 15, 9, 26, 5, 35, 8}, std::int64_t{4}) ==
+        numbers_t{4, 5, 8, 9, 15, 26, 31, 35});
+  CHECK(ex.run(o, squares, std::int64_t{3}) == int_list{0, 1, 4});
+  CHECK_THROWS_WITH(ex.run(o, abort_in_workflow, std::int64_t{1}), Catch::Contains("was killed by signal SIGABRT"));
+  scratch_dir dir("off-timeout");
+  CHECK_THROWS_WITH(ex.run(o, sleeper, dir.path.string(), std::int64_t{5000}),
+                    Catch::Contains("was killed (SIGKILL) when it ran over its timeout of 300 ms"));
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a node over its timeout is killed by the fork server, and reaped", "[process][fork]") {
+  loom::executor ex({.threads = 2});
+  scratch_dir dir("server-timeout");
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(ex.run(process_backend(), sleeper, dir.path.string(), std::int64_t{5000}),
+                    Catch::Contains("was killed (SIGKILL) when it ran over its timeout of 300 ms"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(3000));
+  // Its parent was the server (not this process), and both are gone.
+  pid_t pid = 0;
+  std::ifstream(dir.path / "sleeper-pid") >> pid;
+  REQUIRE(pid > 0);
+  CHECK(!process_exists(pid));
+  CHECK(no_children_left());
+}
+
 int main(int argc, char** argv) {
   loom_process_test::register_all();
   if (loom::is_node_process(argc, argv)) return loom::run_node_process(argc, argv);

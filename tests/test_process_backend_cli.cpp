@@ -120,6 +120,18 @@ TEST_CASE("the option --backend takes thread, process or slurm", "[process][cli]
   CHECK(tasks_binary({"--help"}).out.find("--backend thread|process|slurm") != std::string::npos);
 }
 
+TEST_CASE("the option --process-fork-server takes on or off", "[process][cli]") {
+  for (const char* mode : {"on", "off"}) {
+    const auto r = tasks_binary({"run", "p_squares", "--n", "3", "--backend", "process", "--process-fork-server", mode});
+    CHECK(r.code == 0);
+    CHECK(r.out == "{\"o0\":[0,1,4]}\n");
+  }
+  const auto bad = tasks_binary({"run", "p_square", "--x", "1", "--backend", "process", "--process-fork-server", "no"});
+  CHECK(bad.code == 2);
+  CHECK(contains(bad.err, "--process-fork-server: expected 'on' or 'off', got 'no'"));
+  CHECK(tasks_binary({"--help"}).out.find("--process-fork-server on|off") != std::string::npos);
+}
+
 TEST_CASE("the Slurm options are checked on the command line (exit code 2, what is wrong)", "[process][cli]") {
   const auto no_store = tasks_binary({"run", "p_square", "--x", "1", "--backend", "slurm"});
   CHECK(no_store.code == 2);

@@ -20,6 +20,16 @@ enum class execution_backend : std::uint8_t {
   slurm,
 };
 
+/// How the process backend starts its node processes (run_options::process).
+struct process_options {
+  /// Fork each node process from the run's fork server: a process of the node program
+  /// started once, at the run's first node, that forks a child per node (no exec, no
+  /// start of a program per node; docs/process-backend.md). Off (`--process-fork-server
+  /// off`): each node process is spawned, `PROGRAM exec-node ...`. A node program that
+  /// does not serve (its main() does not hand exec-node to Loom) gets spawned nodes.
+  bool fork_server = true;
+};
+
 inline std::string_view backend_name(execution_backend b) {
   switch (b) {
     case execution_backend::process: return "process";

@@ -114,6 +114,9 @@ struct run_options {
   /// time as the executor has threads). Values go by reference through the object
   /// store: `store` if given, else a private temporary one, removed after the run.
   execution_backend backend = execution_backend::thread;
+  /// How the process backend starts node processes: forked by a fork server (default),
+  /// or spawned one by one.
+  process_options process;
   /// The Slurm backend's defaults and commands (loom/slurm.hpp).
   slurm_options slurm;
   /// The program a node process runs as `PROGRAM exec-node NAME ...`; empty for this

@@ -1,0 +1,381 @@
+// src/fork_server.cpp — the process backend's fork server (fork_server.hpp): the
+// parent's side (start it, run a node through it) and the server's loop.
+#include "fork_server.hpp"
+
+#include "child_processes.hpp"
+
+#include <loom/detail/config.hpp>
+#include <loom/error.hpp>
+#include <loom/object_store.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace loom::detail {
+
+namespace forks {
+
+inline constexpr std::string_view hello = "loom-fork-server 1";
+/// Bytes of the server's command line a child rewrites into its node's (`ps` and
+/// /proc/PID/cmdline show the node's `PROGRAM exec-node NAME ...`, as for a spawned one).
+inline constexpr std::size_t room = 8192;
+/// The longest request: a node's command line.
+inline constexpr std::size_t max_request = 256 * 1024;
+
+using steady = std::chrono::steady_clock;
+
+/// The server's argument strings, end to end (the kernel lays them out so): the room a
+/// child writes its node's command line in. Null when they are not contiguous.
+LOOM_FUNC std::pair<char*, std::size_t> argument_room(int argc, char** argv) {
+  if (argc <= 0 || argv[0] == nullptr) return {nullptr, 0};
+  char* end = argv[0];
+  for (int i = 0; i < argc; ++i) {
+    if (argv[i] != end) return {nullptr, 0};
+    end += std::strlen(argv[i]) + 1;
+  }
+  return {argv[0], static_cast<std::size_t>(end - argv[0])};
+}
+
+/// The child's command line becomes its node's, when it fits.
+LOOM_FUNC void retitle(std::pair<char*, std::size_t> area, const std::vector<std::string>& args) {
+  std::size_t need = 0;
+  for (const auto& a : args) need += a.size() + 1;
+  if (area.first == nullptr || need > area.second) return;
+  char* at = area.first;
+  for (const auto& a : args) {
+    std::memcpy(at, a.data(), a.size());
+    at += a.size();
+    *at++ = '\0';
+  }
+  std::memset(at, 0, area.second - static_cast<std::size_t>(at - area.first));
+}
+
+/// "TIMEOUT_MS\0ARG0\0ARG1\0..." → the timeout, and the arguments.
+LOOM_FUNC std::vector<std::string> split_request(const char* data, std::size_t size) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (data[i] != '\0') continue;
+    parts.emplace_back(data + start, i - start);
+    start = i + 1;
+  }
+  return parts;
+}
+
+}  // namespace forks
+
+// ---- The parent's side ----
+
+LOOM_FUNC std::shared_ptr<fork_server> fork_server::start(const std::string& program, const std::string& argv0,
+                                                          std::chrono::milliseconds patience) {
+  int sv[2] = {-1, -1};
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
+  // Its own output (it prints only when something is wrong with it) goes where the
+  // nodes' output goes: to this process's stderr.
+  const std::vector<std::string> args = {argv0, "exec-node", "--serve", "3", std::string(forks::room, ' ')};
+  pid_t pid = -1;
+  const int rc = spawn_process(program, args, 2, 2, sv[1], pid);
+  ::close(sv[1]);
+  if (rc != 0) {
+    ::close(sv[0]);
+    return nullptr;
+  }
+  std::shared_ptr<fork_server> server(new fork_server(pid, sv[0]));
+  const auto deadline = forks::steady::now() + patience;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - forks::steady::now()).count();
+    pollfd p{sv[0], POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::max<long long>(0, left)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready > 0) {
+      char text[64];
+      const ssize_t n = ::recv(sv[0], text, sizeof text, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0 && std::string_view(text, static_cast<std::size_t>(n)) == forks::hello) return server;
+    }
+    break;  // no hello: it ended, said something else, or took too long
+  }
+  ::kill(pid, SIGKILL);
+  return nullptr;  // (reaped by its destructor)
+}
+
+LOOM_FUNC fork_server::~fork_server() {
+  ::close(socket_);
+  std::lock_guard lock(mutex_);
+  if (status_) return;
+  int status = 0;
+  pid_t w;
+  do {
+    w = ::waitpid(pid_, &status, 0);
+  } while (w < 0 && errno == EINTR);
+}
+
+LOOM_FUNC std::string fork_server::describe_end() {
+  std::lock_guard lock(mutex_);
+  // Its descriptors close as it exits, a moment before it can be reaped.
+  for (int tries = 0; !status_ && tries < 100; ++tries) {
+    int status = 0;
+    const pid_t w = ::waitpid(pid_, &status, WNOHANG);
+    if (w == pid_) {
+      status_ = status;
+    } else if (w < 0 && errno != EINTR) {
+      break;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  if (!status_) return "stopped answering";
+  process_exit end;
+  end.known = true;
+  end.status = *status_;
+  return end.describe();
+}
+
+LOOM_FUNC process_exit fork_server::run(const std::vector<std::string>& args, bool forward_output,
+                                       std::chrono::milliseconds timeout) {
+  int out[2] = {-1, -1};
+  int status_pipe[2] = {-1, -1};
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(status_pipe, O_CLOEXEC) != 0) {
+    const std::string why = std::strerror(errno);
+    for (const int fd : {out[0], out[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    throw error("cannot create a pipe for a node process: " + why);
+  }
+  std::string request = std::to_string(timeout.count());
+  request.push_back('\0');
+  for (const auto& a : args) {
+    request += a;
+    request.push_back('\0');
+  }
+  iovec data{request.data(), request.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* passed = CMSG_FIRSTHDR(&message);
+  passed->cmsg_level = SOL_SOCKET;
+  passed->cmsg_type = SCM_RIGHTS;
+  passed->cmsg_len = CMSG_LEN(2 * sizeof(int));
+  const int fds[2] = {out[1], status_pipe[1]};
+  std::memcpy(CMSG_DATA(passed), fds, sizeof fds);
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(socket_, &message, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  const std::string send_error = sent < 0 ? std::strerror(errno) : "";
+  ::close(out[1]);
+  ::close(status_pipe[1]);
+  if (sent < 0) {
+    ::close(out[0]);
+    ::close(status_pipe[0]);
+    throw fork_server_lost("its process could not be started: the fork server (pid " + std::to_string(pid_) +
+                           ") cannot be reached (" + send_error + "); it " + describe_end());
+  }
+
+  process_exit result;
+  const output_tail output{forward_output, &result.stderr_tail};
+  std::string reply;
+  int out_fd = out[0];
+  while (true) {
+    pollfd p[2] = {{status_pipe[0], POLLIN, 0}, {out_fd, POLLIN, 0}};
+    if (::poll(p, out_fd >= 0 ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (out_fd >= 0 && p[1].revents != 0 && !output.read_from(out_fd)) {
+      ::close(out_fd);
+      out_fd = -1;
+    }
+    if (p[0].revents != 0) {
+      char text[256];
+      const ssize_t n = ::read(status_pipe[0], text, sizeof text);
+      if (n > 0) {
+        reply.append(text, static_cast<std::size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        break;  // the server has said all (or is gone)
+      }
+    }
+  }
+  ::close(status_pipe[0]);
+  if (out_fd >= 0) {
+    // Ended; what it started may hold the pipe open: what is there now is its output.
+    output.drain(out_fd);
+    ::close(out_fd);
+  }
+  output.finish();
+  std::istringstream lines(reply);
+  for (std::string line; std::getline(lines, line);) {
+    const auto space = line.find(' ');
+    const std::string what = line.substr(0, space);
+    const std::string rest = space == std::string::npos ? std::string() : line.substr(space + 1);
+    if (what == "pid") {
+      result.pid = static_cast<pid_t>(std::strtol(rest.c_str(), nullptr, 10));
+    } else if (what == "wait") {
+      char* end = nullptr;
+      result.status = static_cast<int>(std::strtol(rest.c_str(), &end, 10));
+      result.known = true;
+      if (std::strtol(end, nullptr, 10) != 0) result.timed_out = timeout;
+    } else if (what == "error") {
+      throw error("cannot start node process (the fork server, pid " + std::to_string(pid_) + "): " + rest);
+    }
+  }
+  if (!result.known) {
+    throw fork_server_lost("its process" + (result.pid > 0 ? " (pid " + std::to_string(result.pid) + ")" : std::string()) +
+                           " was lost with the fork server that started it (pid " + std::to_string(pid_) + "), which " +
+                           describe_end());
+  }
+  return result;
+}
+
+// ---- The server ----
+
+LOOM_FUNC int serve_forks(int argc, char** argv, std::ostream& err) {
+  using forks::steady;
+  const int socket = argc >= 4 ? std::atoi(argv[3]) : -1;
+  if (socket < 3 || ::fcntl(socket, F_GETFD) < 0) {
+    err << (argc > 0 ? argv[0] : "loom") << ": exec-node --serve FD: FD is not an open descriptor\n";
+    return 2;
+  }
+  const auto area = forks::argument_room(argc, argv);
+  const pid_t self = ::getpid();
+  ::fcntl(socket, F_SETFD, FD_CLOEXEC);
+  ::signal(SIGPIPE, SIG_IGN);  // a parent gone is seen as the end of the socket
+  sigset_t old_mask;
+  int children_fd = -1;
+  try {
+    children_fd = block_into_signalfd({SIGCHLD}, old_mask);
+  } catch (const std::exception& e) {
+    err << "fork server: " << e.what() << '\n';
+    return 2;
+  }
+  if (::send(socket, forks::hello.data(), forks::hello.size(), MSG_NOSIGNAL) < 0) return 0;
+
+  struct node_child {
+    int status_fd = -1;
+    steady::time_point deadline = steady::time_point::max();
+    bool timed_out = false;
+  };
+  std::map<pid_t, node_child> children;
+  std::vector<char> buffer(forks::max_request);
+  bool open = true;
+  while (open) {
+    int wait_ms = -1;
+    const auto now = steady::now();
+    for (const auto& [pid, c] : children) {
+      if (c.timed_out || c.deadline == steady::time_point::max()) continue;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count() + 1;
+      wait_ms = static_cast<int>(std::max<long long>(0, wait_ms < 0 ? left : std::min<long long>(wait_ms, left)));
+    }
+    pollfd fds[2] = {{socket, POLLIN, 0}, {children_fd, POLLIN, 0}};
+    if (::poll(fds, 2, wait_ms) < 0 && errno != EINTR) break;
+    if (fds[1].revents != 0) {
+      signalfd_siginfo info;
+      while (::read(children_fd, &info, sizeof info) > 0) {
+      }
+    }
+    // Over its time: killed (it is ours and not reaped yet, so the pid is its own).
+    for (auto& [pid, c] : children) {
+      if (!c.timed_out && steady::now() >= c.deadline) {
+        ::kill(pid, SIGKILL);
+        c.timed_out = true;
+      }
+    }
+    int status = 0;
+    for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+      const auto it = children.find(pid);
+      if (it == children.end()) continue;
+      write_all(it->second.status_fd,
+                "wait " + std::to_string(status) + " " + (it->second.timed_out ? "1" : "0") + "\n");
+      ::close(it->second.status_fd);
+      children.erase(it);
+    }
+    if (fds[0].revents == 0) continue;
+    alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+    iovec data{buffer.data(), buffer.size()};
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) break;  // the run is over, or its process is gone
+    std::vector<int> passed;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (std::size_t i = 0; i < count; ++i) {
+        int fd = -1;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        passed.push_back(fd);
+      }
+    }
+    std::vector<std::string> args = forks::split_request(buffer.data(), static_cast<std::size_t>(n));
+    if (passed.size() != 2 || args.size() < 2 || (message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+      for (const int fd : passed) ::close(fd);
+      continue;  // not a request (its sender is left waiting on a pipe that ends: lost)
+    }
+    const int out = passed[0];
+    const int status_fd = passed[1];
+    const auto timeout_ms = std::strtoull(args.front().c_str(), nullptr, 10);
+    args.erase(args.begin());
+    flush_standard_streams();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      // The node's process: it dies with the server (which dies with the run), and
+      // keeps none of the server's descriptors (a status pipe held here would hide the
+      // server's end from the node whose pipe it is).
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != self) ::_exit(1);
+      std::vector<int> close_fds = {socket, children_fd, status_fd};
+      for (const auto& [other, c] : children) close_fds.push_back(c.status_fd);
+      become_forked_child(old_mask, close_fds, out, out);
+      forks::retitle(area, args);
+      std::optional<object_store> store;
+      const int code = run_node_command(std::move(args), nullptr, nullptr, store, std::cerr);
+      flush_standard_streams();
+      std::exit(code);  // as `exec-node` returns from main
+    }
+    ::close(out);
+    if (pid < 0) {
+      write_all(status_fd, std::string("error fork: ") + std::strerror(errno) + "\n");
+      ::close(status_fd);
+      continue;
+    }
+    write_all(status_fd, "pid " + std::to_string(pid) + "\n");
+    node_child& c = children[pid];
+    c.status_fd = status_fd;
+    if (timeout_ms > 0) c.deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
+  }
+  // Nothing of the run outlives it.
+  for (auto& [pid, c] : children) {
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    ::close(c.status_fd);
+  }
+  ::close(children_fd);
+  ::close(socket);
+  return 0;
+}
+
+}  // namespace loom::detail
