@@ -237,7 +237,7 @@ LOOM_FUNC parsed_command parse_resume(const std::vector<std::string>& args) {
   parsed_command cmd;
   cmd.verb = "resume";
   if (args.size() < 2 || args[1].rfind("--", 0) == 0) throw usage_error("resume: which execution? (resume ID --store DIR)");
-  object_store::check_key(args[1]);
+  object_store::check_execution_id(args[1]);
   cmd.options.execution_id = args[1];
   cmd.options.resume = true;
   for_each_option(args, 2, is_switch, [&](const std::string& flag, const std::string& value) {
@@ -308,7 +308,7 @@ LOOM_FUNC parsed_command parse_command(int argc, char** argv) {
       given[*i] = parse_input_value(info, *i, value);
     } else if (parse_run_option(cmd, flag, value)) {
     } else if (flag == "execution-id") {
-      object_store::check_key(value);
+      object_store::check_execution_id(value);
       cmd.options.execution_id = value;
     } else {
       std::string inputs;

@@ -33,6 +33,9 @@ LOOM_FUNC execution_context::execution_context(const run_options& options) : opt
     throw error("resume needs the store the execution was recorded in (run_options::store)");
   }
   if (options_.store != nullptr && options_.execution_id.empty()) options_.execution_id = executor::new_execution_id();
+  // An id is a directory right under the store's root: one that reaches elsewhere
+  // ("../x", "a/b") is refused before anything is written.
+  if (!options_.execution_id.empty()) object_store::check_execution_id(options_.execution_id);
 }
 
 LOOM_FUNC execution_context::~execution_context() = default;

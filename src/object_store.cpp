@@ -21,6 +21,48 @@ namespace detail {
 
 LOOM_FUNC std::string errno_text() { return std::strerror(errno); }
 
+LOOM_FUNC unsigned directory_mode_in(const std::filesystem::path& parent) {
+  struct ::stat st {};
+  if (::stat(parent.c_str(), &st) != 0) return 0700;
+  return (static_cast<unsigned>(st.st_mode) & 0777U) | 0700U;
+}
+
+LOOM_FUNC unsigned file_mode_in(const std::filesystem::path& directory) {
+  return (directory_mode_in(directory) & 0666U) | 0600U;
+}
+
+LOOM_FUNC void create_directories_like_parent(const std::filesystem::path& dir) {
+  // The missing directories, deepest first; then created from the top down.
+  std::vector<std::filesystem::path> missing;
+  std::filesystem::path at = dir;
+  std::error_code ec;
+  while (!at.empty() && !std::filesystem::is_directory(at, ec)) {
+    missing.push_back(at);
+    if (at == at.parent_path()) break;
+    at = at.parent_path();
+  }
+  if (missing.empty()) return;
+  const unsigned mode = directory_mode_in(at);
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    // EEXIST: made meanwhile by another writer (a directory, or mkdir of what is below fails).
+    if (::mkdir(it->c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST) {
+      throw error("object store: cannot create " + it->string() + ": " + errno_text());
+    }
+  }
+}
+
+LOOM_FUNC void create_store_root(const std::filesystem::path& root) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(root, ec)) return;
+  if (root.has_parent_path()) {
+    std::filesystem::create_directories(root.parent_path(), ec);
+    if (ec) throw error("object store: cannot create root " + root.string() + ": " + ec.message());
+  }
+  if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw error("object store: cannot create root " + root.string() + ": " + errno_text());
+  }
+}
+
 LOOM_FUNC bool write_all(int fd, std::string_view bytes) {
   std::size_t written = 0;
   while (written < bytes.size()) {
@@ -171,10 +213,22 @@ LOOM_FUNC std::string checksum_of_line(std::string_view line) {
 
 LOOM_FUNC object_store::object_store(std::filesystem::path root)
     : root_(std::move(root)), packs_(std::make_shared<pack_cache>()) {
-  std::error_code ec;
-  std::filesystem::create_directories(root_, ec);
-  if (ec) throw error("object store: cannot create root " + root_.string() + ": " + ec.message());
+  detail::create_store_root(root_);
   root_ = std::filesystem::canonical(root_);
+}
+
+LOOM_FUNC void object_store::check_execution_id(std::string_view id) {
+  if (id.find('/') != std::string_view::npos) {
+    throw error("invalid execution id '" + std::string(id) + "': '/' is not allowed (an id names one directory of the store)");
+  }
+  try {
+    check_key(id);
+  } catch (const error& e) {
+    // check_key's message, with the id named as what it is.
+    std::string why = e.what();
+    const auto colon = why.find("': ");
+    throw error("invalid execution id '" + std::string(id) + "': " + (colon == std::string::npos ? why : why.substr(colon + 3)));
+  }
 }
 
 LOOM_FUNC void object_store::check_key(std::string_view key) {
@@ -198,9 +252,7 @@ LOOM_FUNC void object_store::check_key(std::string_view key) {
 
 LOOM_FUNC void object_store::put(std::string_view key, std::string_view bytes, bool sync) const {
   const auto path = path_of(key);
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) throw error("object store: cannot create " + path.parent_path().string() + ": " + ec.message());
+  detail::create_directories_like_parent(path.parent_path());
   std::string sum_path = path.string();
   sum_path += detail::checksum_suffix;
   const std::string temporary = write_temporary(path.string(), bytes, sync);
@@ -345,7 +397,8 @@ LOOM_FUNC std::string object_store::write_temporary(const std::string& path, std
   std::string temporary = path;
   temporary.append(".tmp-").append(std::to_string(::getpid())).append("-").append(
       std::to_string(counter.fetch_add(1, std::memory_order_relaxed)));
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const auto mode = detail::file_mode_in(std::filesystem::path(path).parent_path());
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) throw error("object store: cannot write " + temporary + ": " + detail::errno_text());
   if (!detail::write_all(fd, bytes)) {
     const std::string why = detail::errno_text();
@@ -546,14 +599,13 @@ LOOM_FUNC std::uintmax_t pack_writer::bytes_written() const {
 
 LOOM_FUNC void pack_writer::open() {
   const auto dir = store_->root() / execution_ / "packs";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw error("object store: cannot create " + dir.string() + ": " + ec.message());
+  detail::create_directories_like_parent(dir);
   std::random_device random;
   char name[64];
   std::snprintf(name, sizeof name, "%ld-%08x.pack", static_cast<long>(::getpid()), random());
   path_ = dir / name;
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+               static_cast<mode_t>(detail::file_mode_in(dir)));
   if (fd_ < 0) throw error("object store: cannot create " + path_.string() + ": " + detail::errno_text());
 }
 

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -33,6 +34,9 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace loom {
 
@@ -84,6 +88,25 @@ struct slurm_array {
 /// --mem without cgroups ("exceeded memory limit"), or a process of it killed by the
 /// cgroup's OOM killer ("Detected 1 oom-kill event(s)"), which may leave the job's exit
 /// status 0.
+/// Writes a job script with the permissions of the store directory it is in. The
+/// script's first line after the shebang sets the job's umask from them too, so that the
+/// done record it writes is no more open than the store.
+void write_job_script(const std::filesystem::path& path, const std::string& script) {
+  const auto mode = file_mode_in(path.parent_path());
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
+  const bool written = fd >= 0 && write_all(fd, script);
+  const std::string why = errno_text();
+  if (fd >= 0 && ::close(fd) != 0 && written) throw error("cannot write the job script " + path.string() + ": " + errno_text());
+  if (!written) throw error("cannot write the job script " + path.string() + ": " + why);
+}
+
+/// `umask NNN` for a job of the store at `root`: what the store's directories do not grant.
+std::string umask_line(const std::filesystem::path& root) {
+  char line[32];
+  std::snprintf(line, sizeof line, "umask %03o\n", (~directory_mode_in(root)) & 0777U);
+  return line;
+}
+
 bool log_says_out_of_memory(const std::filesystem::path& path) {
   const std::string tail = read_log_tail(path);
   return tail.find("xceeded memory limit") != std::string::npos ||
@@ -322,8 +345,7 @@ class slurm_node_backend final : public node_backend {
       array->comment = path + "#array-" + std::to_string(k) + ".1";
       array->script = store_root_ / (stem + ".sh");
       const std::filesystem::path logs = store_root_ / stem;
-      std::error_code ec;
-      std::filesystem::create_directories(logs, ec);
+      create_directories_like_parent(logs);
       array->sbatch_arguments = base_arguments();
       array->sbatch_arguments.push_back("--output=" + (logs / "%a.out").string());
       array->sbatch_arguments.push_back("--error=" + (logs / "%a.err").string());
@@ -472,7 +494,8 @@ class slurm_node_backend final : public node_backend {
     const std::string script =
         "#!/bin/sh\n"
         "# Loom: map node " + path + ", of execution " + context_.execution_id() + ": element I of this job array\n"
-        "# runs the items of chunk " + std::to_string(offset) + " + I. Written by the driver.\n"
+        "# runs the items of chunk " + std::to_string(offset) + " + I. Written by the driver.\n" +
+        umask_line(store_root_) +
         "chunk=$((" + std::to_string(offset) + " + SLURM_ARRAY_TASK_ID))\n" +
         command + "\n"
         "status=$?\n"
@@ -480,10 +503,7 @@ class slurm_node_backend final : public node_backend {
         "printf '{\"job\":\"%s_%s\",\"exit\":%d}\\n' \"$SLURM_ARRAY_JOB_ID\" \"$SLURM_ARRAY_TASK_ID\" \"$status\" > " + done +
         ".tmp-$$ && mv -f " + done + ".tmp-$$ " + done + "\n"
         "exit $status\n";
-    std::ofstream out(array.script, std::ios::binary | std::ios::trunc);
-    out << script;
-    out.close();
-    if (!out) throw error("cannot write the job script " + array.script.string());
+    write_job_script(array.script, script);
   }
 
   /// One sbatch for the array's elements still wanted (under its mutex). As for a job:
@@ -680,7 +700,7 @@ class slurm_node_backend final : public node_backend {
     job->stderr_log = store_root_ / (stem + ".err");
     std::error_code ec;
     if (fresh) std::filesystem::remove(job->done_record, ec);  // an earlier run's, under the same keys
-    if (directory) std::filesystem::create_directories(job->script.parent_path(), ec);
+    if (directory) create_directories_like_parent(job->script.parent_path());
     job->sbatch_arguments = base_arguments();
     job->sbatch_arguments.push_back("--output=" + job->stdout_log.string());
     job->sbatch_arguments.push_back("--error=" + job->stderr_log.string());
@@ -736,15 +756,12 @@ class slurm_node_backend final : public node_backend {
         "#!/bin/sh\n"
         "# Loom: node " + job.node_path + ", attempt " + std::to_string(job.attempt) + ", of execution " +
         context_.execution_id() + ". Written by the driver.\n" +
-        command + "\n"
+        umask_line(store_root_) + command + "\n"
         "status=$?\n"
         "printf '{\"job\":\"%s\",\"exit\":%d}\\n' \"$SLURM_JOB_ID\" \"$status\" > " + shell_quoted(done) +
         ".tmp-$$ && mv -f " + shell_quoted(done) + ".tmp-$$ " + shell_quoted(done) + "\n"
         "exit $status\n";
-    std::ofstream out(job.script, std::ios::binary | std::ios::trunc);
-    out << script;
-    out.close();
-    if (!out) throw error("cannot write the job script " + job.script.string());
+    write_job_script(job.script, script);
   }
 
   std::uint32_t add(const std::shared_ptr<slurm_job>& job) {

@@ -2,12 +2,16 @@
 // map items and the cache index in one SQLite database, and its busy and WAL handling.
 #include <loom/state_store.hpp>
 
+#include <loom/object_store.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -107,6 +111,14 @@ LOOM_FUNC std::int64_t now_us() {
 
 LOOM_FUNC state_store::state_store(std::filesystem::path path, bool create) : path_(std::move(path)) {
   if (!create && !std::filesystem::exists(path_)) throw state_store_error("state store " + path_.string() + " does not exist");
+  if (create) {
+    // Created here with the permissions of its directory (SQLite would make it 0644);
+    // SQLite gives the -wal and -shm files the database's. An empty file is an empty
+    // database. EEXIST: there is one already, or another process just made it.
+    const auto mode = detail::file_mode_in(path_.has_parent_path() ? path_.parent_path() : ".");
+    const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd >= 0) ::close(fd);
+  }
   const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX;
   if (sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
@@ -377,6 +389,14 @@ LOOM_FUNC std::vector<map_items_record> state_store::map_items(const std::string
           m.phases.assign(blob != nullptr ? blob : "", static_cast<std::size_t>(sqlite3_column_bytes(s, 4)));
           m.attempts = text(s, 5);
           m.errors = text(s, 6);
+          // A damaged row's counts are made possible, so that every reader can do its
+          // arithmetic and loops on them (fuzz_map_items: a length of INT64_MAX and
+          // negative counts overflowed): a row covers at most the items its phases hold
+          // (4 per byte, as written), and its counts add up to at most its length.
+          const auto covered = static_cast<std::int64_t>(m.phases.size()) * 4;
+          m.length = std::clamp<std::int64_t>(m.length, 0, covered);
+          m.succeeded = std::clamp<std::int64_t>(m.succeeded, 0, m.length);
+          m.failed = std::clamp<std::int64_t>(m.failed, 0, m.length - m.succeeded);
           out.push_back(std::move(m));
         });
   return out;
@@ -548,7 +568,13 @@ LOOM_FUNC std::string state_store::text(sqlite3_stmt* s, int column) {
 
 LOOM_FUNC void state_store::fail(const std::string& what) const {
   const int code = sqlite3_errcode(db_);
-  const std::string message = sqlite3_errmsg(db_);
+  std::string message = sqlite3_errmsg(db_);
+  // SQLite's words for a failed write or sync ("disk I/O error", "database or disk is
+  // full") do not say which: the system's error does ("No space left on device").
+  if (const int system = sqlite3_system_errno(db_);
+      system != 0 && ((code & 0xff) == SQLITE_IOERR || (code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_CANTOPEN)) {
+    message += std::string(": ") + std::strerror(system);
+  }
   if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
     throw state_store_error("state store " + path_.string() + " is damaged: " + message + " (" + what + ")");
   }

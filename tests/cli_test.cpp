@@ -57,7 +57,12 @@ TEST_CASE("bad command lines exit with 2 and one line on stderr", "[cli]") {
   bad({"run", "update_list", "--freq_list", "[1,", "--list_index", "0"}, "is not valid JSON for list<integer>");
   bad({"run", "start_wf", "--threads", "many"}, "--threads: expected a non-negative integer");
   bad({"run", "start_wf", "--s1"}, "--s1 needs a value");
-  bad({"run", "start_wf", "--execution-id", "../escape"}, "invalid key");
+  // An execution id names one directory of the store: nothing that reaches elsewhere.
+  bad({"run", "start_wf", "--execution-id", "../escape"}, "invalid execution id '../escape'");
+  bad({"run", "start_wf", "--execution-id", ".."}, "invalid execution id '..': '.' and '..' segments would leave the root");
+  bad({"run", "start_wf", "--execution-id", "a/b"}, "invalid execution id 'a/b': '/' is not allowed");
+  bad({"run", "start_wf", "--execution-id", "/tmp/x"}, "invalid execution id '/tmp/x'");
+  bad({"resume", "../../etc", "--store", "/nonexistent"}, "invalid execution id '../../etc'");
   bad({"fly"}, "unknown command 'fly'");
   bad({}, "no command");
 }

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +35,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -191,6 +193,13 @@ TEST_CASE("bad command lines: exit code 2 and a message on stderr") {
       {{"gc", "--before", "yesterday", "--store", store}, "--before: expected YYYY-MM-DD"},
       {{"gc", "--before", "2026-02-30", "--store", store}, "got '2026-02-30'"},
       {{"gc", "--before", "2026-01-01T25:00", "--store", store}, "got '2026-01-01T25:00'"},
+      // Ids and node paths that would reach outside the store are refused, not looked up.
+      {{"show", "../x", "--store", store}, "invalid execution id '../x'"},
+      {{"show", "a/b", "--store", store}, "invalid execution id 'a/b': '/' is not allowed"},
+      {{"graph", "..", "--store", store}, "invalid execution id '..'"},
+      {{"show", "ex", "--node", "../../etc", "--store", store}, "--node: invalid node path '../../etc'"},
+      {{"show", "ex", "--node", "/n0", "--store", store}, "--node: invalid node path '/n0'"},
+      {{"graph", "ex", "--node", "n0/../..", "--store", store}, "--node: invalid node path 'n0/../..'"},
   };
   for (const auto& c : cases) {
     std::string line;
@@ -1182,4 +1191,54 @@ TEST_CASE("a running execution: gc keeps it, killed with SIGKILL, it is shown as
   CHECK(contains(gone.out, "deleted slow (chains, interrupted, started "));
   CHECK_FALSE(fs::exists(dir.path / "store" / "slow"));
   CHECK(json::parse(loom_tool({"executions", "--json", "--store", store}).out).empty());
+}
+
+namespace {
+
+/// Every directory and file under `root` (the root included) whose permission bits are
+/// not `dir_mode` / `file_mode`, one per line: "0644 loom.db".
+std::string modes_other_than(const fs::path& root, unsigned dir_mode, unsigned file_mode) {
+  std::string wrong;
+  auto check = [&](const fs::path& path) {
+    struct ::stat st {};
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    const unsigned mode = static_cast<unsigned>(st.st_mode) & 07777U;
+    const unsigned want = S_ISDIR(st.st_mode) ? dir_mode : file_mode;
+    if (mode != want) {
+      char text[16];
+      std::snprintf(text, sizeof text, "%04o ", mode);
+      wrong += text + fs::relative(path, root).string() + "\n";
+    }
+  };
+  check(root);
+  for (const auto& entry : fs::recursive_directory_iterator(root)) check(entry.path());
+  return wrong;
+}
+
+}  // namespace
+
+TEST_CASE("a store is private to its owner: directories 0700, files 0600; its root's mode is the user's choice") {
+  const mode_t old_umask = ::umask(022);  // a usual umask: Loom, not the umask, makes the store private
+  store_fixture fixture;  // its root does not exist: the first run creates it
+  // Runs of every kind: a dynamic workflow (packs), nested workflows, a map, a failure
+  // on the process backend (node processes write the store), the seed's example.
+  for (const char* id : {"chains", "nested", "picky", "fails", "boom"}) fixture.need(id);
+  CHECK(fs::exists(fixture.root / "loom.db"));
+  CHECK(fs::exists(fixture.root / "chains" / "packs"));
+  CHECK(modes_other_than(fixture.root, 0700, 0600) == "");  // (on failure, the paths and their modes)
+
+  // A user who wants the group to read a store opens up its root: what is created in it
+  // from then on follows (without execute bits on files), and Loom leaves the root alone.
+  scratch_dir shared("tool-test-shared");
+  const fs::path root = shared.path / "store";
+  fs::create_directories(root);
+  REQUIRE(::chmod(root.c_str(), 0750) == 0);
+  const auto r = run_program({LOOM_RESUME_TASKS_BINARY, "run", "chains", "--count", "2", "--length", "3", "--store",
+                              root.string(), "--execution-id", "grouped"});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(modes_other_than(root, 0750, 0640) == "");
+  const auto shown = loom_tool({"show", "grouped", "--store", root.string()});
+  CHECK(shown.code == 0);
+  ::umask(old_umask);
 }

@@ -134,6 +134,38 @@ TEST_CASE("state store: a map node's items are one row: packed phases, sparse at
   CHECK(rows[0].attempts == R"({"2":3})");
 }
 
+TEST_CASE("state store: a damaged map item row is read with possible counts (found by fuzz_map_items)") {
+  scratch_dir dir("state-store-test");
+  const auto db = dir.path / "loom.db";
+  loom::state_store states(db);
+  states.create_execution(new_execution("ex"));
+  loom::map_items_record m;
+  m.path = "n0";
+  m.length = 6;
+  m.phases = std::string(2, '\0');
+  states.write_map_items("ex", m);
+  // What the fuzzer found: counts no run writes, which overflowed readers' arithmetic.
+  struct damage {
+    const char* set;
+    std::int64_t length, succeeded, failed;
+  };
+  for (const auto& d : {damage{"length=9223372036854775807, succeeded=-1, failed=-9223372036854775808", 8, 0, 0},
+                        damage{"length=-5, succeeded=3, failed=2", 0, 0, 0},
+                        damage{"length=6, succeeded=5, failed=4", 6, 5, 1},
+                        damage{"length=6, succeeded=-3, failed=9223372036854775807", 6, 0, 6}}) {
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(h, (std::string("UPDATE map_items SET ") + d.set).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(h);
+    INFO(d.set);
+    const auto rows = states.map_items("ex");
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].length == d.length);  // at most the 8 items its 2 bytes of phases hold
+    CHECK(rows[0].succeeded == d.succeeded);
+    CHECK(rows[0].failed == d.failed);
+  }
+}
+
 TEST_CASE("state store: node events collapse into rows; attempts add up across batches") {
   scratch_dir dir("state-store-test");
   loom::state_store states(dir.path / "loom.db");

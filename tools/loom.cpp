@@ -378,6 +378,28 @@ void report_tree_problems(const char* command, const loom_tool::execution_tree& 
   for (const auto& error : tree.errors) std::fprintf(stderr, "loom %s: %s\n", command, error.c_str());
 }
 
+/// The execution id given on the command line, its --node PATH checked too: an id or a
+/// node path that would reach outside the store ("../x", "a/b", "/n0") is a usage error
+/// (exit 2), not an execution or node that is not there.
+const std::string& execution_id_argument(const command_line& cl) {
+  const std::string& id = cl.positional[0];
+  try {
+    loom::object_store::check_execution_id(id);
+  } catch (const loom::error& e) {
+    throw usage_error(e.what());
+  }
+  if (const auto path = cl.value("--node")) {
+    try {
+      loom::object_store::check_key(*path);  // a node path names keys of the store: nothing above it
+    } catch (const loom::error& e) {
+      const std::string why = e.what();
+      throw usage_error("--node: invalid node path '" + *path + "' (node paths are as loom show lists them: n0/n2): " +
+                        why.substr(why.find("': ") + 3));
+    }
+  }
+  return id;
+}
+
 const loom_tool::tree_node& node_or_root(const loom_tool::execution_tree& tree, const command_line& cl,
                                          const std::string& id) {
   const auto path = cl.value("--node");
@@ -388,8 +410,8 @@ const loom_tool::tree_node& node_or_root(const loom_tool::execution_tree& tree, 
 }
 
 int cmd_show(const command_line& cl) {
+  const std::string& id = execution_id_argument(cl);
   loom_tool::store s(require_store(cl));
-  const std::string& id = cl.positional[0];
   const auto view = loom_tool::view_of(s.execution(id));
   const auto tree = loom_tool::load_tree(s, id);
   const auto& top = node_or_root(tree, cl, id);
@@ -558,8 +580,8 @@ int run_graphviz(const std::string& program, const std::string& dot_text) {
 int cmd_graph(const command_line& cl) {
   const std::string format = cl.value("--format").value_or("dot");
   if (format != "dot" && format != "svg") throw usage_error("--format: expected dot or svg, got '" + format + "'");
+  const std::string& id = execution_id_argument(cl);
   loom_tool::store s(require_store(cl));
-  const std::string& id = cl.positional[0];
   const auto e = s.execution(id);
   const auto tree = loom_tool::load_tree(s, id);
   const auto& top = node_or_root(tree, cl, id);

@@ -63,6 +63,26 @@ bool write_all(int fd, std::string_view bytes);
 /// The whole content of a file, or nothing if it does not exist; throws on other errors.
 std::optional<std::string> read_file(const std::filesystem::path& path);
 
+// Permissions. A store's root is created 0700. What Loom creates inside a store takes
+// the permissions of the directory it is created in (a file without execute bits), so
+// a store is private to its owner (0700 directories, 0600 files) unless the user asks
+// otherwise by opening up its root: after `chmod 750 STORE`, new directories are 0750
+// and new files 0640. The owner always keeps read and write. The umask still applies.
+
+/// The mode for a directory created in `parent` (its permission bits, owner rwx).
+unsigned directory_mode_in(const std::filesystem::path& parent);
+
+/// The mode for a file created in `directory` (its read and write bits, owner rw).
+unsigned file_mode_in(const std::filesystem::path& directory);
+
+/// Creates `dir` and its missing parents, each with the mode of the nearest directory
+/// that exists above it (directory_mode_in). Throws loom::error naming the directory.
+void create_directories_like_parent(const std::filesystem::path& dir);
+
+/// Creates a store's root (and its missing parents, as create_directories would) with
+/// mode 0700 if it does not exist. Throws loom::error naming it.
+void create_store_root(const std::filesystem::path& root);
+
 /// The header line of an object file: "loom-object 1 size=N sha256=HEX".
 struct object_header {
   std::size_t size = 0;
@@ -152,6 +172,10 @@ class object_store {
   /// Checks a key: relative, segments of [A-Za-z0-9._-] separated by '/', no empty,
   /// '.' or '..' segment. Throws loom::error naming the key otherwise.
   static void check_key(std::string_view key);
+
+  /// Checks an execution id: one segment of a key (a directory right under the root,
+  /// nothing that reaches elsewhere). Throws loom::error naming the id otherwise.
+  static void check_execution_id(std::string_view id);
 
   /// Stores `bytes` under `key` (the object file, then its checksum file beside it).
   /// Readers see the old object, none (while an object is replaced), or the new one,
