@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -80,6 +82,75 @@ inline constexpr auto mapped_items = loom::workflow<"mapped_items">([](auto& wf,
                                        return wf(total, wf.map(item, wf(count_to, n)));
                                      }).with_inputs("n");
 
-inline void register_all() { loom::register_entities(chains, link, total, item, count_to, mapped_items); }
+// ---- A mixed workflow for the kill -9 loop: a dynamic sub-DAG, a map, a wf.when with
+// a map in its taken branch, and a task that fails once, then succeeds on its retry. ----
+
+/// Whether "<what> <id>" is in $LOOM_TEST_LOG already (an earlier attempt logged it).
+inline bool logged(const char* what, std::int64_t id) {
+  const char* path = std::getenv("LOOM_TEST_LOG");
+  if (path == nullptr) return false;
+  const std::string line = std::string(what) + " " + std::to_string(id);
+  std::ifstream in(path);
+  for (std::string l; std::getline(in, l);) {
+    if (l == line) return true;
+  }
+  return false;
+}
+
+inline constexpr auto is_even = loom::task<"is_even">([](std::int64_t x) { return x % 2 == 0; }).with_inputs("x");
+
+/// One piece of the branch's map (logged as "piece k"): k squared.
+inline constexpr auto piece = loom::task<"piece">([](std::int64_t k) -> std::int64_t {
+                                take_time();
+                                log_execution("piece", k);
+                                return k * k;
+                              }).with_inputs("k");
+
+/// Fails its first attempt ("flaky-try id" logged), succeeds on the retry ("flaky-ok id").
+/// Across a kill the failed attempt stays logged, so a resumed node succeeds at once.
+inline constexpr auto flaky = loom::task<"flaky">([](std::int64_t id) -> std::int64_t {
+                                if (!logged("flaky-try", id)) {
+                                  log_execution("flaky-try", id);
+                                  throw std::runtime_error("flaky: the first attempt fails");
+                                }
+                                log_execution("flaky-ok", id);
+                                return id + 1;
+                              })
+                                  .with_inputs("id")
+                                  .with_retries(2);
+
+/// Not logged: used more than once in a run, so a line would not name one node.
+inline constexpr auto product = loom::task<"product">([](std::int64_t a, std::int64_t b) { return a * b; })
+                                    .with_inputs("a", "b");
+inline constexpr auto sum_list = loom::task<"sum_list">([](std::vector<std::int64_t> xs) {
+                                   std::int64_t sum = 0;
+                                   for (const auto x : xs) sum += x;
+                                   return sum;
+                                 }).with_inputs("xs");
+
+inline constexpr auto combine = loom::task<"combine">([](std::int64_t a, std::int64_t b, std::int64_t c,
+                                                         std::int64_t d) {
+                                  log_execution("combine", 0);
+                                  return a + b + c + d;
+                                }).with_inputs("a", "b", "c", "d");
+
+/// chains(count, length) = S over L = count * length links (a dynamic sub-DAG); a map of
+/// item over 0..L-1 (3 S); when S is even, the squares of 0..length-1 through a map,
+/// else those of 0..count-1; and flaky(7) = 8, after a retry. The result: their sum.
+inline constexpr auto mixed = loom::workflow<"mixed">([](auto& wf, loom::promise<std::int64_t> count,
+                                                         loom::promise<std::int64_t> length) {
+                                const auto sum = wf(chains, count, length);
+                                const auto items = wf(sum_list, wf.map(item, wf(count_to, wf(product, count, length))));
+                                const auto squares = wf.when(
+                                    wf(is_even, sum),
+                                    [&](auto& b) { return b(sum_list, b.map(piece, b(count_to, length))); },
+                                    [&](auto& b) { return b(sum_list, b.map(piece, b(count_to, count))); });
+                                return wf(combine, sum, items, squares, wf(flaky, 7));
+                              }).with_inputs("count", "length");
+
+inline void register_all() {
+  loom::register_entities(chains, link, total, item, count_to, mapped_items, is_even, piece, flaky, product, sum_list,
+                          combine, mixed);
+}
 
 }  // namespace loom_resume_test
