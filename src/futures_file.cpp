@@ -358,6 +358,7 @@ class futures_reader final : public futures_resolver {
     out.max_bytes = options.max_bytes;
     out.store = options.store;
     out.stored_prefix = options.stored_prefix;
+    out.keep_document = false;  // the graph is built from what is read: no nlohmann document
     return out;
   }
 

@@ -280,3 +280,56 @@ TEST_CASE("untrusted shapes and stored keys are rejected, not trusted", "[future
   confined.stored_prefix = "this-execution/n0";
   CHECK(mentions(problems_of(doc, confined), "outside this node's keys"));
 }
+
+// The reader parses with simdjson but reads the text as nlohmann::json does (the
+// format's reference, and the writer's): keys in any order, a repeated key's last value,
+// integers beyond 64 bits as floats, -0 as a signed integer, a byte order mark skipped.
+TEST_CASE("the text is read as nlohmann::json reads it", "[futures]") {
+  const auto text = valid_futures_text();
+  const auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string out = text;
+    const auto at = out.find(from);
+    REQUIRE(at != std::string::npos);
+    return out.replace(at, from.size(), to);
+  };
+  const auto written_back = [](const std::string& t) {
+    return loom::write_futures_text(*loom::read_futures_file(t, "test.json", {}, counting()), "count_characters");
+  };
+  SECTION("keys in any order, any spacing: the same graph") {
+    auto doc = valid_futures();
+    CHECK(written_back(doc.dump(2)) == text);
+    std::string reversed = "{";  // the top-level keys in reverse order
+    for (auto it = doc.items().begin(); it != doc.items().end(); ++it) {
+      reversed.insert(1, loom::json(it.key()).dump() + ":" + it.value().dump() + (reversed.size() > 1 ? "," : ""));
+    }
+    CHECK(written_back(reversed + "}") == text);
+    CHECK(written_back(replaced("\"id\":\"dn0\"", "\"\\u0069d\":\"dn0\"")) == text);  // an escaped key
+    CHECK(written_back("\xEF\xBB\xBF" + text) == text);  // a byte order mark
+  }
+  SECTION("a repeated key: its last value") {
+    CHECK(written_back(replaced("\"version\":1", "\"version\":2,\"version\":1")) == text);
+    CHECK(problems_of(replaced("\"version\":1", "\"version\":1,\"version\":2")) ==
+          std::vector<std::string>{"unsupported version 2 (this reader knows version 1)"});
+    CHECK(written_back(replaced("{\"ref\":\"dn0.o0\"}", "{\"ref\":\"dn99.o0\",\"ref\":\"dn0.o0\"}")) == text);
+    CHECK(mentions(problems_of(replaced("{\"ref\":\"dn0.o0\"}", "{\"ref\":\"dn0.o0\",\"literal\":3}")),
+                   "not a binding (expected one of literal, ref, list, map, stored): {\"literal\":3,\"ref\":\"dn0.o0\"}"));
+  }
+  SECTION("numbers: -0 is signed, integers beyond 64 bits are floats") {
+    const auto map_node = [&](const std::string& concurrency) {
+      return problems_of(replaced("\"id\":\"dn0\"", "\"id\":\"dn0\",\"map\":{\"concurrency\":" + concurrency +
+                                                        ",\"mapped\":[\"character\"]}"));
+    };
+    const std::string unsigned_only = "node dn0: \"map\": \"concurrency\" must be a non-negative integer";
+    CHECK(mentions(map_node("-0"), unsigned_only));
+    CHECK(mentions(map_node("-1"), unsigned_only));
+    CHECK(mentions(map_node("1.0"), unsigned_only));
+    CHECK_FALSE(mentions(map_node("0"), unsigned_only));
+    CHECK_FALSE(mentions(map_node("18446744073709551615"), unsigned_only));
+    CHECK(mentions(map_node("18446744073709551616"), unsigned_only));  // a float
+    const auto u = first_node(valid_futures(), "update_list");
+    const std::string big = replaced("[0,0,", "[18446744073709551616,0,");
+    CHECK(mentions(problems_of(big), "node dn" + std::to_string(u) + " input 'freq_list'",
+                   "freq_list[0]: expected integer, got float"));
+    CHECK(mentions(problems_of(replaced("\"version\":1", "\"version\":1e400")), "malformed: ", "number overflow"));
+  }
+}

@@ -7,7 +7,12 @@
 //     registry, literals decoded into their C++ types, the executable graph;
 //   - the `loom` tool (tools/graph_file.cpp): literals checked against the declared
 //     types, the graph drawn and reported.
-// Compiled once into loom::runtime (src/futures_document.cpp).
+// The text is parsed with simdjson (its DOM: a few buffers, not a node per value) and
+// read as nlohmann::json reads JSON (the format's reference: objects in key order, a
+// repeated key's last value, integers unsigned unless negative); text simdjson refuses
+// or reads otherwise is read from nlohmann's document instead, so every check and
+// message is the same either way. Compiled once into loom::runtime
+// (src/futures_document.cpp).
 #pragma once
 
 #include <loom/detail/config.hpp>
@@ -17,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +54,9 @@ struct futures_document_options {
   /// well-formed interfaces, outputs o0, o1, ... without gaps, and the "subworkflows"
   /// table. The `loom` tool reads so; the executor ignores what it does not run.
   bool whole_file = false;
+  /// Keep the text's nlohmann::json document (futures_document::document), for a
+  /// reader that shows the file; the executor needs only what is read from it.
+  bool keep_document = true;
 };
 
 /// One entry of the entities table, as the file declares it.
@@ -127,7 +136,10 @@ class futures_resolver {
 /// checks (the executor: the expected workflow after the frame, the registry after
 /// the entities).
 struct futures_document {
-  explicit futures_document(futures_document_options options_) : options(std::move(options_)) {}
+  explicit futures_document(futures_document_options options_);
+  ~futures_document();
+  futures_document(const futures_document&) = delete;
+  futures_document& operator=(const futures_document&) = delete;
 
   /// Size, nesting, JSON, object, format, version, workflow (and, whole, no unknown field).
   bool read_frame(std::string_view text);
@@ -138,13 +150,18 @@ struct futures_document {
   bool read_graphs(futures_resolver& resolver, const entity_interface* self);
 
   futures_document_options options;
-  json document;  // null when the text is not JSON
+  json document;  // null when the text is not JSON, or when options.keep_document is false
   std::string workflow;
   std::map<std::string, futures_entity> entities;
   futures_graph top;
   std::map<std::string, futures_graph> subworkflows;
   bool static_ids = false;  // whole: the top graph has n ids (workflow.json, specs/)
   std::vector<std::string> problems;
+
+  /// The parsed text (src/futures_document.cpp); node names in `top` and
+  /// `subworkflows` point into it.
+  struct parsed_text;
+  std::unique_ptr<parsed_text> parsed;
 };
 
 }  // namespace loom::detail
