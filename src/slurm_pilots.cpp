@@ -146,8 +146,9 @@ LOOM_FUNC pilot_pool::pilot_pool(settings s, slurm_client& client, std::function
     ::close(listener_);
     throw error("pilot workers: cannot make a pipe: " + std::string(std::strerror(errno)));
   }
-  std::filesystem::create_directories(settings_.directory);
-  journal_ = ::open((settings_.directory / "nodes.jsonl").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  create_directories_like_parent(settings_.directory);
+  journal_ = ::open((settings_.directory / "nodes.jsonl").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                    static_cast<mode_t>(file_mode_in(settings_.directory)));
   // The script: the token is in it, readable by the run's user only.
   const auto script = settings_.directory / "worker.sh";
   {
@@ -468,11 +469,17 @@ struct runner {
 LOOM_FUNC void log_bytes(int& file, const std::string& path, const char* bytes, std::size_t n) {
   if (file < 0) {
     if (path.empty()) return;
-    file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    const auto directory = std::filesystem::path(path).parent_path();
+    file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                  static_cast<mode_t>(file_mode_in(directory)));
     if (file < 0 && errno == ENOENT) {
-      std::error_code ec;
-      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-      file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+      try {
+        create_directories_like_parent(directory);
+      } catch (const error&) {
+        return;  // (as below: the open fails, the log is lost)
+      }
+      file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                    static_cast<mode_t>(file_mode_in(directory)));
     }
     if (file < 0) return;  // (a log that cannot be written is lost, not the node)
   }
