@@ -5,7 +5,8 @@
 #   bash tools/dev.sh test      # install what is missing, build, run the whole test suite
 #
 # The test suite runs three times: built with g++, with clang++, and with clang++
-# under AddressSanitizer + UndefinedBehaviorSanitizer. What does not depend on the
+# under AddressSanitizer + UndefinedBehaviorSanitizer; then the libFuzzer targets run
+# for a bounded time each (tools/fuzz.sh). What does not depend on the
 # compiler is built and run once, in the g++ suite: the benchmarks (built, to keep
 # them compiling; run by hand), the consumer tests (Loom built as a subdirectory and
 # installed, twice more) and the browser tests of `loom ui` (Debian's chromium, driven
@@ -80,7 +81,17 @@ case "${1:-}" in
       -DLOOM_COMPILE_FAIL_TESTS=OFF -DLOOM_BUILD_BENCHMARKS=OFF \
       "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
       "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" || status=1
+    # The fuzz targets (fuzz/, docs/fuzzing.md): each runs LOOM_FUZZ_SECONDS (60) on its
+    # seed corpus; a crash, leak or timeout fails the suite.
+    fuzz_status=0
+    bash tools/fuzz.sh "${LOOM_FUZZ_SECONDS:-60}" || fuzz_status=1
     echo
+    if ((fuzz_status)); then
+      echo "fuzz targets: FAILED (see above)"
+      status=1
+    else
+      echo "fuzz targets: passed"
+    fi
     echo "all suites (g++, clang++, ASan+UBSan):"
     echo "tests: ${passed_all} passed, ${failed_all} failed"
     exit $status
