@@ -941,8 +941,8 @@ class parser_cache {
 
  private:
   static parser_cache& instance() {
-    static parser_cache cache;
-    return cache;
+    static auto* const cache = new parser_cache;  // never destroyed: a read may end during exit
+    return *cache;
   }
   std::mutex mutex_;
   std::unique_ptr<simdjson::dom::parser> idle_;
