@@ -23,7 +23,7 @@ extern char** environ;  // NOLINT: POSIX
 namespace loom::detail {
 
 LOOM_FUNC int spawn_process(const std::string& program, const std::vector<std::string>& args, int out, int err,
-                            int pass, pid_t& pid, bool search_path) {
+                            int pass, pid_t& pid, bool search_path, char* const* environment) {
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attributes;
   ::posix_spawn_file_actions_init(&actions);
@@ -52,8 +52,9 @@ LOOM_FUNC int spawn_process(const std::string& program, const std::vector<std::s
   argv.reserve(args.size() + 1);
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  const int rc = search_path ? ::posix_spawnp(&pid, program.c_str(), &actions, &attributes, argv.data(), environ)
-                             : ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), environ);
+  char* const* env = environment != nullptr ? environment : environ;
+  const int rc = search_path ? ::posix_spawnp(&pid, program.c_str(), &actions, &attributes, argv.data(), env)
+                             : ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), env);
   ::posix_spawn_file_actions_destroy(&actions);
   ::posix_spawnattr_destroy(&attributes);
   return rc;

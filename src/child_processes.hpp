@@ -22,13 +22,19 @@ namespace loom::detail {
 /// Starts `program` (looked up in $PATH when `search_path`) with `args` (args[0] its
 /// argv[0]) as a fresh process: stdin from /dev/null, stdout on `out`, stderr on `err`,
 /// `pass` (unless -1) as its descriptor 3, no other descriptor above 2; no signal
-/// blocked, SIGPIPE, SIGINT and SIGTERM at their defaults; this process's environment.
+/// blocked, SIGPIPE, SIGINT and SIGTERM at their defaults; `environment`, or this
+/// process's.
 /// Returns posix_spawn's error (0: started, its pid in `pid`). Node processes, the fork
 /// server, and the Slurm commands (slurm_client) are started by it.
 int spawn_process(const std::string& program, const std::vector<std::string>& args, int out, int err, int pass,
-                  pid_t& pid, bool search_path = false);
+                  pid_t& pid, bool search_path = false, char* const* environment = nullptr);
 
 void set_nonblocking(int fd);
+
+/// OpenSSL's digests set up in this process (src/sha256.cpp), without its exit-time
+/// clean-up: a process that forks node processes does it once, not each child (which
+/// hashes what it stores) at its start and again at its exit.
+void prepare_sha256_for_forks();
 
 /// std::cout, std::cerr and every stdio stream flushed: before a fork (a child must not
 /// write its parent's buffered bytes again), and at a node's end (what it printed is in

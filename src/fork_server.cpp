@@ -26,6 +26,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern "C" {
+extern char** environ;  // NOLINT: POSIX
+}
+
 namespace loom::detail {
 
 namespace forks {
@@ -87,9 +91,22 @@ LOOM_FUNC std::shared_ptr<fork_server> fork_server::start(const std::string& pro
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
   // Its own output (it prints only when something is wrong with it) goes where the
   // nodes' output goes: to this process's stderr.
-  const std::vector<std::string> args = {argv0, "exec-node", "--serve", "3", std::string(forks::room, ' ')};
+  // Bound at its start (LD_BIND_NOW), not in each child: a symbol bound lazily is looked
+  // up, and its GOT page copied, again in every child that calls it. The server takes
+  // LD_BIND_NOW out of its environment again (its children's) unless it was there.
+  std::vector<char*> environment;
+  bool bind_now_added = true;
+  for (char** e = environ; *e != nullptr; ++e) {
+    environment.push_back(*e);
+    if (std::string_view(*e).substr(0, 12) == "LD_BIND_NOW=") bind_now_added = false;
+  }
+  std::string bind_now = "LD_BIND_NOW=1";
+  if (bind_now_added) environment.push_back(bind_now.data());
+  environment.push_back(nullptr);
+  const std::vector<std::string> args = {argv0, "exec-node", "--serve", "3", bind_now_added ? "1" : "0",
+                                         std::string(forks::room, ' ')};
   pid_t pid = -1;
-  const int rc = spawn_process(program, args, 2, 2, sv[1], pid);
+  const int rc = spawn_process(program, args, 2, 2, sv[1], pid, false, environment.data());
   ::close(sv[1]);
   if (rc != 0) {
     ::close(sv[0]);
@@ -266,6 +283,9 @@ LOOM_FUNC int serve_forks(int argc, char** argv, std::ostream& err) {
     err << "fork server: " << e.what() << '\n';
     return 2;
   }
+  if (argc >= 5 && std::string_view(argv[4]) == "1") ::unsetenv("LD_BIND_NOW");  // (added for this process)
+  // What every child would set up for itself, set up once here.
+  prepare_sha256_for_forks();
   if (::send(socket, forks::hello.data(), forks::hello.size(), MSG_NOSIGNAL) < 0) return 0;
 
   struct node_child {

@@ -1,5 +1,5 @@
 // src/fork_server.hpp — the process backend's fork server: a process of the node
-// program, started once per run as `PROGRAM exec-node --serve 3 ROOM` (single-threaded,
+// program, started once per run as `PROGRAM exec-node --serve 3 B ROOM` (single-threaded,
 // fresh from exec), that forks a child per node and runs the node in it as `PROGRAM
 // exec-node NAME ...` would, from the same command line. A node then costs a fork, not
 // an exec and the start of a C++ program (the dynamic loader's relocations of libstdc++,
@@ -75,8 +75,9 @@ class fork_server {
   std::optional<int> status_;  // once reaped
 };
 
-/// The server's side: `PROGRAM exec-node --serve FD [ROOM]`. Serves until its socket
-/// ends; returns its exit code.
+/// The server's side: `PROGRAM exec-node --serve FD [B [ROOM]]` (B 1: LD_BIND_NOW was set
+/// for it alone; ROOM: spaces, where its children write their command lines). Serves
+/// until its socket ends; returns its exit code.
 int serve_forks(int argc, char** argv, std::ostream& err);
 
 }  // namespace loom::detail

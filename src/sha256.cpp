@@ -6,6 +6,7 @@
 
 #include <cstddef>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 namespace loom::detail {
@@ -17,6 +18,13 @@ LOOM_FUNC sha256_digest sha256(std::string_view bytes) {
     throw error("sha256: OpenSSL's EVP_Digest failed");
   }
   return digest;
+}
+
+LOOM_FUNC void prepare_sha256_for_forks() {
+  // Without OPENSSL_INIT_NO_ATEXIT, every child's exit would free OpenSSL's tables (and
+  // touch, so copy, their pages) first.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+  sha256({});
 }
 
 LOOM_FUNC std::string to_hex(const sha256_digest& digest) {

@@ -307,6 +307,12 @@ inline constexpr auto parent_processes =
       return parents;
     }).with_inputs("n");
 
+/// The value of the environment variable NAME in the node's process, "<unset>" when none.
+inline constexpr auto env_of = loom::task<"p_env_of">([](std::string name) {
+  const char* value = std::getenv(name.c_str());
+  return value != nullptr ? std::string(value) : std::string("<unset>");
+});
+
 /// The first attempt (none recorded in DIR/attempts yet) is killed (SIGKILL); the second
 /// says who started it, as parent_process does. Each attempt records its pid.
 inline constexpr auto killed_once = loom::task<"p_killed_once">([](std::string dir) {
@@ -359,7 +365,7 @@ inline void register_all() {
   loom::register_entities(crash_abort, crash_segv, crash_kill, exit_three, exit_silently, write_garbage,
                           write_wrong_type, dies_in_body, abort_in_workflow, body_dies_in_workflow, hold, holds,
                           killed_among_slow, sleeper, flaky_process);
-  loom::register_entities(parent_process, parent_processes, killed_once, crash_beside, kill_fork_server,
+  loom::register_entities(parent_process, parent_processes, env_of, killed_once, crash_beside, kill_fork_server,
                           kill_fork_server_retried);
 }
 

@@ -463,6 +463,14 @@ TEST_CASE("node processes are forked by one fork server per run, gone after the 
   const auto again = ex.run(process_backend(), parent_process, std::int64_t{0});
   CHECK(parent_pid(again) != server);
   CHECK(!process_exists(parent_pid(again)));
+  // The server is started with LD_BIND_NOW=1 (bound once, not in each child); its
+  // children get the run's environment, without it.
+  if (std::getenv("LD_BIND_NOW") == nullptr) {
+    CHECK(ex.run(process_backend(), env_of, std::string("LD_BIND_NOW")) == "<unset>");
+  }
+  ::setenv("LOOM_PB_SEEN", "by the node", 1);
+  CHECK(ex.run(process_backend(), env_of, std::string("LOOM_PB_SEEN")) == "by the node");
+  ::unsetenv("LOOM_PB_SEEN");
   // Off: each node process is spawned by the run's own process, as before the server.
   const auto spawned = ex.run(spawned_nodes(), parent_processes, std::int64_t{2});
   for (const auto& p : spawned) CHECK(parent_pid(p) == static_cast<long>(::getpid()));

@@ -20,6 +20,11 @@
 // when the process throws, crashes, is killed, exits non-zero, or exits 0 without
 // writing readable outputs; the last lines of the process's stderr come with it.
 //
+// By default the node processes of a run are forked by its fork server, `PROGRAM exec-node
+// --serve` (started once, at the run's first node; src/fork_server.hpp), each running its
+// node from that same command line; with run_options::process.fork_server off (or a
+// program that does not serve) each is spawned. docs/process-backend.md has both.
+//
 // A program with its own main() (not loom::main) hands the verb over first:
 //
 //   if (loom::is_node_process(argc, argv)) return loom::run_node_process(argc, argv);
@@ -187,7 +192,8 @@ inline bool is_node_process(int argc, char** argv) {
 
 /// The entry point of a node process: runs `PROGRAM exec-node NAME ...` and returns
 /// its exit code (0 outputs written, 1 the task failed: its message is in the error
-/// object, 2 a bad request). Messages that cannot go to the store go to `err`. A pilot
+/// object, 2 a bad request). `PROGRAM exec-node --serve FD` is a run's fork server: it
+/// forks the run's node processes until the run ends, then returns 0. Messages that cannot go to the store go to `err`. A pilot
 /// worker (`PROGRAM worker ...`) serves its driver, then returns 0.
 int run_node_process(int argc, char** argv, std::ostream& err = std::cerr);
 
