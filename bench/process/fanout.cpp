@@ -1,11 +1,13 @@
 // Per-node overhead of the process backend (one process per task node) on a fan-out of
-// trivial tasks, against the in-process run of the same workflow and, beside it, the
-// floor: starting this same binary doing nothing (`BINARY --help`), spawned and waited
-// for by the same code, on the same number of threads. docs/process-backend.md has the
-// results and the machine.
+// trivial tasks, its node processes forked by the run's fork server (the default) and
+// spawned one by one (`--process-fork-server off`), against the in-process run of the
+// same workflow and, beside it, the floor: starting this same binary doing nothing
+// (`BINARY --help`), spawned and waited for by the same code, on the same number of
+// threads. docs/process-backend.md has the results and the machine.
 //
 //   bench_process_fanout measure [--nodes 1000] [--reps 3] [--threads 1,2]
 //   bench_process_fanout run fanout --n 1000 --backend process     # one run by hand
+//   bench_process_fanout run fanout --n 1000 --backend process --process-fork-server off
 //
 // The process backend's private store is a directory under $TMPDIR if set, else in
 // /dev/shm when that is a memory file system with 1 GiB free, else in /tmp.
@@ -98,9 +100,15 @@ int measure(int argc, char** argv) {
     const double in_memory = row("thread backend, no store", bench::time_reps(reps, 1, [&] {
                                    check(ex.run(fanout, n));
                                  }));
-    const double process = row("process backend", bench::time_reps(reps, 0, [&] {
+    const double process = row("process backend, fork server", bench::time_reps(reps, 0, [&] {
                                  loom::run_options o;
                                  o.backend = loom::execution_backend::process;
+                                 check(ex.run(o, fanout, n));
+                               }));
+    const double spawned = row("process backend, spawned", bench::time_reps(reps, 0, [&] {
+                                 loom::run_options o;
+                                 o.backend = loom::execution_backend::process;
+                                 o.process.fork_server = false;
                                  check(ex.run(o, fanout, n));
                                }));
     const double floor = row("floor: spawn+wait 'BINARY --help'", bench::time_reps(reps, 0, [&] {
@@ -116,8 +124,10 @@ int measure(int argc, char** argv) {
           o.store = &kept.store();
           check(ex.run(o, fanout, n));
         }));
-    std::printf("%-8d %-34s %10s %10s %10s %9.3f ms\n", threads, "=> overhead per node", "", "", "",
+    std::printf("%-8d %-34s %10s %10s %10s %9.3f ms\n", threads, "=> overhead per node, fork server", "", "", "",
                 (process - in_memory) / nodes);
+    std::printf("%-8d %-34s %10s %10s %10s %9.3f ms\n", threads, "=> overhead per node, spawned", "", "", "",
+                (spawned - in_memory) / nodes);
     std::printf("%-8d %-34s %10s %10s %10s %9.3f ms\n", threads, "=> of which the floor", "", "", "", floor / nodes);
   }
   return 0;

@@ -2,8 +2,8 @@
 # Per-node overhead of the process backend (bench_process_fanout measure), on an idle
 # machine: waits until the CPUs are less than 25% busy (bench/common.sh), then measures
 # a fan-out of NODES trivial task nodes (default 1000) with the thread backend and the
-# process backend, and the floor (spawn + wait of the same binary doing nothing), on 1
-# and 2 threads. docs/process-backend.md has the results.
+# process backend (its nodes forked by the fork server, and spawned), and the floor
+# (spawn + wait of the same binary doing nothing), on 1 and 2 threads. docs/process-backend.md has the results.
 #
 #   bench/process/run.sh build/bench/process/bench_process_fanout
 #
