@@ -584,12 +584,21 @@ class graph_reader {
     });
     graph_node& n = fg_.g.nodes[i];
     const value branch = when.find("branch");
-    const auto at = branch.present() && branch.is_string() ? fg_.find(branch.str()) : std::nullopt;
+    // The branch node's index, kept in a plain integer: g++ 12 at -O3 warns that an
+    // optional's value may be read uninitialized below (-Wmaybe-uninitialized), wrongly.
+    std::uint32_t at = 0;
+    bool named = false;
+    if (branch.present() && branch.is_string()) {
+      if (const auto found = fg_.find(branch.str())) {
+        at = *found;
+        named = true;
+      }
+    }
     bool ok = true;
-    if (!at || *at >= i) {
+    if (!named || at >= i) {
       problem(where + ": \"branch\" must name an earlier node");
       ok = false;
-    } else if (const std::string kind = kind_of(*at); !kind.empty() && kind != "branch") {
+    } else if (const std::string kind = kind_of(at); !kind.empty() && kind != "branch") {
       problem(where + ": \"branch\" names " + std::string(branch.str()) + ", a " + kind + " node, not a branch node");
       ok = false;
     }
@@ -598,7 +607,7 @@ class graph_reader {
       return problem(where + ": \"side\" must be \"then\" or \"else\"");
     }
     if (!ok) return;
-    n.guard = *at;
+    n.guard = at;
     n.side = side.str() == "then" ? branch_side::then_side : branch_side::else_side;
   }
 
@@ -697,7 +706,14 @@ class graph_reader {
         });
       } else {
         std::size_t k = 0;
-        content.each_item([&](const value& entry) { one_item("[" + std::to_string(k++) + "]", entry); });
+        content.each_item([&](const value& entry) {
+          // Appended, not "[" + ... + "]": g++ 12 at -O3 warns of an overlap in the
+          // inlined concatenation (-Wrestrict, GCC bug 105329).
+          std::string index = "[";
+          index += std::to_string(k++);
+          index += ']';
+          one_item(index, entry);
+        });
       }
       c.first_item = static_cast<std::uint32_t>(g.items.size());
       c.item_count = static_cast<std::uint32_t>(items.size());
