@@ -218,36 +218,33 @@ LOOM_FUNC object_store::object_store(std::filesystem::path root)
 }
 
 LOOM_FUNC void object_store::check_execution_id(std::string_view id) {
-  if (id.find('/') != std::string_view::npos) {
-    throw error("invalid execution id '" + std::string(id) + "': '/' is not allowed (an id names one directory of the store)");
-  }
-  try {
-    check_key(id);
-  } catch (const error& e) {
-    // check_key's message, with the id named as what it is.
-    std::string why = e.what();
-    const auto colon = why.find("': ");
-    throw error("invalid execution id '" + std::string(id) + "': " + (colon == std::string::npos ? why : why.substr(colon + 3)));
-  }
+  const auto why = id.find('/') != std::string_view::npos
+                       ? std::optional<std::string>("'/' is not allowed (an id names one directory of the store)")
+                       : key_problem(id);
+  if (why) throw error("invalid execution id '" + std::string(id) + "': " + *why);
 }
 
-LOOM_FUNC void object_store::check_key(std::string_view key) {
-  auto bad = [&](const std::string& why) { throw error("object store: invalid key '" + std::string(key) + "': " + why); };
-  if (key.empty()) bad("empty");
-  if (key.size() > 1024) bad("longer than 1024 characters");
+LOOM_FUNC std::optional<std::string> object_store::key_problem(std::string_view key) {
+  if (key.empty()) return "empty";
+  if (key.size() > 1024) return "longer than 1024 characters";
   std::size_t start = 0;
   while (start <= key.size()) {
     const auto end = std::min(key.find('/', start), key.size());
     const auto segment = key.substr(start, end - start);
-    if (segment.empty()) bad(start == 0 ? "absolute or empty segment" : "empty segment");
-    if (segment == "." || segment == "..") bad("'.' and '..' segments would leave the root");
+    if (segment.empty()) return start == 0 ? "absolute or empty segment" : "empty segment";
+    if (segment == "." || segment == "..") return "'.' and '..' segments would leave the root";
     for (const char c : segment) {
       const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
                       c == '_' || c == '-';
-      if (!ok) bad(std::string("character '") + c + "' is not allowed");
+      if (!ok) return std::string("character '") + c + "' is not allowed";
     }
     start = end + 1;
   }
+  return std::nullopt;
+}
+
+LOOM_FUNC void object_store::check_key(std::string_view key) {
+  if (const auto why = key_problem(key)) throw error("object store: invalid key '" + std::string(key) + "': " + *why);
 }
 
 LOOM_FUNC void object_store::put(std::string_view key, std::string_view bytes, bool sync) const {

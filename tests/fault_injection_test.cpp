@@ -23,11 +23,9 @@
 #include <random>
 #include <sstream>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
-#include <csignal>
-#include <sys/wait.h>
 
 namespace {
 
@@ -36,34 +34,9 @@ using loom_test::scratch_dir;
 using loom_test::slurp;
 using namespace loom_tool_test;
 
-/// Runs a program with environment changes; kills it and fails the test if it has not
-/// ended after `limit` (a hang is a defect as much as a crash).
-result run_bounded(const std::vector<std::string>& command, env_changes changes,
-                   std::chrono::seconds limit = std::chrono::seconds(120)) {
-  static int counter = 0;
-  const fs::path base = fs::temp_directory_path() / ("loom-fault-test-" + std::to_string(::getpid()) + "-" +
-                                                     std::to_string(counter++));
-  const fs::path out = base.string() + ".out";
-  const fs::path err = base.string() + ".err";
-  changes.emplace("LOOM_STORE", std::nullopt);
-  const pid_t pid = spawn(command, changes, out, err);
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      wait_for(pid);
-      FAIL("still running after " << limit.count() << " s (a hang): " << command[1] << "\n" << slurp(err));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  fs::remove(out);
-  fs::remove(err);
-  return r;
+/// A run with environment changes, bounded: a hang fails the test.
+result run_bounded(const std::vector<std::string>& command, env_changes changes) {
+  return run_program(command, std::move(changes), std::chrono::seconds(120));
 }
 
 /// How many times each "<task> <id>" was executed, from a LOOM_TEST_LOG file.

@@ -10,11 +10,14 @@
 #include "test_files.hpp"
 
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -81,9 +84,26 @@ inline int wait_for(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/// Runs a program to the end; its exit code, stdout and stderr. LOOM_STORE is unset
-/// unless `changes` sets it.
-inline result run_program(const std::vector<std::string>& command, env_changes changes = {}) {
+/// Waits for a process, at most `limit`: past it, kills it and fails the test (a hang
+/// is a defect as much as a crash).
+inline int wait_for(pid_t pid, std::chrono::seconds limit, const fs::path& err) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      wait_for(pid);
+      FAIL("still running after " << limit.count() << " s (a hang)\n" << slurp(err));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/// Runs a program to the end (or for at most `limit`, see above); its exit code,
+/// stdout and stderr. LOOM_STORE is unset unless `changes` sets it.
+inline result run_program(const std::vector<std::string>& command, env_changes changes = {},
+                          std::optional<std::chrono::seconds> limit = std::nullopt) {
   static int counter = 0;
   const fs::path base = fs::temp_directory_path() / ("loom-tool-test-out-" + std::to_string(::getpid()) + "-" +
                                                      std::to_string(counter++));
@@ -91,7 +111,8 @@ inline result run_program(const std::vector<std::string>& command, env_changes c
   const fs::path err = base.string() + ".err";
   changes.emplace("LOOM_STORE", std::nullopt);
   result r;
-  r.code = wait_for(spawn(command, changes, out, err));
+  const pid_t pid = spawn(command, changes, out, err);
+  r.code = limit ? wait_for(pid, *limit, err) : wait_for(pid);
   r.out = slurp(out);
   r.err = slurp(err);
   fs::remove(out);

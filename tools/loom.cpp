@@ -389,12 +389,10 @@ const std::string& execution_id_argument(const command_line& cl) {
     throw usage_error(e.what());
   }
   if (const auto path = cl.value("--node")) {
-    try {
-      loom::object_store::check_key(*path);  // a node path names keys of the store: nothing above it
-    } catch (const loom::error& e) {
-      const std::string why = e.what();
+    // A node path names keys of the store: nothing above it.
+    if (const auto why = loom::object_store::key_problem(*path)) {
       throw usage_error("--node: invalid node path '" + *path + "' (node paths are as loom show lists them: n0/n2): " +
-                        why.substr(why.find("': ") + 3));
+                        *why);
     }
   }
   return id;

@@ -173,6 +173,9 @@ class object_store {
   /// '.' or '..' segment. Throws loom::error naming the key otherwise.
   static void check_key(std::string_view key);
 
+  /// What is wrong with a key, as check_key says it ("empty segment"), or nothing.
+  [[nodiscard]] static std::optional<std::string> key_problem(std::string_view key);
+
   /// Checks an execution id: one segment of a key (a directory right under the root,
   /// nothing that reaches elsewhere). Throws loom::error naming the id otherwise.
   static void check_execution_id(std::string_view id);
