@@ -274,18 +274,23 @@ TEST_CASE("state store: a damaged database is reported with its file, never used
 TEST_CASE("state store: two runs recording into one store at the same time do not disturb each other") {
   scratch_dir dir("state-store-test");
   loom::object_store store(dir.path);
-  auto run = [&](const std::string& id, std::int64_t n) {
+  // Catch2's assertions are not thread-safe: each run keeps its output, checked after join.
+  std::vector<std::vector<std::int64_t>> outputs(4);
+  auto run = [&](int r) {
     loom::run_options o;
     o.store = &store;
-    o.execution_id = id;
+    o.execution_id = "together-" + std::to_string(r);
     loom::executor ex({.threads = 1});
-    const auto out = ex.run(o, incs, n);
-    CHECK(out.size() == static_cast<std::size_t>(n));
-    CHECK(out.back() == n);
+    outputs[static_cast<std::size_t>(r)] = ex.run(o, incs, std::int64_t{2000 + r});
   };
   std::vector<std::thread> runs;
-  for (int r = 0; r < 4; ++r) runs.emplace_back(run, "together-" + std::to_string(r), 2000 + r);
+  for (int r = 0; r < 4; ++r) runs.emplace_back(run, r);
   for (auto& t : runs) t.join();
+  for (int r = 0; r < 4; ++r) {
+    const auto& out = outputs[static_cast<std::size_t>(r)];
+    REQUIRE(out.size() == static_cast<std::size_t>(2000 + r));
+    CHECK(out.back() == 2000 + r);
+  }
   loom::state_store states(loom::state_store::default_path(store.root()));
   states.check();
   for (int r = 0; r < 4; ++r) {
