@@ -76,7 +76,7 @@ struct fault {
 
 }  // namespace
 
-TEST_CASE("storage faults: ENOSPC and EIO on write, fsync and rename fail a run cleanly; resume completes it",
+TEST_CASE("storage faults: ENOSPC and EIO on write, fsync and rename fail a run cleanly, resume completes it",
           "[faults]") {
   scratch_dir dir("fault-test");
   const fs::path store = dir.path / "store";

@@ -1217,7 +1217,7 @@ std::string modes_other_than(const fs::path& root, unsigned dir_mode, unsigned f
 
 }  // namespace
 
-TEST_CASE("a store is private to its owner: directories 0700, files 0600; its root's mode is the user's choice") {
+TEST_CASE("a store is private to its owner: directories 0700, files 0600, its root's mode is the user's choice") {
   const mode_t old_umask = ::umask(022);  // a usual umask: Loom, not the umask, makes the store private
   store_fixture fixture;  // its root does not exist: the first run creates it
   // Runs of every kind: a dynamic workflow (packs), nested workflows, a map, a failure

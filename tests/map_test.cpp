@@ -143,14 +143,14 @@ TEST_CASE("map: a task with several outputs gives a tuple of lists", "[map]") {
   CHECK(units == std::vector<std::string>{"2", "5", "7"});
 }
 
-TEST_CASE("map: with map_options every item must succeed; the first failure is named", "[map]") {
+TEST_CASE("map: with map_options every item must succeed, the first failure is named", "[map]") {
   loom::executor ex({.threads = 2});
   CHECK(ex.run(checked_all, ints{1, 2, 3}) == ints{2, 4, 6});
   const auto message = failure_of([&] { (void)ex.run(checked_all, ints{1, -2, 3, -4}); });
   CHECK_THAT(message, Catch::Contains("map item 1 of 4 failed") && Catch::Contains("negative: -2"));
 }
 
-TEST_CASE("map: partial maps keep going; failed items are empty; the threshold is checked", "[map]") {
+TEST_CASE("map: partial maps keep going, failed items are empty, the threshold is checked", "[map]") {
   loom::executor ex({.threads = 2});
   const ints xs{1, -2, 3, -4, 5};
   using result = std::vector<std::optional<std::int64_t>>;

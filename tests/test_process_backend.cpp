@@ -358,7 +358,7 @@ TEST_CASE("without a store the process backend uses a private one and removes it
   CHECK(fs::is_empty(tmp.path));
 }
 
-TEST_CASE("a stored process run keeps the thread backend's keys; an execution id is used once", "[process]") {
+TEST_CASE("a stored process run keeps the thread backend's keys, an execution id is used once", "[process]") {
   loom::executor ex({.threads = 2});
   scratch_dir dir("store");
   loom::object_store store(dir.path);
@@ -382,7 +382,7 @@ TEST_CASE("a stored process run keeps the thread backend's keys; an execution id
   CHECK(states.execution("fails")->status == "failed");
 }
 
-TEST_CASE("a node process over its timeout is killed; a failing one is retried in a new process", "[process]") {
+TEST_CASE("a node process over its timeout is killed, a failing one is retried in a new process", "[process]") {
   loom::executor ex({.threads = 2});
   scratch_dir dir("policy");
   const auto start = std::chrono::steady_clock::now();
@@ -492,7 +492,7 @@ TEST_CASE("a node process that crashes leaves the fork server serving", "[proces
   CHECK(no_children_left());
 }
 
-TEST_CASE("a node that kills the fork server fails clearly; the next node gets a new server", "[process][fork]") {
+TEST_CASE("a node that kills the fork server fails clearly, the next node gets a new server", "[process][fork]") {
   loom::executor ex({.threads = 2});
   const auto self = static_cast<std::int64_t>(::getpid());
   {

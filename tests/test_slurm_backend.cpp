@@ -370,7 +370,7 @@ TEST_CASE("a fan-out's nodes run as jobs at the same time, each once, holding no
   CHECK(seconds < 25);
 }
 
-TEST_CASE("a task that throws on Slurm fails with its message; its retries are new jobs", "[slurm]") {
+TEST_CASE("a task that throws on Slurm fails with its message, its retries are new jobs", "[slurm]") {
   scratch_dir dir("fail");
   loom::object_store store(dir.path / "store");
   loom::executor ex({.threads = 2});
@@ -745,7 +745,7 @@ TEST_CASE("pilot workers run a fan-out's nodes in forks: no job per node, no wor
   CHECK(logs_per_array.rbegin()->second <= 2);
 }
 
-TEST_CASE("on pilot workers a task's error, its exit status and its output come back; a silent node has no log",
+TEST_CASE("on pilot workers a task's error, its exit status and its output come back, a silent node has no log",
           "[slurm]") {
   scratch_dir dir("pilots-fail");
   loom::object_store store(dir.path / "store");
@@ -790,7 +790,7 @@ std::vector<std::string> run_pids(const fs::path& dir, std::int64_t n) {
   return pids;
 }
 
-TEST_CASE("a pilot worker's process runs nodes in turn, K at most; each node's output goes to its own logs",
+TEST_CASE("a pilot worker's process runs nodes in turn, K at most, each node's output goes to its own logs",
           "[slurm]") {
   scratch_dir dir("pilots-reuse");
   loom::object_store store(dir.path / "store");

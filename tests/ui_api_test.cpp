@@ -74,7 +74,7 @@ TEST_CASE("ui api: the executions, newest first, filtered by status and workflow
   CHECK_THAT(bad.body, Catch::Contains("limit: expected a non-negative integer, got 'ten'"));
 }
 
-TEST_CASE("ui api: an empty store lists nothing; an unknown execution, node or API is a 404 naming it") {
+TEST_CASE("ui api: an empty store lists nothing, an unknown execution, node or API is a 404 naming it") {
   scratch_dir dir("ui-api-empty");
   loom_tool::ui_api empty(dir.path);
   CHECK(ok(empty.executions({}))["executions"].empty());
@@ -180,7 +180,7 @@ TEST_CASE("ui api: a level as a graph, and a level over the limit as groups of i
   CHECK(grouped["groups"].size() < 7);
 }
 
-TEST_CASE("ui api: a map node's items counted, filtered by phase and paged; one item; a wrong item") {
+TEST_CASE("ui api: a map node's items counted, filtered by phase and paged, one item, a wrong item") {
   store_fixture f;
   f.need("picky");  // a partial map of 10 items: items 2 and 6 fail
   loom_tool::ui_api api(f.root);

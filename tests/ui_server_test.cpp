@@ -181,7 +181,7 @@ TEST_CASE("loom ui: a foreign Host, other methods and paths out of the store are
   }
 }
 
-TEST_CASE("loom ui: the event stream pushes a change of the store; streams are bounded; SIGTERM ends them") {
+TEST_CASE("loom ui: the event stream pushes a change of the store, streams are bounded, SIGTERM ends them") {
   store_fixture f;
   f.need("chains");
   ui_process ui(f.root, {});
