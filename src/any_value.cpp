@@ -12,4 +12,11 @@ LOOM_FUNC json any_value::to_json() const {
   return out;
 }
 
+LOOM_FUNC void any_value::append_json_text(std::string& out) const {
+  const std::size_t size = out.size();
+  if (ops_->json_text(out, address())) return;
+  out.resize(size);  // (a type or a value without a quick text)
+  out += to_json().dump();
+}
+
 }  // namespace loom::detail

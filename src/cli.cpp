@@ -174,6 +174,8 @@ LOOM_FUNC bool parse_run_option(parsed_command& cmd, const std::string& flag, co
     cmd.options.limits.max_dynamic_nodes = parse_count(flag, value);
   } else if (flag == "map-checkpoint-ms") {
     cmd.options.map_checkpoint_interval = std::chrono::milliseconds(parse_count(flag, value));
+  } else if (flag == "compact-subdag-nodes") {
+    cmd.options.compact_subdag_nodes = parse_count(flag, value);
   } else if (flag == "backend") {
     if (value == "thread") {
       cmd.options.backend = execution_backend::thread;
@@ -244,7 +246,7 @@ LOOM_FUNC parsed_command parse_resume(const std::vector<std::string>& args) {
     if (!parse_run_option(cmd, flag, value)) {
       throw usage_error("resume: unknown option --" + flag +
                         " (resume takes --store, --threads, --backend, --process-fork-server, --slurm-*, --overwrite-cache, --quiet, --max-depth,"
-                        " --max-dynamic-nodes, --map-checkpoint-ms; the inputs are the execution's)");
+                        " --max-dynamic-nodes, --map-checkpoint-ms, --compact-subdag-nodes; the inputs are the execution's)");
     }
   });
   if (!cmd.store_root) throw usage_error("resume: --store DIR is required (the store the execution was recorded in)");
@@ -351,6 +353,9 @@ LOOM_FUNC void print_help(std::ostream& out, std::string_view binary) {
       << "  --max-dynamic-nodes N   nodes per dynamic workflow (default 1000000)\n"
       << "  --map-checkpoint-ms N   a stored map keeps its finished items at most every N ms per chunk\n"
       << "                          (default 1000): what a resume does not run again\n"
+      << "  --compact-subdag-nodes N  a stored run records the nodes of a dynamic sub-DAG of N nodes\n"
+      << "                          or more in one row, and keeps their outputs in batches (default\n"
+      << "                          1000; see docs/executions.md)\n"
       << "  --verify-futures        run every dynamic sub-DAG through its futures file\n"
       << "  --overwrite-cache       run cached tasks even when the store's cache has their outputs\n"
       << "  --quiet                 no progress line (it is shown only when standard error is a terminal)\n"

@@ -32,7 +32,9 @@ LOOM_FUNC node_outcome run_dynamic_node(node_call& call) {
       return node_outcome::failed("dynamic workflow produced " + std::to_string(sub->nodes.size()) +
                                   " nodes, over the limit of " + std::to_string(limit) + " nodes per futures file");
     }
-    sub = context.through_futures_file(f, call.node, std::move(sub));
+    std::shared_ptr<const graph> ran = context.through_futures_file(f, call.node, std::move(sub));
+    const graph& g = *ran;
+    return node_outcome::enter(g, std::move(ran));
   }
   const graph& g = *sub;
   return node_outcome::enter(g, std::move(sub));

@@ -129,22 +129,41 @@ LOOM_FUNC json execution_context::outputs_json(const frame& f, std::uint32_t nod
   return out;
 }
 
-/// outputs_json(f, node).dump(), without the object in between for the usual single
-/// output (this runs for every recorded node).
 LOOM_FUNC std::string execution_context::outputs_text(const frame& f, std::uint32_t node) const {
-  const graph_node& n = f.g->nodes[node];
-  if (n.output_count != 1) return outputs_json(f, node).dump();
-  std::string out = "{";
-  out += json(n.info != nullptr ? n.info->interface.outputs[0].name : std::string("o0")).dump();
-  out += ':';
-  out += f.slots[n.first_slot].to_json().dump();
-  out += '}';
+  std::string out;
+  append_outputs_text(out, f, node);
   return out;
+}
+
+LOOM_FUNC void execution_context::append_outputs_text(std::string& out, const frame& f, std::uint32_t node) const {
+  const graph_node& n = f.g->nodes[node];
+  if (n.output_count != 1) {
+    out += outputs_json(f, node).dump();
+    return;
+  }
+  out += '{';
+  static const std::string first = "o0";
+  const std::string& name = n.info != nullptr ? n.info->interface.outputs[0].name : first;
+  const std::size_t size = out.size();
+  if (!json_text_of(out, name)) {  // (a name that needs escapes)
+    out.resize(size);
+    out += json(name).dump();
+  }
+  out += ':';
+  f.slots[n.first_slot].append_json_text(out);
+  out += '}';
 }
 
 LOOM_FUNC void execution_context::outputs_ready(const frame& f, std::uint32_t node) {
   if (options_.store == nullptr) return;
   const graph_node& n = f.g->nodes[node];
+  if (f.compact != nullptr) {  // (a recorded run's large sub-DAG: its phase byte, no event)
+    recorder_->keep_outputs(f.path_prefix, node, [&](std::string& out) { append_outputs_text(out, f, node); });
+    if (f.compact->set(node, node_phase::succeeded)) {
+      recorder_->succeeded(f.path_of(node), n.name, static_cast<int>(n.kind), std::nullopt);
+    }
+    return;
+  }
   if (recorder_) {
     recorder_->succeeded(f.path_of(node), n.name, static_cast<int>(n.kind), outputs_text(f, node));
     return;
@@ -155,6 +174,7 @@ LOOM_FUNC void execution_context::outputs_ready(const frame& f, std::uint32_t no
 LOOM_FUNC void execution_context::outputs_stored(const frame& f, std::uint32_t node) {
   if (!recorder_) return;
   const graph_node& n = f.g->nodes[node];
+  if (f.compact != nullptr && !f.compact->set(node, node_phase::succeeded)) return;
   recorder_->succeeded(f.path_of(node), n.name, static_cast<int>(n.kind), std::nullopt);
 }
 
@@ -191,6 +211,7 @@ LOOM_FUNC bool execution_context::reuse_outputs(frame& f, std::uint32_t node) {
     warn(std::string(e.what()) + "; node " + path + " runs again");
     return false;
   }
+  if (f.compact != nullptr && !f.compact->set(node, node_phase::succeeded)) return true;
   recorder_->succeeded(path, n.name, static_cast<int>(n.kind), std::nullopt);
   return true;
 }
@@ -222,7 +243,10 @@ LOOM_FUNC bool execution_context::reuse_cached(frame& f, std::uint32_t node, con
     warn(std::string("cache entry of '") + n.info->name + "' not used: " + e.what());
     return false;
   }
+  // (A node of a compact sub-DAG gets a row: it says where its outputs are.)
+  if (f.compact != nullptr) f.compact->mark_row(node);
   recorder_->cached(f.path_of(node), n.name, static_cast<int>(n.kind), entry->outputs);
+  if (f.compact != nullptr) f.compact->set(node, node_phase::cached);
   return true;
 }
 
@@ -278,16 +302,39 @@ LOOM_FUNC std::unique_ptr<graph> execution_context::stored_futures(const frame& 
   return read_futures_file(*text, keys.futures(), read_options(keys.prefix), f.g->nodes[node].info);
 }
 
-LOOM_FUNC std::unique_ptr<graph> execution_context::through_futures_file(const frame& f, std::uint32_t node,
-                                                                         std::unique_ptr<graph> sub) {
+LOOM_FUNC std::shared_ptr<const graph> execution_context::through_futures_file(const frame& f, std::uint32_t node,
+                                                                               std::unique_ptr<graph> sub) {
   if (options_.store == nullptr && !options_.verify_futures) return sub;
   const std::string prefix = options_.execution_id.empty() ? f.path_of(node) : options_.execution_id + "/" + f.path_of(node);
   futures_write_options write;
   write.store = options_.store;
   write.store_prefix = prefix;
   write.inline_literal_bytes = options_.inline_literal_bytes;
-  const std::string text = write_futures_text(*sub, f.g->nodes[node].name, write);
   const std::string key = prefix + "/futures.json";
+  const std::string_view name = f.g->nodes[node].name;
+  if (recorder_ && !options_.verify_futures) {
+    // A recorded run writes the file on the recorder's thread while the sub-DAG runs.
+    // A kill before it is written leaves outputs of its nodes without it: a resume runs
+    // the body again, and reuses those outputs by their paths, as after a damaged
+    // futures file. Until it is written the graph is shared with the writer: its
+    // literals are copied, not moved (frame::graph_is_private).
+    std::shared_ptr<const graph> shared(std::move(sub));
+    auto writing = std::make_shared<std::atomic<bool>>(true);
+    {
+      std::lock_guard lock(mutex_);
+      futures_writing_[shared.get()] = writing;
+    }
+    recorder_->write_later([this, shared, writing, write, key, name = std::string(name)]() mutable {
+      struct done_writing {  // (also when the write throws: the run fails, the graph is the frame's)
+        std::atomic<bool>& flag;
+        ~done_writing() { flag.store(false, std::memory_order_release); }
+      } done{*writing};
+      options_.store->put(key, write_futures_text(*shared, name, write));
+      shared.reset();
+    });
+    return shared;
+  }
+  const std::string text = write_futures_text(*sub, name, write);
   if (options_.store != nullptr) options_.store->put(key, text);
   // Without verify_futures the sub-DAG the body built runs; the file is what a resume,
   // or another process, reads and validates.
@@ -432,11 +479,9 @@ LOOM_FUNC void execution_context::items_done(map_run& run) {
 
 LOOM_FUNC void execution_context::map_aborted(const frame& f, std::uint32_t node, map_run& run) {
   if (!recorder_) return;
-  const graph_node& n = f.g->nodes[node];
   try {
     recorder_->map_items(items_row(run));
-    recorder_->failed(f.path_of(node), n.name, static_cast<int>(n.kind), "stopped: the run failed elsewhere",
-                      node_phase::aborted);
+    record_failed(f, node, "stopped: the run failed elsewhere", node_phase::aborted);
   } catch (const std::exception&) {  // the run has failed already; this is its record only
   }
 }
@@ -461,8 +506,76 @@ LOOM_FUNC void execution_context::graph_entered(const std::string& path, const g
   }
 }
 
+LOOM_FUNC void execution_context::subdag_entered(frame& child) {
+  if (!recorder_) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto it = futures_writing_.find(child.g); it != futures_writing_.end()) {
+      child.futures_writing = std::move(it->second);
+      futures_writing_.erase(it);
+    }
+  }
+  child.compact = compact_subdag(child);
+}
+
+LOOM_FUNC std::shared_ptr<subdag_progress> execution_context::compact_subdag(const frame& child) {
+  const graph& g = *child.g;
+  const std::size_t length = g.nodes.size();
+  if (!recorder_ || child.parent == nullptr || length == 0 || length < options_.compact_subdag_nodes) return nullptr;
+  auto progress = std::make_shared<subdag_progress>();
+  subdag_record& row = progress->row;
+  row.path = child.parent->path_of(child.parent_node);
+  row.prefix = child.path_prefix;
+  row.length = static_cast<std::int64_t>(length);
+  row.task_of.resize(2 * length);
+  // The distinct (task, kind) of the nodes: few, so looked up in order (the last one
+  // found first: a sub-DAG's nodes often come in runs of one task).
+  std::size_t last = 0;
+  for (std::size_t k = 0; k < length; ++k) {
+    const graph_node& n = g.nodes[k];
+    const int kind = static_cast<int>(n.kind);
+    auto same = [&](std::size_t t) { return row.tasks[t].second == kind && row.tasks[t].first == n.name; };
+    std::size_t t = last;
+    if (t >= row.tasks.size() || !same(t)) {
+      t = 0;
+      while (t < row.tasks.size() && !same(t)) ++t;
+      if (t == row.tasks.size()) {
+        if (t == 0x10000) return nullptr;  // (65,536 tasks in one sub-DAG: rows per node)
+        row.tasks.emplace_back(std::string(n.name), kind);
+      }
+      last = t;
+    }
+    row.task_of[2 * k] = static_cast<char>(t & 0xFFU);
+    row.task_of[2 * k + 1] = static_cast<char>((t >> 8U) & 0xFFU);
+  }
+  progress->phase.reset(new std::atomic<std::uint8_t>[length]());
+  // A resumed sub-DAG: its nodes that have rows from the runs before keep them up to date.
+  if (options_.resume) {
+    for (const std::uint32_t k : states_->node_rows_under(options_.execution_id, row.prefix)) {
+      if (k < length) progress->phase[k].store(subdag_progress::has_row, std::memory_order_relaxed);
+    }
+  }
+  recorder_->track(progress);
+  return progress;
+}
+
+LOOM_FUNC void execution_context::record_failed(const frame& f, std::uint32_t node, std::string message,
+                                                node_phase phase) {
+  const graph_node& n = f.g->nodes[node];
+  bool counts_start = false;
+  if (f.compact != nullptr) {
+    // A row from now on; the start it had without one is counted by this event.
+    const std::uint8_t before = f.compact->mark_row(node);
+    counts_start = (before & subdag_progress::has_row) == 0 &&
+                   (before & ~subdag_progress::has_row) == subdag_progress::running_code;
+  }
+  recorder_->failed(f.path_of(node), n.name, static_cast<int>(n.kind), std::move(message), phase, counts_start);
+  if (f.compact != nullptr) f.compact->set(node, phase);
+}
+
 LOOM_FUNC void execution_context::attempt_started(const frame& f, std::uint32_t node) {
   if (!recorder_) return;
+  if (f.compact != nullptr && !f.compact->set(node, node_phase::running)) return;
   const graph_node& n = f.g->nodes[node];
   recorder_->started(f.path_of(node), n.name, static_cast<int>(n.kind));
 }
@@ -470,29 +583,25 @@ LOOM_FUNC void execution_context::attempt_started(const frame& f, std::uint32_t 
 LOOM_FUNC void execution_context::attempt_failed(const frame& f, std::uint32_t node, std::uint32_t attempt,
                                                  std::uint32_t retries, const std::string& message) {
   if (!recorder_) return;
-  const graph_node& n = f.g->nodes[node];
-  recorder_->failed(f.path_of(node), n.name, static_cast<int>(n.kind),
-                    "attempt " + std::to_string(attempt + 1) + " of " + std::to_string(retries + 1) +
-                        " failed: " + message);
+  record_failed(f, node,
+                "attempt " + std::to_string(attempt + 1) + " of " + std::to_string(retries + 1) + " failed: " + message,
+                node_phase::failed);
 }
 
 LOOM_FUNC void execution_context::node_skipped(const frame& f, std::uint32_t node) {
   if (!recorder_) return;
+  if (f.compact != nullptr && !f.compact->set(node, node_phase::skipped)) return;
   const graph_node& n = f.g->nodes[node];
   recorder_->skipped(f.path_of(node), n.name, static_cast<int>(n.kind));
 }
 
 LOOM_FUNC void execution_context::node_failed(const frame& f, std::uint32_t node, const std::string& message) {
   if (!recorder_) return;
-  const graph_node& n = f.g->nodes[node];
   const std::string path = f.path_of(node);
-  recorder_->failed(path, n.name, static_cast<int>(n.kind), message);
+  record_failed(f, node, message, node_phase::failed);
   // The workflow and dynamic nodes around it end with it: none of them completes.
   for (const frame* inner = &f; inner->parent != nullptr; inner = inner->parent) {
-    const frame& outer = *inner->parent;
-    const graph_node& around = outer.g->nodes[inner->parent_node];
-    recorder_->failed(outer.path_of(inner->parent_node), around.name, static_cast<int>(around.kind),
-                      "node " + path + " inside it failed");
+    record_failed(*inner->parent, inner->parent_node, "node " + path + " inside it failed", node_phase::failed);
   }
 }
 

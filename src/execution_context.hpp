@@ -49,6 +49,7 @@ class execution_context final : public run_observer {
   /// Whether the run is recorded in a state store (and can be resumed, and caches).
   [[nodiscard]] bool recorded() const { return recorder_.has_value(); }
   [[nodiscard]] bool resuming() const { return options_.resume; }
+
   [[nodiscard]] bool private_store() const { return scratch_.has_value(); }
   [[nodiscard]] const object_store& store() const { return *options_.store; }
   [[nodiscard]] const std::string& execution_id() const { return options_.execution_id; }
@@ -98,7 +99,8 @@ class execution_context final : public run_observer {
   std::unique_ptr<graph> stored_futures(const frame& f, std::uint32_t node);
   /// The node's sub-DAG goes through its futures file: written to the store (when the
   /// run has one) and, with verify_futures, read back and validated. Returns what to run.
-  std::unique_ptr<graph> through_futures_file(const frame& f, std::uint32_t node, std::unique_ptr<graph> sub);
+  /// A recorded run writes it in the background (execution_recorder::write_first).
+  std::shared_ptr<const graph> through_futures_file(const frame& f, std::uint32_t node, std::unique_ptr<graph> sub);
   /// Reads a futures file a node process wrote, validated as any futures file is.
   std::unique_ptr<graph> read_futures(const frame& f, std::uint32_t node, const std::string& key) const;
 
@@ -116,6 +118,11 @@ class execution_context final : public run_observer {
   /// A warning: run_options::warn, or standard error.
   void warn(const std::string& message) const;
 
+  /// A sub-DAG begins (`child`, a recorded run's): large ones (run_options::
+  /// compact_subdag_nodes) are recorded compactly (frame::compact, loom/recorder.hpp);
+  /// one whose futures file is being written learns it (frame::futures_writing).
+  void subdag_entered(frame& child);
+
   // ---- run_observer: the recorder's node events ----
   void graph_entered(const std::string& path, const graph& g, const std::shared_ptr<const graph>& owned) override;
   void attempt_started(const frame& f, std::uint32_t node) override;
@@ -126,7 +133,13 @@ class execution_context final : public run_observer {
 
  private:
   void store_inputs(const frame& root);
+  std::shared_ptr<subdag_progress> compact_subdag(const frame& child);
+  /// A node's failure (or abort) event; a node of a compact sub-DAG gets a row for it.
+  void record_failed(const frame& f, std::uint32_t node, std::string message, node_phase phase);
   [[nodiscard]] std::string outputs_text(const frame& f, std::uint32_t node) const;
+  /// outputs_json(f, node).dump() appended to `out`, without the object in between for
+  /// the usual single output (this runs for every recorded node).
+  void append_outputs_text(std::string& out, const frame& f, std::uint32_t node) const;
   [[nodiscard]] json outputs_json(const frame& f, std::uint32_t node) const;
   void write_items(const frame& f, std::uint32_t node, map_run& run, std::size_t from, std::size_t to);
   [[nodiscard]] futures_read_options read_options(const std::string& prefix) const;
@@ -139,6 +152,8 @@ class execution_context final : public run_observer {
   std::mutex mutex_;
   std::unordered_set<std::string> stored_specs_;                     // static workflows whose graph is kept
   std::unordered_map<std::string, std::string> dynamic_cache_keys_;  // cached dynamic nodes running
+  // Sub-DAGs whose futures file is written in the background, until their frame starts.
+  std::unordered_map<const graph*, std::shared_ptr<std::atomic<bool>>> futures_writing_;
 };
 
 }  // namespace loom::detail

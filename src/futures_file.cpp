@@ -262,9 +262,11 @@ class futures_writer {
   }
 
   void literal_of(std::string& out, const any_value& value, const std::string& literal_prefix, std::uint32_t index) {
-    const json literal = value.to_json();
-    std::string text = literal.dump();
-    if (options_.store != nullptr && (literal.is_array() || literal.is_object() || literal.is_string()) &&
+    std::string text;
+    value.append_json_text(text);
+    // (An array, an object or a string: what may be stored apart. A JSON text's first
+    // character says which it is.)
+    if (options_.store != nullptr && !text.empty() && (text[0] == '[' || text[0] == '{' || text[0] == '"') &&
         text.size() > options_.inline_literal_bytes) {
       std::string key = options_.store_prefix.empty() ? std::string() : options_.store_prefix + "/";
       key += literal_prefix + "/" + std::to_string(index) + ".json";

@@ -3,6 +3,7 @@
 #include <loom/object_store.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -537,8 +538,14 @@ LOOM_FUNC std::optional<std::string> object_store::get_packed(std::string_view k
   return bytes;
 }
 
+namespace {
+
+std::atomic<std::uint64_t> next_pack_writer_id{1};
+
+}  // namespace
+
 LOOM_FUNC pack_writer::pack_writer(const object_store& store, std::string execution)
-    : store_(&store), execution_(std::move(execution)) {
+    : store_(&store), execution_(std::move(execution)), id_(next_pack_writer_id.fetch_add(1)) {
   object_store::check_key(execution_);
 }
 
@@ -555,6 +562,7 @@ LOOM_FUNC void pack_writer::append(std::string_view key, std::string_view bytes)
 }
 
 LOOM_FUNC void pack_writer::append_in_execution(std::string_view key, std::string_view bytes) {
+  std::lock_guard lock(mutex_);  // (write_kept() writes buffer_ from other threads)
   detail::append_pack_record(buffer_, key, bytes);
   ++pending_;
 }
@@ -569,16 +577,91 @@ LOOM_FUNC void pack_writer::write_now(std::string_view key, std::string_view byt
   bytes_written_ += record.size();
 }
 
+LOOM_FUNC pack_writer::thread_buffer& pack_writer::this_thread_buffer() {
+  // Each thread remembers its buffers of the last few writers (ids are never reused, so
+  // an entry of a writer that is gone is never matched again; one pushed out of the
+  // list makes the thread a second buffer of that writer, which is as good).
+  struct entry {
+    std::uint64_t writer = 0;
+    thread_buffer* buffer = nullptr;
+  };
+  thread_local std::array<entry, 8> recent{};
+  thread_local std::size_t next_slot = 0;
+  for (const entry& e : recent) {
+    if (e.writer == id_) return *e.buffer;
+  }
+  auto made = std::make_unique<thread_buffer>();
+  thread_buffer& buffer = *made;
+  {
+    std::lock_guard lock(mutex_);
+    thread_buffers_.push_back(std::move(made));
+  }
+  recent[next_slot] = {id_, &buffer};
+  next_slot = (next_slot + 1) % recent.size();
+  return buffer;
+}
+
+LOOM_FUNC void pack_writer::keep(std::string_view key, std::string_view bytes) {
+  keep_with([&](std::string& out) { out += key; }, [&](std::string& out) { out += bytes; });
+}
+
+LOOM_FUNC bool pack_writer::has_kept() {
+  std::lock_guard lock(mutex_);
+  for (const auto& b : thread_buffers_) {
+    std::lock_guard held(b->mutex);
+    if (!b->entries.empty()) return true;
+  }
+  return !buffer_.empty() || bytes_written_ != bytes_synced_;
+}
+
+LOOM_FUNC void pack_writer::gather() {
+  // The threads' records, all at once: with every buffer locked, none gets a record,
+  // so what is taken is everything kept before this moment (see the class comment).
+  // (Held only to swap the buffers: the records are made after, while the threads go on.)
+  {
+    std::vector<std::unique_lock<std::mutex>> held;
+    held.reserve(thread_buffers_.size());
+    for (const auto& b : thread_buffers_) held.emplace_back(b->mutex);
+    for (const auto& b : thread_buffers_) b->entries.swap(b->taken);
+  }
+  for (const auto& b : thread_buffers_) {
+    const std::string& entries = b->taken;
+    for (std::size_t at = 0; at + 8 <= entries.size();) {
+      std::array<std::uint32_t, 2> sizes{};
+      std::memcpy(sizes.data(), entries.data() + at, 8);
+      const std::string_view key(entries.data() + at + 8, sizes[0]);
+      const std::string_view bytes(entries.data() + at + 8 + sizes[0], sizes[1]);
+      detail::append_pack_record(buffer_, key, bytes);
+      ++pending_;
+      at += 8 + std::size_t{sizes[0]} + sizes[1];
+    }
+    b->taken.clear();  // (its memory stays: the thread's objects after the next gather need no allocation)
+  }
+}
+
+LOOM_FUNC int pack_writer::write_buffer() {
+  if (buffer_.empty()) return -1;
+  if (fd_ < 0) open();
+  if (!detail::write_all(fd_, buffer_)) throw error("object store: cannot write " + path_.string() + ": " + detail::errno_text());
+  bytes_written_ += buffer_.size();
+  buffer_.clear();
+  pending_ = 0;
+  return fd_;
+}
+
+LOOM_FUNC void pack_writer::write_kept() {
+  std::lock_guard lock(mutex_);
+  gather();
+  if (write_buffer() >= 0) store_->mark_packs_changed(execution_);
+}
+
 LOOM_FUNC void pack_writer::flush(bool sync) {
   int fd = -1;
   {
     std::lock_guard lock(mutex_);
-    if (buffer_.empty() && bytes_written_ == bytes_synced_) return;
-    if (fd_ < 0) open();
-    if (!detail::write_all(fd_, buffer_)) throw error("object store: cannot write " + path_.string() + ": " + detail::errno_text());
-    bytes_written_ += buffer_.size();
-    buffer_.clear();
-    pending_ = 0;
+    gather();
+    write_buffer();
+    if (bytes_written_ == bytes_synced_) return;
     fd = fd_;
     bytes_synced_ = bytes_written_;
   }
@@ -598,8 +681,12 @@ LOOM_FUNC void pack_writer::open() {
   const auto dir = store_->root() / execution_ / "packs";
   detail::create_directories_like_parent(dir);
   std::random_device random;
-  char name[64];
-  std::snprintf(name, sizeof name, "%ld-%08x.pack", static_cast<long>(::getpid()), random());
+  char name[80];
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  std::snprintf(name, sizeof name, "%016lld-%ld-%08x.pack", static_cast<long long>(now),
+                static_cast<long>(::getpid()), random());
   path_ = dir / name;
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
                static_cast<mode_t>(detail::file_mode_in(dir)));

@@ -33,17 +33,7 @@ LOOM_FUNC void execution_recorder::started(std::string path, std::string_view ta
 LOOM_FUNC void execution_recorder::succeeded(std::string path, std::string_view task, int kind,
                                             std::optional<std::string> outputs, bool counts_start,
                                             std::string outputs_key) {
-  if (outputs) {
-    const std::size_t size = path.size();
-    path += "/outputs.json";  // the key within the execution: <execution>/<path>/outputs.json
-    try {
-      pack_.write_now(path, *outputs);
-    } catch (...) {  // (a full disk: the run fails when it closes, as for a batch)
-      std::lock_guard lock(mutex_);
-      if (!error_) error_ = std::current_exception();
-    }
-    path.resize(size);
-  }
+  if (outputs) keep_outputs(path, *outputs);
   node_event e = event(std::move(path), task, kind, node_phase::succeeded);
   e.outputs_key = std::move(outputs_key);
   e.counts_start = counts_start;
@@ -64,11 +54,53 @@ LOOM_FUNC void execution_recorder::skipped(std::string path, std::string_view ta
 }
 
 LOOM_FUNC void execution_recorder::failed(std::string path, std::string_view task, int kind, std::string message,
-                                         node_phase phase) {
+                                         node_phase phase, bool counts_start) {
   node_event e = event(std::move(path), task, kind, phase);
   e.error = std::move(message);
-  e.counts_start = false;
+  e.counts_start = counts_start;
   push(std::move(e));
+}
+
+LOOM_FUNC void execution_recorder::keep_outputs(std::string_view path, std::string_view outputs) {
+  thread_local std::string key;  // <path>/outputs.json, within the execution (reused: no allocation)
+  key.assign(path);
+  key += "/outputs.json";
+  pack_.keep(key, outputs);
+  write_kept();
+}
+
+LOOM_FUNC void execution_recorder::write_kept() {
+  try {
+    pack_.write_kept();
+  } catch (...) {  // (a full disk: the run fails when it closes, as for a batch)
+    std::lock_guard lock(mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
+}
+
+LOOM_FUNC bool execution_recorder::kept_long_after_last() {
+  // One clock read per node: the time since this thread last kept outputs is what the
+  // node took (or the thread waited, which costs one write more).
+  thread_local std::int64_t last = 0;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  const bool long_after = now - last >= std::chrono::duration_cast<std::chrono::microseconds>(short_node).count();
+  last = now;
+  return long_after;
+}
+
+LOOM_FUNC void execution_recorder::write_later(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(job));
+  }
+  wake_.notify_all();  // (a futures file: written while its sub-DAG runs, not after)
+}
+
+LOOM_FUNC void execution_recorder::track(std::shared_ptr<subdag_progress> progress) {
+  std::lock_guard lock(mutex_);
+  tracked_.push_back(std::move(progress));
 }
 
 LOOM_FUNC void execution_recorder::checkpoint(std::string key, std::string text) {
@@ -134,7 +166,7 @@ LOOM_FUNC void execution_recorder::loop() {
   std::unique_lock lock(mutex_);
   while (true) {
     wake_.wait_for(lock, interval_, [&] {
-      return stopping_ || queue_.size() >= max_batch_ || flush_requests_ > flushed_;
+      return stopping_ || queue_.size() >= max_batch_ || flush_requests_ > flushed_ || !jobs_.empty();
     });
     std::vector<node_event> batch;
     batch.swap(queue_);
@@ -142,10 +174,19 @@ LOOM_FUNC void execution_recorder::loop() {
     const std::uint64_t requests = flush_requests_;
     const bool stop = stopping_;
     const bool failed = error_ != nullptr;  // (set by node threads too: read under the lock)
+    for (auto& p : tracked_) subdags_.push_back(std::move(p));
+    tracked_.clear();
+    const bool jobs = !jobs_.empty();
     lock.unlock();
+    // After the batch was taken: a node event that follows a row this adds is in a later batch.
+    collect_subdags(batch, stop || requests > flushed_);
+    // (The flush that follows gathers the kept outputs after the phases above were read:
+    // a node seen done has its outputs in.)
+    const bool kept = pack_.has_kept();
     const auto now = std::chrono::steady_clock::now();
     // An idle run still beats, so that another host sees its owner is alive.
-    if (!batch.empty() || added != 0 || now - last_beat > std::chrono::seconds(10)) {
+    if (!batch.empty() || added != 0 || !subdag_rows_.empty() || jobs || kept ||
+        now - last_beat > std::chrono::seconds(10)) {
       try {
         if (!failed) write(batch, added);
       } catch (...) {
@@ -154,6 +195,9 @@ LOOM_FUNC void execution_recorder::loop() {
       }
       last_beat = now;
     }
+    subdag_rows_.clear();
+    subdag_done_ = 0;
+    subdag_failed_ = 0;
     lock.lock();
     flushed_ = requests;
     written_.notify_all();
@@ -169,6 +213,13 @@ LOOM_FUNC void execution_recorder::write(std::vector<node_event>& batch, std::in
   // One row per node: its events, in order, fold into it. Sorting the batch by path
   // (stably: a node's events keep their order) puts them side by side, and gives the
   // rows in key order, which is how SQLite inserts fastest.
+  std::vector<std::function<void()>> jobs;  // (futures files written in the background)
+  {
+    std::lock_guard lock(mutex_);
+    jobs.swap(jobs_);
+  }
+  for (auto& job : jobs) job();
+  jobs.clear();
   std::stable_sort(batch.begin(), batch.end(), [](const node_event& x, const node_event& y) { return x.path < y.path; });
   std::vector<node_record> rows;
   rows.reserve(batch.size());
@@ -212,8 +263,79 @@ LOOM_FUNC void execution_recorder::write(std::vector<node_event>& batch, std::in
   }
   // The outputs are on the disk before any row says they are there.
   pack_.flush(true);
-  state_->write_nodes(execution_, rows, done, failed, added);
+  state_->write_nodes(execution_, rows, done + subdag_done_, failed + subdag_failed_, added, subdag_rows_);
   for (const auto& m : items) state_->write_map_items(execution_, *m);
+}
+
+LOOM_FUNC void execution_recorder::collect_subdags(std::vector<node_event>& batch, bool all) {
+  if (subdags_.empty()) return;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  const std::int64_t wall = now_us();
+  const std::int64_t long_us = std::chrono::duration_cast<std::chrono::microseconds>(long_node).count();
+  const std::int64_t interval_us = std::chrono::duration_cast<std::chrono::microseconds>(subdag_row_interval).count();
+  constexpr auto code_of = [](node_phase p) { return static_cast<std::uint8_t>(1 + static_cast<int>(p)); };
+  for (auto it = subdags_.begin(); it != subdags_.end();) {
+    subdag_progress& p = **it;
+    if (!all && p.written_us != 0 && now - p.written_us < interval_us) {
+      ++it;
+      continue;
+    }
+    p.written_us = now;
+    const auto length = static_cast<std::size_t>(p.row.length);
+    std::string phases(length, '\0');
+    std::int64_t done = 0;
+    std::int64_t failed = 0;
+    bool over = true;
+    std::vector<std::pair<std::uint32_t, std::int64_t>> running;
+    auto seen = p.running.begin();
+    for (std::uint32_t k = 0; k < length; ++k) {
+      // (acquire: the outputs of a node seen done were written before; the pack's sync
+      // that follows covers them)
+      const std::uint8_t byte = p.phase[k].load(std::memory_order_acquire);
+      const auto code = static_cast<std::uint8_t>(byte & ~subdag_progress::has_row);
+      phases[k] = static_cast<char>(code);
+      if (code == 0 || code == subdag_progress::running_code) over = false;
+      if ((byte & subdag_progress::has_row) != 0) continue;  // its row counts it
+      if (code == code_of(node_phase::succeeded) || code == code_of(node_phase::cached) ||
+          code == code_of(node_phase::skipped)) {
+        ++done;
+      } else if (code == code_of(node_phase::failed)) {
+        ++failed;
+      } else if (code == subdag_progress::running_code) {
+        while (seen != p.running.end() && seen->first < k) ++seen;
+        const std::int64_t since = seen != p.running.end() && seen->first == k ? seen->second : wall;
+        std::uint8_t expected = byte;
+        if (wall - since >= long_us &&
+            p.phase[k].compare_exchange_strong(expected, static_cast<std::uint8_t>(byte | subdag_progress::has_row))) {
+          // Running long: a row from now on, with roughly its start.
+          const std::size_t t = p.row.task_index(k);
+          node_event e = event(p.row.prefix + std::to_string(k), t < p.row.tasks.size() ? p.row.tasks[t].first : "",
+                               t < p.row.tasks.size() ? p.row.tasks[t].second : 0, node_phase::running);
+          e.at_us = since;
+          batch.push_back(std::move(e));
+        } else {
+          running.emplace_back(k, since);
+        }
+      }
+    }
+    p.running = std::move(running);
+    subdag_done_ += done - p.counted_done;
+    subdag_failed_ += failed - p.counted_failed;
+    p.counted_done = done;
+    p.counted_failed = failed;
+    subdag_record row;
+    row.path = p.row.path;
+    row.prefix = p.row.prefix;
+    row.length = p.row.length;
+    row.tasks = p.row.tasks;
+    row.task_of = p.row.task_of;
+    row.phases = std::move(phases);
+    row.updated_us = wall;
+    subdag_rows_.push_back(std::move(row));
+    it = over ? subdags_.erase(it) : it + 1;
+  }
 }
 
 }  // namespace loom::detail

@@ -22,6 +22,7 @@
 namespace loom::detail {
 
 struct run_state;
+struct subdag_progress;
 template <class Item>
 class work_queues;
 class execution_context;
@@ -46,6 +47,12 @@ struct frame {
   frame* parent = nullptr;
   std::uint32_t parent_node = 0;
   run_state* run = nullptr;
+  // A large sub-DAG of a recorded run: its nodes' phases, kept here instead of node
+  // events (loom/recorder.hpp); null otherwise.
+  std::shared_ptr<subdag_progress> compact;
+  // Its futures file is being written from the graph (on the recorder's thread): true
+  // until it is written (execution_context::through_futures_file).
+  std::shared_ptr<std::atomic<bool>> futures_writing;
 
   frame(const graph& graph, run_state& r, frame* parent_frame, std::uint32_t node_in_parent)
       : g(&graph),
@@ -88,7 +95,12 @@ struct frame {
   /// Whether this frame alone holds its graph (a dynamic node's sub-DAG that no trace
   /// keeps): its literals may then be moved out by their only reader. A static
   /// workflow's graph is shared by every run of it, and keeps its literals.
-  [[nodiscard]] bool graph_is_private() const { return owned != nullptr && owned.use_count() == 1; }
+  [[nodiscard]] bool graph_is_private() const {
+    // (The flag, read with acquire once its writer is done: what the writer read of the
+    // graph happens before a literal is moved out.)
+    return owned != nullptr && owned.use_count() == 1 &&
+           (futures_writing == nullptr || !futures_writing->load(std::memory_order_acquire));
+  }
 
   std::string path_prefix;  // the parent node's path and '/', then this graph's node prefix
 };

@@ -331,6 +331,7 @@ LOOM_FUNC void scheduler::start_child(frame& parent, std::uint32_t node, const g
   run_state& run = *parent.run;
   auto* child = new frame(g, run, &parent, node);
   if (!run.observers->empty()) run.observers->graph_entered(parent.path_of(node), g, owned);
+  if (owned != nullptr && run.context->recorded()) run.context->subdag_entered(*child);
   child->owned = std::move(owned);
   {
     std::lock_guard lock(run.mutex);

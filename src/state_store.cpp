@@ -2,14 +2,18 @@
 // map items and the cache index in one SQLite database, and its busy and WAL handling.
 #include <loom/state_store.hpp>
 
+#include <loom/detail/codec.hpp>
+#include <nlohmann/json.hpp>
 #include <loom/object_store.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -275,6 +279,7 @@ LOOM_FUNC void state_store::delete_execution(const std::string& id) {
     if (const auto row = execution_rowid(id)) {
       run("DELETE FROM nodes WHERE execution=?", {*row});
       run("DELETE FROM map_items WHERE execution=?", {*row});
+      run("DELETE FROM subdags WHERE execution=?", {*row});
       run("DELETE FROM executions WHERE id=?", {*row});
     }
   });
@@ -283,7 +288,8 @@ LOOM_FUNC void state_store::delete_execution(const std::string& id) {
 // ---- nodes ----
 
 LOOM_FUNC void state_store::write_nodes(const std::string& id, const std::vector<node_record>& nodes,
-                                     std::int64_t done, std::int64_t failed, std::int64_t added) {
+                                     std::int64_t done, std::int64_t failed, std::int64_t added,
+                                     const std::vector<subdag_record>& subdags) {
   std::lock_guard lock(mutex_);
   transaction([&] {
     const auto row = execution_rowid(id);
@@ -314,13 +320,130 @@ LOOM_FUNC void state_store::write_nodes(const std::string& id, const std::vector
       step_done(s);
     }
     sqlite3_clear_bindings(s);  // nothing left pointing into `nodes`
+    if (!subdags.empty()) {
+      sqlite3_stmt* d = prepare(
+          "INSERT INTO subdags(execution, path, prefix, length, tasks, task_of, phases, updated_us)"
+          " VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(execution, path) DO UPDATE SET prefix=excluded.prefix,"
+          " length=excluded.length, tasks=excluded.tasks, task_of=excluded.task_of, phases=excluded.phases,"
+          " updated_us=excluded.updated_us");
+      for (const auto& g : subdags) {
+        json tasks = json::array();
+        for (const auto& [task, kind] : g.tasks) tasks.push_back(json::array({task, kind}));
+        const std::string tasks_text = tasks.dump();
+        sqlite3_reset(d);
+        auto bind_text = [&](int at, const std::string& t) {
+          return sqlite3_bind_text(d, at, t.data(), static_cast<int>(t.size()), SQLITE_STATIC) == SQLITE_OK;
+        };
+        auto bind_blob = [&](int at, const std::string& b) {
+          return sqlite3_bind_blob(d, at, b.data(), static_cast<int>(b.size()), SQLITE_STATIC) == SQLITE_OK;
+        };
+        const bool bound = sqlite3_bind_int64(d, 1, *row) == SQLITE_OK && bind_text(2, g.path) &&
+                           bind_text(3, g.prefix) && sqlite3_bind_int64(d, 4, g.length) == SQLITE_OK &&
+                           bind_text(5, tasks_text) && bind_blob(6, g.task_of) && bind_blob(7, g.phases) &&
+                           sqlite3_bind_int64(d, 8, g.updated_us) == SQLITE_OK;
+        if (!bound) fail("bind");
+        step_done(d);
+        sqlite3_clear_bindings(d);
+      }
+    }
     run("UPDATE executions SET nodes_done=nodes_done+?, nodes_failed=nodes_failed+?, nodes_total=nodes_total+?,"
         " heartbeat_us=? WHERE id=?",
         {done, failed, added, now_us(), *row});
   });
 }
 
+LOOM_FUNC std::size_t subdag_record::task_index(std::size_t k) const {
+  if (2 * k + 1 >= task_of.size()) return 0;
+  return static_cast<unsigned char>(task_of[2 * k]) | (static_cast<std::size_t>(static_cast<unsigned char>(task_of[2 * k + 1])) << 8U);
+}
+
+LOOM_FUNC std::vector<subdag_record> state_store::subdags(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  std::vector<subdag_record> out;
+  const auto row = execution_rowid(id);
+  if (!row) return out;
+  query("SELECT path, prefix, length, tasks, task_of, phases, updated_us FROM subdags WHERE execution=? ORDER BY path",
+        {*row}, [&](sqlite3_stmt* s) {
+          subdag_record g;
+          g.path = text(s, 0);
+          g.prefix = text(s, 1);
+          g.length = sqlite3_column_int64(s, 2);
+          auto blob = [&](int column) {
+            const auto* bytes = static_cast<const char*>(sqlite3_column_blob(s, column));
+            return std::string(bytes != nullptr ? bytes : "", static_cast<std::size_t>(sqlite3_column_bytes(s, column)));
+          };
+          // A damaged row is read as far as it makes sense: tasks that are not [name, kind]
+          // pairs are left out, and the row covers the nodes its blobs hold.
+          const json tasks = json::parse(text(s, 3), nullptr, false);
+          if (tasks.is_array()) {
+            for (const auto& t : tasks) {
+              if (t.is_array() && t.size() == 2 && t[0].is_string() && t[1].is_number_integer()) {
+                g.tasks.emplace_back(t[0].get<std::string>(), t[1].get<int>());
+              }
+            }
+          }
+          g.task_of = blob(4);
+          g.phases = blob(5);
+          g.updated_us = sqlite3_column_int64(s, 6);
+          g.length = std::clamp<std::int64_t>(g.length, 0,
+                                              static_cast<std::int64_t>(std::min(g.phases.size(), g.task_of.size() / 2)));
+          out.push_back(std::move(g));
+        });
+  return out;
+}
+
+LOOM_FUNC std::vector<std::uint32_t> state_store::node_rows_under(const std::string& id, const std::string& prefix) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::uint32_t> out;
+  const auto row = execution_rowid(id);
+  if (!row) return out;
+  // The paths from `prefix` up to the next string that does not start with it.
+  std::string end = prefix;
+  end.push_back('\x7f');
+  query("SELECT path FROM nodes WHERE execution=? AND path>=? AND path<?", {*row, prefix, end}, [&](sqlite3_stmt* s) {
+    const std::string path = text(s, 0);
+    std::uint32_t k = 0;
+    const char* first = path.data() + prefix.size();
+    const char* last = path.data() + path.size();
+    const auto [stop, ec] = std::from_chars(first, last, k);
+    if (ec == std::errc() && stop == last && first != last) out.push_back(k);
+  });
+  return out;
+}
+
 LOOM_FUNC std::vector<node_record> state_store::nodes(const std::string& id) {
+  std::vector<node_record> out = node_rows(id);
+  const auto groups = subdags(id);
+  if (groups.empty()) return out;
+  // The sub-DAGs' nodes that have no row of their own, then all of them in path order.
+  std::unordered_set<std::string_view> with_rows;
+  for (const auto& n : out) with_rows.insert(n.path);
+  std::vector<node_record> compact;
+  for (const auto& g : groups) {
+    for (std::size_t k = 0; k < static_cast<std::size_t>(g.length); ++k) {
+      const int code = static_cast<unsigned char>(g.phases[k]);
+      if (code == 0 || code > 1 + static_cast<int>(node_phase::skipped)) continue;  // not started (or damaged)
+      std::string path = g.prefix + std::to_string(k);
+      if (with_rows.count(path) != 0) continue;
+      node_record n;
+      n.path = std::move(path);
+      const std::size_t t = g.task_index(k);
+      if (t < g.tasks.size()) {
+        n.task = g.tasks[t].first;
+        n.kind = g.tasks[t].second;
+      }
+      n.phase = static_cast<node_phase>(code - 1);
+      n.attempts = n.phase == node_phase::cached || n.phase == node_phase::skipped ? 0 : 1;
+      compact.push_back(std::move(n));
+    }
+  }
+  with_rows.clear();
+  out.insert(out.end(), std::make_move_iterator(compact.begin()), std::make_move_iterator(compact.end()));
+  std::sort(out.begin(), out.end(), [](const node_record& a, const node_record& b) { return a.path < b.path; });
+  return out;
+}
+
+LOOM_FUNC std::vector<node_record> state_store::node_rows(const std::string& id) {
   std::lock_guard lock(mutex_);
   std::vector<node_record> out;
   const auto row = execution_rowid(id);
@@ -494,6 +617,17 @@ LOOM_FUNC void state_store::migrate() {
       "  phases BLOB NOT NULL,"
       "  attempts TEXT NOT NULL,"
       "  errors TEXT NOT NULL,"
+      "  PRIMARY KEY(execution, path)) WITHOUT ROWID;",
+      // 2 -> 3: the nodes of large dynamic sub-DAGs, one row per sub-DAG.
+      "CREATE TABLE subdags("
+      "  execution INTEGER NOT NULL REFERENCES executions(id),"
+      "  path TEXT NOT NULL,"
+      "  prefix TEXT NOT NULL,"
+      "  length INTEGER NOT NULL,"
+      "  tasks TEXT NOT NULL,"
+      "  task_of BLOB NOT NULL,"
+      "  phases BLOB NOT NULL,"
+      "  updated_us INTEGER NOT NULL,"
       "  PRIMARY KEY(execution, path)) WITHOUT ROWID;",
   };
   std::lock_guard lock(mutex_);

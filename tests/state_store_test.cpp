@@ -63,7 +63,7 @@ inline constexpr auto incs = loom::dynamic<"state_incs">([](loom::dynamic_builde
 
 }  // namespace
 
-TEST_CASE("state store: a new database has the current schema; a newer one is refused") {
+TEST_CASE("state store: a new database has the current schema, a newer one is refused") {
   scratch_dir dir("state-store-test");
   const auto db = dir.path / "loom.db";
   { loom::state_store states(db); }
@@ -71,12 +71,12 @@ TEST_CASE("state store: a new database has the current schema; a newer one is re
   { loom::state_store again(db); }  // opening an up-to-date database changes nothing
   CHECK(user_version(db) == loom::state_store::schema_version);
   set_user_version(db, loom::state_store::schema_version + 1);
-  CHECK_THROWS_WITH(loom::state_store(db), Catch::Contains(db.string()) && Catch::Contains("has schema version 3") &&
-                                               Catch::Contains("newer than this Loom's 2"));
+  CHECK_THROWS_WITH(loom::state_store(db), Catch::Contains(db.string()) && Catch::Contains("has schema version 4") &&
+                                               Catch::Contains("newer than this Loom's 3"));
   CHECK_THROWS_WITH(loom::state_store(dir.path / "missing.db", /*create=*/false), Catch::Contains("does not exist"));
 }
 
-TEST_CASE("state store: a schema 1 database (before map items) is migrated to schema 2") {
+TEST_CASE("state store: a schema 1 database (before map items and sub-DAG rows) is migrated to the current schema") {
   scratch_dir dir("state-store-test");
   const auto db = dir.path / "loom.db";
   {
@@ -87,11 +87,12 @@ TEST_CASE("state store: a schema 1 database (before map items) is migrated to sc
     sqlite3* h = nullptr;
     REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
     REQUIRE(sqlite3_exec(h, "DROP TABLE map_items", nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(h, "DROP TABLE subdags", nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(h);
   }
   set_user_version(db, 1);
   loom::state_store states(db);
-  CHECK(user_version(db) == 2);
+  CHECK(user_version(db) == loom::state_store::schema_version);
   CHECK(states.execution("old"));  // kept
   CHECK(states.map_items("old").empty());
   loom::map_items_record one;
@@ -166,7 +167,7 @@ TEST_CASE("state store: a damaged map item row is read with possible counts (fou
   }
 }
 
-TEST_CASE("state store: node events collapse into rows; attempts add up across batches") {
+TEST_CASE("state store: node events collapse into rows, attempts add up across batches") {
   scratch_dir dir("state-store-test");
   loom::state_store states(dir.path / "loom.db");
   states.create_execution(new_execution("ex"));
@@ -204,7 +205,7 @@ TEST_CASE("state store: node events collapse into rows; attempts add up across b
   CHECK(states.map_items("ex").empty());
 }
 
-TEST_CASE("state store: a running execution with a live owner cannot be taken over; a dead one can") {
+TEST_CASE("state store: a running execution with a live owner cannot be taken over, a dead one can") {
   scratch_dir dir("state-store-test");
   loom::state_store states(dir.path / "loom.db");
   auto live = new_execution("live");

@@ -15,7 +15,7 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${LOOM_FUZZ_SECONDS:-${1:-60}}
 build=${LOOM_FUZZ_BUILD_DIR:-$root/build/fuzz}
-all_targets=(fuzz_futures_file fuzz_literal fuzz_pack_record fuzz_object_header fuzz_map_items fuzz_cli_values)
+all_targets=(fuzz_futures_file fuzz_literal fuzz_pack_record fuzz_object_header fuzz_map_items fuzz_subdag_rows fuzz_cli_values)
 read -r -a targets <<< "${LOOM_FUZZ_TARGETS:-${all_targets[*]}}"
 
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then

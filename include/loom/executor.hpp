@@ -138,6 +138,13 @@ struct run_options {
   /// often per chunk of items (and the node's item row in the state store with them), so
   /// that a resumed map runs only the items not done. 0: after every item (tests).
   std::chrono::milliseconds map_checkpoint_interval{1000};
+  /// A recorded run records the nodes of a dynamic sub-DAG of at least this many nodes
+  /// compactly: one row for the sub-DAG (each node's task and phase, a byte per node)
+  /// instead of a row per node, and rows only for its nodes that fail, are retried,
+  /// are cached or run longer than a second; their outputs are kept as every node's
+  /// (what resume reads is the same). Smaller sub-DAGs keep a row per node, with
+  /// start and end times. 0: every sub-DAG compactly (tests).
+  std::size_t compact_subdag_nodes = 1000;
   /// Counters this run keeps up to date (the command line's progress line).
   run_progress* progress = nullptr;
   /// Where warnings go (a damaged stored object that resume does not use); null:

@@ -37,7 +37,9 @@
 #include <loom/error.hpp>
 
 #include <atomic>
+#include <array>
 #include <chrono>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -258,11 +260,22 @@ class object_store {
 };
 
 /// Appends small objects of one execution to a pack of its own
-/// (`<execution>/packs/<pid>-<random>.pack`). append() buffers: nothing is written until
-/// flush(), which writes the batch with one call and syncs it with one fdatasync.
-/// write_now() writes one record at once (one write(2), no sync): it survives a kill of
-/// the program from then on, and the next flush() syncs it. append() and flush() are
-/// for one thread at a time; write_now() may be called from any thread meanwhile.
+/// (`<execution>/packs/<time>-<pid>-<random>.pack`; the time, in µs, first: packs sort
+/// oldest first, so the index keeps the newest copy of a key that a resume wrote again).
+/// append() buffers: nothing is written until flush(), which writes the batch with one
+/// call and syncs it with one fdatasync. write_now() writes one record at once (one
+/// write(2), no sync): it survives a kill of the program from then on, and the next
+/// flush() syncs it. keep() puts a record in a buffer of the calling thread's own (no
+/// system call, no shared lock): the next flush() writes it with the rest.
+///
+/// flush() takes the threads' buffers all at once (a consistent cut): a record kept
+/// after another one, whatever the threads, is never written without it. So when the
+/// threads keep a node's outputs before its successors can start, the records that
+/// survive a kill are those of a set of nodes that includes every node any of them
+/// depends on.
+///
+/// append() and flush() are for one thread at a time; write_now() and keep() may be
+/// called from any thread meanwhile.
 class pack_writer {
  public:
   pack_writer(const object_store& store, std::string execution);
@@ -283,16 +296,73 @@ class pack_writer {
 
   [[nodiscard]] std::size_t pending() const { return pending_; }
 
-  /// Writes what is queued; with `sync`, waits until it is on the disk.
+  /// Whether a thread has kept objects that no flush has written yet.
+  [[nodiscard]] bool has_kept();
+
+  /// Writes what is queued and the threads' kept objects (a consistent cut); with
+  /// `sync`, waits until it is on the disk.
   void flush(bool sync = true);
 
+  /// Keeps an object under `key` (within the execution) in the calling thread's buffer,
+  /// written by the next flush().
+  void keep(std::string_view key, std::string_view bytes);
+
+  /// The same, for an object whose key and bytes are appended to the string given to
+  /// `key` and then to `bytes` (no string of their own: this runs for every node of a
+  /// recorded run). The record's checksums are computed when gathered, on the thread
+  /// that flushes.
+  template <class Key, class Bytes>
+  void keep_with(Key&& key, Bytes&& bytes) {
+    thread_buffer& buffer = this_thread_buffer();
+    std::lock_guard lock(buffer.mutex);
+    std::string& out = buffer.entries;
+    const std::size_t start = out.size();
+    try {
+      out.append(8, '\0');  // key size, bytes size (u32 each, this machine's order)
+      key(out);
+      const std::size_t key_end = out.size();
+      bytes(out);
+      const auto sizes = std::array<std::uint32_t, 2>{static_cast<std::uint32_t>(key_end - start - 8),
+                                                      static_cast<std::uint32_t>(out.size() - key_end)};
+      std::memcpy(out.data() + start, sizes.data(), 8);
+    } catch (...) {
+      out.resize(start);
+      throw;
+    }
+  }
+
+  /// Writes what is queued and the threads' kept objects (a consistent cut, the
+  /// caller's included) now, without a sync: they survive a kill of the program from
+  /// then on. (Cuts are written in the order they are taken: each under the lock.)
+  void write_kept();
+
   [[nodiscard]] std::uintmax_t bytes_written() const;
+
+  /// One thread's objects kept for the next flush: entries of (key size, bytes size,
+  /// key, bytes). Its lock is taken by its thread for each object (uncontended) and by
+  /// gather() to take them all.
+  struct thread_buffer {
+    std::mutex mutex;
+    std::string entries;
+    std::string taken;  // gather()'s: the entries it swapped out (their memory is reused)
+  };
 
  private:
   void open();
 
+  /// The calling thread's buffer of this writer (made on its first keep()).
+  thread_buffer& this_thread_buffer();
+
+  /// Appends the threads' kept objects (a consistent cut) to buffer_ (mutex_ held).
+  void gather();
+
+  /// Writes buffer_ (mutex_ held); the file descriptor written to, or -1 if nothing was.
+  int write_buffer();
+
   const object_store* store_;
   std::string execution_;
+  std::uint64_t id_;  // this writer, for the threads' caches of their buffers
+  std::vector<std::unique_ptr<thread_buffer>> thread_buffers_;  // under mutex_
   mutable std::mutex mutex_;  // fd_, path_ and the byte counts: write_now() comes from any thread
   std::string buffer_;
   std::size_t pending_ = 0;

@@ -107,6 +107,26 @@ struct map_items_record {
   void set_phase(std::size_t k, int p);
 };
 
+/// The nodes of a large dynamic sub-DAG, recorded as one row (what a row per node would
+/// cost is most of a stored run of 200,000 small nodes). The row is the sub-DAG's
+/// nodes' tasks and kinds, and each node's phase, one byte per node: 0 not started,
+/// else 1 + its node_phase. A node that fails, is retried, is cached or runs long has a
+/// node row of its own as well (attempts, times, error), which says more and wins;
+/// nodes() gives both as node rows. The nodes' outputs are where every node's are
+/// (`<execution>/<path>/outputs.json`, in the execution's packs).
+struct subdag_record {
+  std::string path;    // the dynamic node's: "n0"
+  std::string prefix;  // its nodes' paths, before the index: "n0/dn"
+  std::int64_t length = 0;
+  std::vector<std::pair<std::string, int>> tasks;  // the distinct (task, kind) of its nodes
+  std::string task_of;  // per node: its index in `tasks`, 2 bytes little-endian
+  std::string phases;   // per node: 0, or 1 + node_phase
+  std::int64_t updated_us = 0;
+
+  /// The task index of node k (0 when the row does not cover it).
+  [[nodiscard]] std::size_t task_index(std::size_t k) const;
+};
+
 /// A map node keeps the errors of its first 1,000 failed items (a million failing items
 /// would otherwise make one row of their messages).
 inline constexpr std::size_t map_items_errors_kept = 1000;
@@ -127,7 +147,7 @@ class state_store {
  public:
   /// The schema this Loom writes (PRAGMA user_version). migrate() brings an older
   /// database up to it, one step at a time; a newer one is refused.
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   /// The database of an object store root: `<root>/loom.db`.
   static std::filesystem::path default_path(const std::filesystem::path& store_root) { return store_root / "loom.db"; }
@@ -204,12 +224,22 @@ class state_store {
 
   /// One batch of node events, in one transaction. A row's attempts are added to the
   /// stored ones (each event carries the starts it saw); the rest replaces what was
-  /// there. `done`/`failed`/`added` move the execution's counters.
+  /// there. `subdags` replace the rows of those sub-DAGs. `done`/`failed`/`added` move
+  /// the execution's counters.
   void write_nodes(const std::string& id, const std::vector<node_record>& nodes, std::int64_t done,
-                   std::int64_t failed, std::int64_t added);
+                   std::int64_t failed, std::int64_t added, const std::vector<subdag_record>& subdags = {});
 
-  /// The nodes of an execution, by path.
+  /// The nodes of an execution, by path: their own rows, and the nodes of its sub-DAG
+  /// rows that have none and have started (attempts 1, or 0 if cached or skipped; no
+  /// times).
   [[nodiscard]] std::vector<node_record> nodes(const std::string& id);
+
+  /// The sub-DAG rows of an execution, by path.
+  [[nodiscard]] std::vector<subdag_record> subdags(const std::string& id);
+
+  /// The node rows of an execution whose paths are `prefix` and a number ("n0/dn17"
+  /// for "n0/dn"): those numbers (what a resumed sub-DAG keeps recording in rows).
+  [[nodiscard]] std::vector<std::uint32_t> node_rows_under(const std::string& id, const std::string& prefix);
 
   // ---- map nodes' items ----
 
@@ -245,6 +275,9 @@ class state_store {
   void migrate();
 
   std::optional<std::int64_t> execution_rowid(const std::string& id);
+
+  /// The node rows of an execution (nodes() adds its sub-DAGs' nodes).
+  std::vector<node_record> node_rows(const std::string& id);
 
   std::optional<execution_record> load_execution(const std::string& id);
 

@@ -9,6 +9,7 @@
 #include <cassert>
 #include <cstddef>
 #include <new>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -20,6 +21,7 @@ struct value_ops {
   void (*copy_to)(void* storage, const void* object, bool inline_storage);
   void (*move_inline)(void* storage, void* object) noexcept;  // inline types only
   void (*encode)(json& out, const void* object);  // the literal encoding
+  bool (*json_text)(std::string& out, const void* object);  // its text, when quick (json_text_of)
   const type_descriptor& (*describe)();
   bool inline_storage;
 };
@@ -50,6 +52,7 @@ inline constexpr value_ops ops_for{
       if constexpr (fits_inline<T>) ::new (storage) T(std::move(*static_cast<T*>(object)));
     },
     [](json& out, const void* object) { encode_to<T>(out, *static_cast<const T*>(object)); },
+    [](std::string& out, const void* object) { return json_text_of<T>(out, *static_cast<const T*>(object)); },
     []() -> const type_descriptor& { return describe<T>(); },
     fits_inline<T>,
 };
@@ -111,6 +114,9 @@ class any_value {
 
   /// The literal encoding of the value (src/any_value.cpp).
   [[nodiscard]] json to_json() const;
+  /// Appends to_json().dump() to `out`, written directly when the type allows
+  /// (json_text_of: no JSON document in between).
+  void append_json_text(std::string& out) const;
   [[nodiscard]] const type_descriptor& descriptor() const { return ops_->describe(); }
   [[nodiscard]] const value_ops* ops() const { return ops_; }
 

@@ -27,7 +27,9 @@
 #include <iterator>
 #include <limits>
 #include <string>
+#include <charconv>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -206,6 +208,66 @@ void encode_to(json& out, const T& value) {
     });
   } else {
     generated_encode_to<T>(out, value);
+  }
+}
+
+/// The literal encoding of `value` as compact JSON text, what
+/// `json v; encode_to(v, value); v.dump()` gives, written straight into `out` (a
+/// recorded node's outputs and a futures file's literals: once per node). Only for the
+/// types whose text is quick to get right: booleans, integers, strings of printable
+/// ASCII without '"' or '\\', and lists, optionals and tuples of them. Anything else
+/// (a float, a map, a record, a string that needs escapes) returns false: the caller
+/// dumps the JSON. What was appended before the false is the caller's to drop.
+template <class T>
+bool json_text_of(std::string& out, const T& value) {
+  if constexpr (std::is_same_v<T, bool>) {
+    out += value ? "true" : "false";
+    return true;
+  } else if constexpr (is_integer_v<T>) {
+    char digits[24];
+    const auto [end, ec] = std::is_signed_v<T>
+                               ? std::to_chars(digits, digits + sizeof digits, static_cast<std::int64_t>(value))
+                               : std::to_chars(digits, digits + sizeof digits, static_cast<std::uint64_t>(value));
+    out.append(digits, end);
+    return ec == std::errc();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    for (const char c : value) {
+      if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+    }
+    out += '"';
+    out += value;
+    out += '"';
+    return true;
+  } else if constexpr (is_std_vector<T>::value) {
+    out += '[';
+    bool first = true;
+    for (const auto& item : value) {
+      if (!first) out += ',';
+      first = false;
+      if (!json_text_of<typename T::value_type>(out, item)) return false;
+    }
+    out += ']';
+    return true;
+  } else if constexpr (is_std_optional<T>::value) {
+    if (!value.has_value()) {
+      out += "null";
+      return true;
+    }
+    return json_text_of<typename T::value_type>(out, *value);
+  } else if constexpr (is_std_tuple<T>::value) {
+    out += '[';
+    bool ok = true;
+    std::size_t k = 0;
+    std::apply(
+        [&](const auto&... item) {
+          ((ok = ok && ((k++ == 0 ? void() : void(out += ',')), json_text_of<std::remove_cvref_t<decltype(item)>>(out, item))),
+           ...);
+        },
+        value);
+    out += ']';
+    return ok;
+  } else {
+    return false;
   }
 }
 
