@@ -91,11 +91,35 @@ LOOM_FUNC bool execution_recorder::kept_long_after_last() {
 }
 
 LOOM_FUNC void execution_recorder::write_later(std::function<void()> job) {
-  {
-    std::lock_guard lock(mutex_);
-    jobs_.push_back(std::move(job));
+  std::lock_guard lock(mutex_);
+  jobs_.push_back(std::move(job));
+  // A thread of their own (started with the first), so that a futures file is written
+  // while its sub-DAG runs and the batches go on meanwhile.
+  if (!jobs_thread_.joinable() && !stopping_) jobs_thread_ = std::thread([this] { run_jobs(); });
+  jobs_wake_.notify_all();
+}
+
+LOOM_FUNC void execution_recorder::run_jobs() {
+  ::pthread_setname_np(::pthread_self(), "loom-futures");
+  std::unique_lock lock(mutex_);
+  while (true) {
+    jobs_wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // (stopping, and every job done)
+    std::vector<std::function<void()>> jobs;
+    jobs.swap(jobs_);
+    const bool failed = error_ != nullptr;
+    lock.unlock();
+    try {
+      if (!failed) {
+        for (auto& job : jobs) job();
+      }
+    } catch (...) {
+      std::lock_guard g(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    jobs.clear();
+    lock.lock();
   }
-  wake_.notify_all();  // (a futures file: written while its sub-DAG runs, not after)
 }
 
 LOOM_FUNC void execution_recorder::track(std::shared_ptr<subdag_progress> progress) {
@@ -139,7 +163,9 @@ LOOM_FUNC void execution_recorder::close() {
     stopping_ = true;
   }
   wake_.notify_all();
+  jobs_wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (jobs_thread_.joinable()) jobs_thread_.join();  // (its jobs done: a run's futures files are written)
   std::lock_guard lock(mutex_);
   if (error_) std::rethrow_exception(error_);
 }
@@ -166,7 +192,7 @@ LOOM_FUNC void execution_recorder::loop() {
   std::unique_lock lock(mutex_);
   while (true) {
     wake_.wait_for(lock, interval_, [&] {
-      return stopping_ || queue_.size() >= max_batch_ || flush_requests_ > flushed_ || !jobs_.empty();
+      return stopping_ || queue_.size() >= max_batch_ || flush_requests_ > flushed_;
     });
     std::vector<node_event> batch;
     batch.swap(queue_);
@@ -176,7 +202,6 @@ LOOM_FUNC void execution_recorder::loop() {
     const bool failed = error_ != nullptr;  // (set by node threads too: read under the lock)
     for (auto& p : tracked_) subdags_.push_back(std::move(p));
     tracked_.clear();
-    const bool jobs = !jobs_.empty();
     lock.unlock();
     // After the batch was taken: a node event that follows a row this adds is in a later batch.
     collect_subdags(batch, stop || requests > flushed_);
@@ -185,7 +210,7 @@ LOOM_FUNC void execution_recorder::loop() {
     const bool kept = pack_.has_kept();
     const auto now = std::chrono::steady_clock::now();
     // An idle run still beats, so that another host sees its owner is alive.
-    if (!batch.empty() || added != 0 || !subdag_rows_.empty() || jobs || kept ||
+    if (!batch.empty() || added != 0 || !subdag_rows_.empty() || kept ||
         now - last_beat > std::chrono::seconds(10)) {
       try {
         if (!failed) write(batch, added);
@@ -213,13 +238,6 @@ LOOM_FUNC void execution_recorder::write(std::vector<node_event>& batch, std::in
   // One row per node: its events, in order, fold into it. Sorting the batch by path
   // (stably: a node's events keep their order) puts them side by side, and gives the
   // rows in key order, which is how SQLite inserts fastest.
-  std::vector<std::function<void()>> jobs;  // (futures files written in the background)
-  {
-    std::lock_guard lock(mutex_);
-    jobs.swap(jobs_);
-  }
-  for (auto& job : jobs) job();
-  jobs.clear();
   std::stable_sort(batch.begin(), batch.end(), [](const node_event& x, const node_event& y) { return x.path < y.path; });
   std::vector<node_record> rows;
   rows.reserve(batch.size());

@@ -167,8 +167,8 @@ class execution_recorder {
   /// Whether this thread last kept outputs short_node ago or more (and now is the last).
   static bool kept_long_after_last();
 
-  /// Runs `job` on the writer thread, before it writes its next batch (a futures file
-  /// written while its sub-DAG runs).
+  /// Runs `job` on a thread of the recorder's (a futures file written while its
+  /// sub-DAG runs); close() waits for it. An error it throws is the run's.
   void write_later(std::function<void()> job);
 
   /// A compact sub-DAG begins: its row is written from `progress` until all its nodes
@@ -203,6 +203,9 @@ class execution_recorder {
 
   void write(std::vector<node_event>& batch, std::int64_t added);
 
+  /// The thread of write_later()'s jobs.
+  void run_jobs();
+
   /// The rows of the compact sub-DAGs that are due (all of them when `all`), their
   /// nodes' counts, and rows for their nodes that run long (appended to `batch`).
   void collect_subdags(std::vector<node_event>& batch, bool all);
@@ -217,6 +220,8 @@ class execution_recorder {
   std::condition_variable written_;
   std::vector<node_event> queue_;
   std::vector<std::function<void()>> jobs_;  // write_later()'s (under mutex_)
+  std::condition_variable jobs_wake_;
+  std::thread jobs_thread_;  // started by the first write_later()
   std::vector<std::shared_ptr<subdag_progress>> tracked_;  // (under mutex_)
   std::vector<std::shared_ptr<subdag_progress>> subdags_;  // the writer thread's: being written
   std::vector<subdag_record> subdag_rows_;                 // the writer thread's: for this batch
