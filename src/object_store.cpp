@@ -567,16 +567,6 @@ LOOM_FUNC void pack_writer::append_in_execution(std::string_view key, std::strin
   ++pending_;
 }
 
-LOOM_FUNC void pack_writer::write_now(std::string_view key, std::string_view bytes) {
-  thread_local std::string record;  // (reused: no allocation per node)
-  record.clear();
-  detail::append_pack_record(record, key, bytes);
-  std::lock_guard lock(mutex_);
-  if (fd_ < 0) open();
-  if (!detail::write_all(fd_, record)) throw error("object store: cannot write " + path_.string() + ": " + detail::errno_text());
-  bytes_written_ += record.size();
-}
-
 LOOM_FUNC pack_writer::thread_buffer& pack_writer::this_thread_buffer() {
   // Each thread remembers its buffers of the last few writers (ids are never reused, so
   // an entry of a writer that is gone is never matched again; one pushed out of the
@@ -665,7 +655,7 @@ LOOM_FUNC void pack_writer::flush(bool sync) {
     fd = fd_;
     bytes_synced_ = bytes_written_;
   }
-  // (Without the lock: write_now() goes on meanwhile; what it wrote before is synced too.)
+  // (Without the lock: keep() and write_kept() go on meanwhile; what they wrote before is synced too.)
   if (sync && ::fdatasync(fd) != 0) {
     throw error("object store: cannot flush " + path_.string() + ": " + detail::errno_text());
   }

@@ -263,10 +263,10 @@ class object_store {
 /// (`<execution>/packs/<time>-<pid>-<random>.pack`; the time, in µs, first: packs sort
 /// oldest first, so the index keeps the newest copy of a key that a resume wrote again).
 /// append() buffers: nothing is written until flush(), which writes the batch with one
-/// call and syncs it with one fdatasync. write_now() writes one record at once (one
-/// write(2), no sync): it survives a kill of the program from then on, and the next
-/// flush() syncs it. keep() puts a record in a buffer of the calling thread's own (no
-/// system call, no shared lock): the next flush() writes it with the rest.
+/// call and syncs it with one fdatasync. keep() puts a record in a buffer of the calling
+/// thread's own (no system call, no shared lock): the next flush() writes it with the
+/// rest, or write_kept() at once (one write(2), no sync: from then on it survives a kill
+/// of the program, and the next flush() syncs it).
 ///
 /// flush() takes the threads' buffers all at once (a consistent cut): a record kept
 /// after another one, whatever the threads, is never written without it. So when the
@@ -274,7 +274,7 @@ class object_store {
 /// survive a kill are those of a set of nodes that includes every node any of them
 /// depends on.
 ///
-/// append() and flush() are for one thread at a time; write_now() and keep() may be
+/// append() and flush() are for one thread at a time; keep() and write_kept() may be
 /// called from any thread meanwhile.
 class pack_writer {
  public:
@@ -289,10 +289,6 @@ class pack_writer {
   /// The same, for a key given within the execution ("n0/dn3/outputs.json"): the
   /// recorder's path, which checks nothing again (its keys are made of node paths).
   void append_in_execution(std::string_view key, std::string_view bytes);
-
-  /// Writes an object under `key` (within the execution) now, with one write(2); seen
-  /// by readers of this store after the next flush(), by other processes at once.
-  void write_now(std::string_view key, std::string_view bytes);
 
   [[nodiscard]] std::size_t pending() const { return pending_; }
 
@@ -363,7 +359,7 @@ class pack_writer {
   std::string execution_;
   std::uint64_t id_;  // this writer, for the threads' caches of their buffers
   std::vector<std::unique_ptr<thread_buffer>> thread_buffers_;  // under mutex_
-  mutable std::mutex mutex_;  // fd_, path_ and the byte counts: write_now() comes from any thread
+  mutable std::mutex mutex_;  // fd_, path_ and the byte counts: write_kept() comes from any thread
   std::string buffer_;
   std::size_t pending_ = 0;
   std::uintmax_t bytes_written_ = 0;
