@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "sanitizers.hpp"
 #include "test_files.hpp"
 #include "test_packs.hpp"
 
@@ -156,7 +157,9 @@ void kill_and_resume_chains(bool compact) {
   std::mt19937 random(seed);
   std::uniform_int_distribution<std::int64_t> moment(0, whole.count() * 11 / 10);
   INFO("seed " << seed << ", an uninterrupted run takes " << whole.count() << " us");
-  constexpr int trials = 20;
+  // (Fewer under a sanitizer, whose runs are 5 to 10 times slower: the same kills, in
+  // the time of the other suites.)
+  constexpr int trials = loom_test::sanitized ? 8 : 20;
   int killed_runs = 0;
   int partial = 0;       // killed with some, not all, of the nodes recorded as done
   int with_futures = 0;  // the dynamic node's futures file was written before the kill

@@ -14,6 +14,7 @@
 #include <loom/state_store.hpp>
 
 #include "process_tasks.hpp"
+#include "sanitizers.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -915,8 +916,9 @@ TEST_CASE("a task over its memory (--mem=64M) fails, its job said out of memory"
   CHECK_THROWS_WITH(ex.run(on_slurm(store), hog, std::int64_t{400}),
                     Catch::Contains("ran out of memory (--mem=64M) and was killed") &&
                         Catch::Contains("exceeded memory limit"));
-  // Within its limit, the same task succeeds.
-  CHECK(ex.run(on_slurm(store), hog, std::int64_t{8}) == 8 << 20);
+  // Within its limit, the same task succeeds (not under a sanitizer: ASan's own memory
+  // takes the job past 64 MB before the task allocates anything much: 69 MB seen).
+  if (!loom_test::sanitized) CHECK(ex.run(on_slurm(store), hog, std::int64_t{8}) == 8 << 20);
 }
 
 TEST_CASE("a job whose log says a process was OOM-killed fails, even though it exited 0", "[slurm]") {
