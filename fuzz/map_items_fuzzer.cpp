@@ -13,6 +13,7 @@
 #include <loom/detail/checksum.hpp>
 #include <loom/state_store.hpp>
 
+#include "fuzz_state_store.hpp"
 #include "fuzz_support.hpp"
 #include "store_view.hpp"
 
@@ -22,36 +23,9 @@
 #include <string>
 #include <string_view>
 
-namespace {
-
-loom::state_store& database() {
-  static std::unique_ptr<loom::state_store> db = [] {
-    auto s = std::make_unique<loom::state_store>(loom_fuzz::scratch_directory() / "loom.db");
-    return s;
-  }();
-  return *db;
-}
-
-void fresh_execution() {
-  auto& db = database();
-  db.delete_execution("ex");
-  loom::execution_record e;
-  e.id = "ex";
-  e.workflow = "fuzz";
-  e.status = "running";
-  e.started_us = 1;
-  e.owner = loom::state_store::this_owner();
-  db.create_execution(e);
-}
-
-/// Takes `n` bytes from the front of `in` (fewer if it is shorter).
-std::string_view take(std::string_view& in, std::size_t n) {
-  const auto out = in.substr(0, n);
-  in.remove_prefix(out.size());
-  return out;
-}
-
-}  // namespace
+using loom_fuzz::database;
+using loom_fuzz::fresh_execution;
+using loom_fuzz::take;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -11,6 +11,7 @@
 #include <loom/detail/checksum.hpp>
 #include <loom/state_store.hpp>
 
+#include "fuzz_state_store.hpp"
 #include "fuzz_support.hpp"
 
 #include <cstddef>
@@ -23,12 +24,10 @@
 
 namespace {
 
-std::filesystem::path database_path() { return loom_fuzz::scratch_directory() / "loom.db"; }
-
-loom::state_store& database() {
-  static std::unique_ptr<loom::state_store> db = std::make_unique<loom::state_store>(database_path());
-  return *db;
-}
+using loom_fuzz::database;
+using loom_fuzz::database_path;
+using loom_fuzz::fresh_execution;
+using loom_fuzz::take;
 
 /// A second connection, for what the state store never writes: a tasks text of any bytes.
 sqlite3* raw() {
@@ -40,24 +39,6 @@ sqlite3* raw() {
     return opened;
   }();
   return h;
-}
-
-void fresh_execution() {
-  auto& db = database();
-  db.delete_execution("ex");
-  loom::execution_record e;
-  e.id = "ex";
-  e.workflow = "fuzz";
-  e.status = "running";
-  e.started_us = 1;
-  e.owner = loom::state_store::this_owner();
-  db.create_execution(e);
-}
-
-std::string_view take(std::string_view& in, std::size_t n) {
-  const auto out = in.substr(0, n);
-  in.remove_prefix(out.size());
-  return out;
 }
 
 std::size_t take_size(std::string_view& in, std::size_t bytes) {
