@@ -10,6 +10,8 @@
 #include <loom/literal.hpp>
 #include <loom/object_store.hpp>
 
+#include <loom/detail/huge_pages.hpp>
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -375,8 +377,11 @@ class graph_reader {
   void read_nodes(const value& nodes) {
     graph& g = fg_.g;
     const std::size_t count = nodes.items();
+    // Fresh, large and filled at once: in huge pages where the system offers them.
+    reserve_in_huge_pages(g.nodes, count);
     g.nodes.resize(count);
-    g.bindings.reserve(2 * count);
+    reserve_in_huge_pages(g.bindings, 2 * count);
+    reserve_in_huge_pages(fg_.entities, count);
     fg_.entities.assign(count, nullptr);
     fg_.canonical.assign(count, false);
     // First pass: ids, entities, maps (and branches), so that references may point anywhere.

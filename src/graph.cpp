@@ -3,6 +3,8 @@
 // reading bindings type-erased. Compiled once; every workflow's graph goes through it.
 #include <loom/detail/graph.hpp>
 
+#include <loom/detail/huge_pages.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -25,6 +27,7 @@ LOOM_FUNC void graph::finalize() {
     n.first_slot = slot_count;
     slot_count += n.output_count;
   }
+  reserve_in_huge_pages(readers, slot_count);  // (a read futures file's graph: large and fresh)
   readers.assign(slot_count, 0);
   literal_readers.assign(literals.size(), 0);
   auto resolve = [this](binding& b) {
@@ -76,6 +79,7 @@ LOOM_FUNC void graph::finalize() {
     nodes[i].successor_count = 0;
     offset += consumer_count[i];
   }
+  reserve_in_huge_pages(successors, offset);
   successors.assign(offset, 0);
   successor_groups.clear();
   join_group_sizes.clear();

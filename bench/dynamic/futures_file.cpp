@@ -10,7 +10,8 @@
 // (run_options::store) keeps as <execution>/n0/futures.json.
 //
 // Timed separately: write (write_futures_text: straight from the graph to text), and
-// parse + validate (read_futures_file(text, ...)); then the parts of reading as the
+// parse + validate (read_futures_file(text, ...)), and the same without asking for huge
+// pages for the graph's large arrays (loom/detail/huge_pages.hpp), alternately; then the parts of reading as the
 // reader does them (loom/detail/futures_document.hpp): the text parsed by simdjson with
 // the frame checked (futures_document::read_frame; its parser is the one the reader
 // reuses from read to read), and the rest (entities, the graph's checks, building it;
@@ -22,6 +23,7 @@
 #include "../../examples/count_characters.hpp"
 #include <loom/object_store.hpp>
 #include <loom/detail/futures_document.hpp>
+#include <loom/detail/huge_pages.hpp>
 #include <loom/futures_file.hpp>
 
 #include "bench_util.hpp"
@@ -112,9 +114,22 @@ int main(int argc, char** argv) {
   const auto write = bench::time_reps(reps, 1, [&] { text = loom::write_futures_text(*g, "count_characters"); });
   // The graphs read are kept until the end: freeing one is not part of reading it.
   std::vector<std::unique_ptr<loom::detail::graph>> graphs_read;
-  const auto read = bench::time_reps(reps, 1, [&] {
-    graphs_read.push_back(loom::read_futures_file(text, "bench.json", {}, counting));
-  });
+  // Read with the graph's large arrays in huge pages where the system offers them
+  // (loom/detail/huge_pages.hpp; the default), and without, alternately.
+  bench::samples read, read_small_pages;
+  for (int i = 0; i < reps + 1; ++i) {
+    for (const bool huge : {true, false}) {
+      loom::detail::huge_page_advice = huge;
+      const double cpu = bench::process_cpu_ms();
+      const auto start = bench::clock::now();
+      graphs_read.push_back(loom::read_futures_file(text, "bench.json", {}, counting));
+      if (i == 0) continue;  // a warm-up
+      bench::samples& into = huge ? read : read_small_pages;
+      into.ms.push_back(bench::ms_since(start));
+      into.cpu_ms.push_back(bench::process_cpu_ms() - cpu);
+    }
+  }
+  loom::detail::huge_page_advice = true;
   const auto& back = graphs_read.back();
   // ... and the parts of reading: the text parsed (simdjson) and its frame checked, as
   // read_futures_file does it; for comparison, the document the reader built before
@@ -175,6 +190,7 @@ int main(int argc, char** argv) {
   sum.ms = {write.median() + read.median()};
   sum.cpu_ms = {write.cpu_median() + read.cpu_median()};
   row("write + parse + validate (sum of medians)", sum, nodes);
+  row("parse + validate, no huge-page advice", read_small_pages, nodes);
   std::printf("\n# parts of reading\n");
   row("read: parse (simdjson), check the frame", frame, nodes);
   bench::samples rest;
