@@ -11,10 +11,27 @@
 
 namespace loom::detail {
 
+namespace sha256_detail {
+
+/// OpenSSL 3's SHA-256, fetched from its provider once. EVP_sha256() would be fetched
+/// again by every EVP_Digest (a lookup under locks, reference counts written): about a
+/// fifth of a forked node process's time went to that (docs/process-backend.md#results).
+/// Kept for the life of the process, as OpenSSL keeps its own tables.
+inline const EVP_MD* fetched() {
+  static const EVP_MD* const md = [] {
+    const EVP_MD* found = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return found != nullptr ? found : EVP_sha256();
+  }();
+  return md;
+}
+
+}  // namespace sha256_detail
+
 LOOM_FUNC sha256_digest sha256(std::string_view bytes) {
   sha256_digest digest{};
   unsigned int size = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1 || size != 32) {
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &size, sha256_detail::fetched(), nullptr) != 1 ||
+      size != 32) {
     throw error("sha256: OpenSSL's EVP_Digest failed");
   }
   return digest;

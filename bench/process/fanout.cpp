@@ -3,9 +3,12 @@
 // spawned one by one (`--process-fork-server off`), against the in-process run of the
 // same workflow and, beside it, the floor: starting this same binary doing nothing
 // (`BINARY --help`), spawned and waited for by the same code, on the same number of
-// threads. docs/process-backend.md has the results and the machine.
+// threads; and the fork floor: a fresh process of this binary (single-threaded, as the
+// fork server is) forking children that exit at once, and waiting for each.
+// docs/process-backend.md has the results and the machine.
 //
 //   bench_process_fanout measure [--nodes 1000] [--reps 3] [--threads 1,2]
+//   bench_process_fanout fork-floor 1000                           # the fork floor, 1000 forks
 //   bench_process_fanout run fanout --n 1000 --backend process     # one run by hand
 //   bench_process_fanout run fanout --n 1000 --backend process --process-fork-server off
 //
@@ -22,6 +25,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -70,6 +76,20 @@ void spawn_many(const std::string& program, const std::vector<std::string>& args
   for (auto& t : pool) t.join();
 }
 
+/// `fork-floor N`: N times fork a child that exits at once, and wait for it.
+int fork_floor(int count) {
+  for (int i = 0; i < count; ++i) {
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    int status = 0;
+    if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+      std::perror("fork-floor");
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int measure(int argc, char** argv) {
   const int nodes = bench::int_arg(argc, argv, "--nodes", 1000);
   const int reps = bench::int_arg(argc, argv, "--reps", 3);
@@ -114,6 +134,17 @@ int measure(int argc, char** argv) {
     const double floor = row("floor: spawn+wait 'BINARY --help'", bench::time_reps(reps, 0, [&] {
                                spawn_many("/proc/self/exe", {self, "--help"}, nodes, threads);
                              }));
+    const double fork_floor = row("floor: fork+exit+wait", bench::time_reps(reps, 0, [&] {
+                                    // `threads` fresh processes of this binary, each forking its share.
+                                    std::vector<std::thread> forkers;
+                                    for (int t = 0; t < threads; ++t) {
+                                      const int share = nodes / threads + (t < nodes % threads ? 1 : 0);
+                                      forkers.emplace_back([&, share] {
+                                        spawn_many("/proc/self/exe", {self, "fork-floor", std::to_string(share)}, 1, 1);
+                                      });
+                                    }
+                                    for (auto& f : forkers) f.join();
+                                  }));
     row("spawn+wait '/bin/true'", bench::time_reps(reps, 0, [&] {
           spawn_many("/bin/true", {"true"}, nodes, threads);
         }));
@@ -129,6 +160,8 @@ int measure(int argc, char** argv) {
     std::printf("%-8d %-34s %10s %10s %10s %9.3f ms\n", threads, "=> overhead per node, spawned", "", "", "",
                 (spawned - in_memory) / nodes);
     std::printf("%-8d %-34s %10s %10s %10s %9.3f ms\n", threads, "=> of which the floor", "", "", "", floor / nodes);
+    std::printf("%-8d %-34s %10s %10s %10s %9.2f x\n", threads, "=> fork server / fork floor", "", "", "",
+                process / fork_floor);
   }
   return 0;
 }
@@ -138,5 +171,6 @@ int measure(int argc, char** argv) {
 int main(int argc, char** argv) {
   loom::register_entities(fanout, trivial);
   if (argc >= 2 && std::string_view(argv[1]) == "measure") return measure(argc, argv);
+  if (argc >= 3 && std::string_view(argv[1]) == "fork-floor") return fork_floor(std::atoi(argv[2]));
   return loom::main(argc, argv, fanout, trivial);
 }
