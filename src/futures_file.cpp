@@ -4,6 +4,7 @@
 #include <loom/futures_file.hpp>
 
 #include <loom/detail/futures_document.hpp>
+#include <loom/detail/huge_pages.hpp>
 #include <loom/detail/strings.hpp>
 #include <loom/object_store.hpp>
 #include <loom/registry.hpp>
@@ -37,12 +38,12 @@ class futures_writer {
   std::string write(const graph& g, std::string_view workflow) {
     const entity_info* info = registry::global().find(workflow);
     std::string nodes;
-    nodes.reserve(g.nodes.size() * 96);
+    reserve_in_huge_pages(nodes, g.nodes.size() * 96);  // (fresh and large: loom/detail/huge_pages.hpp)
     nodes_of(nodes, g, "literals", nullptr);
     std::string outputs;
     outputs_of(outputs, g, "literals", nullptr, info);
     std::string out;
-    out.reserve(nodes.size() + outputs.size() + 1024);
+    reserve_in_huge_pages(out, nodes.size() + outputs.size() + 1024);
     out += "{\"entities\":";
     object_of(out, entities_);
     out += ",\"format\":\"loom-futures\",\"nodes\":";

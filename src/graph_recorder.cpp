@@ -2,6 +2,7 @@
 // (loom/detail/graph_recorder.hpp): the part that does not depend on the entity's
 // types, compiled once.
 #include <loom/detail/graph_recorder.hpp>
+#include <loom/detail/huge_pages.hpp>
 
 #include <cstdint>
 #include <string_view>
@@ -25,6 +26,10 @@ LOOM_FUNC std::uint32_t graph_recorder::append_node(node_kind kind, std::string_
   n.output_count = output_count;
   n.input_count = input_count;
   n.first_input = static_cast<std::uint32_t>(g.bindings.size());
+  // A body may record hundreds of thousands of nodes: once large, these grow in huge
+  // pages (loom/detail/huge_pages.hpp), else each doubling faults its fresh pages in.
+  make_room_in_huge_pages(g.bindings, input_count);
+  make_room_in_huge_pages(g.nodes, 1);
   g.bindings.insert(g.bindings.end(), inputs, inputs + input_count);
   g.nodes.push_back(n);
   return index;
@@ -33,6 +38,7 @@ LOOM_FUNC std::uint32_t graph_recorder::append_node(node_kind kind, std::string_
 LOOM_FUNC binding graph_recorder::add_literal(any_value value) {
   graph& g = *graph_;
   const auto index = static_cast<std::uint32_t>(g.literals.size());
+  make_room_in_huge_pages(g.literals, 1);
   g.literals.push_back(std::move(value));
   return {source_kind::literal, 0, index, 0};
 }

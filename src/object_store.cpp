@@ -614,6 +614,17 @@ LOOM_FUNC void pack_writer::gather() {
     for (const auto& b : thread_buffers_) held.emplace_back(b->mutex);
     for (const auto& b : thread_buffers_) b->entries.swap(b->taken);
   }
+  std::size_t records = 0, bytes = 0;
+  for (const auto& b : thread_buffers_) {
+    for (std::size_t at = 0; at + 8 <= b->taken.size(); ++records) {
+      std::array<std::uint32_t, 2> sizes{};
+      std::memcpy(sizes.data(), b->taken.data() + at, 8);
+      at += 8 + std::size_t{sizes[0]} + sizes[1];
+    }
+    bytes += b->taken.size();
+  }
+  // (Megabytes for a batch of a large sub-DAG: grown once, in huge pages.)
+  detail::make_room_in_huge_pages(buffer_, bytes + records * detail::pack_record_header_size);
   for (const auto& b : thread_buffers_) {
     const std::string& entries = b->taken;
     for (std::size_t at = 0; at + 8 <= entries.size();) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <loom/detail/graph.hpp>
+#include <loom/detail/huge_pages.hpp>
 #include <loom/executor.hpp>
 #include <loom/state_store.hpp>
 
@@ -34,8 +35,8 @@ struct frame {
   const graph* g = nullptr;
   std::shared_ptr<const graph> owned;  // a dynamic node's sub-DAG belongs to its frame (and a trace)
   std::size_t depth = 0;
-  std::unique_ptr<any_value[]> slots;
-  std::unique_ptr<std::atomic<std::uint32_t>[]> pending;  // per node: producers not yet done
+  huge_array<any_value> slots;  // (in huge pages when large: loom/detail/huge_pages.hpp)
+  huge_array<std::atomic<std::uint32_t>> pending;  // per node: producers not yet done
   // The frame's sinks (nodes without successors) not yet done: when all are, so is every
   // node, as each is a sink or an ancestor of one. Counting sinks, not nodes, keeps the
   // threads of a wide DAG from writing one shared counter for every node.
@@ -57,8 +58,8 @@ struct frame {
   frame(const graph& graph, run_state& r, frame* parent_frame, std::uint32_t node_in_parent)
       : g(&graph),
         depth(parent_frame != nullptr ? parent_frame->depth + 1 : 0),
-        slots(new any_value[graph.slot_count]),
-        pending(new std::atomic<std::uint32_t>[graph.nodes.size()]),
+        slots(make_huge_array<any_value>(graph.slot_count)),
+        pending(make_huge_array<std::atomic<std::uint32_t>>(graph.nodes.size())),
         parent(parent_frame),
         parent_node(node_in_parent),
         run(&r) {

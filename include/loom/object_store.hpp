@@ -33,6 +33,7 @@
 
 #include <loom/detail/checksum.hpp>
 #include <loom/detail/config.hpp>
+#include <loom/detail/huge_pages.hpp>
 #include <loom/detail/sha256.hpp>
 #include <loom/error.hpp>
 
@@ -290,7 +291,11 @@ class pack_writer {
   /// recorder's path, which checks nothing again (its keys are made of node paths).
   void append_in_execution(std::string_view key, std::string_view bytes);
 
-  [[nodiscard]] std::size_t pending() const { return pending_; }
+  /// Records queued by append_in_execution and not written yet.
+  [[nodiscard]] std::size_t pending() const {
+    std::lock_guard lock(mutex_);
+    return pending_;
+  }
 
   /// Whether a thread has kept objects that no flush has written yet.
   [[nodiscard]] bool has_kept();
@@ -313,6 +318,8 @@ class pack_writer {
     std::lock_guard lock(buffer.mutex);
     std::string& out = buffer.entries;
     const std::size_t start = out.size();
+    // (A batch of a large sub-DAG is megabytes: grown in huge pages, loom/detail/huge_pages.hpp.)
+    detail::make_room_in_huge_pages(out, 256);
     try {
       out.append(8, '\0');  // key size, bytes size (u32 each, this machine's order)
       key(out);
