@@ -159,7 +159,7 @@ LOOM_FUNC void execution_context::outputs_ready(const frame& f, std::uint32_t no
   const graph_node& n = f.g->nodes[node];
   if (f.compact != nullptr) {  // (a recorded run's large sub-DAG: its phase byte, no event)
     recorder_->keep_outputs(f.path_prefix, node, [&](std::string& out) { append_outputs_text(out, f, node); });
-    if (f.compact->set(node, node_phase::succeeded)) {
+    if (phase_needs_event(f, node, node_phase::succeeded)) {
       recorder_->succeeded(f.path_of(node), n.name, static_cast<int>(n.kind), std::nullopt);
     }
     return;
@@ -174,7 +174,7 @@ LOOM_FUNC void execution_context::outputs_ready(const frame& f, std::uint32_t no
 LOOM_FUNC void execution_context::outputs_stored(const frame& f, std::uint32_t node) {
   if (!recorder_) return;
   const graph_node& n = f.g->nodes[node];
-  if (f.compact != nullptr && !f.compact->set(node, node_phase::succeeded)) return;
+  if (!phase_needs_event(f, node, node_phase::succeeded)) return;
   recorder_->succeeded(f.path_of(node), n.name, static_cast<int>(n.kind), std::nullopt);
 }
 
@@ -211,7 +211,7 @@ LOOM_FUNC bool execution_context::reuse_outputs(frame& f, std::uint32_t node) {
     warn(std::string(e.what()) + "; node " + path + " runs again");
     return false;
   }
-  if (f.compact != nullptr && !f.compact->set(node, node_phase::succeeded)) return true;
+  if (!phase_needs_event(f, node, node_phase::succeeded)) return true;
   recorder_->succeeded(path, n.name, static_cast<int>(n.kind), std::nullopt);
   return true;
 }
@@ -559,6 +559,10 @@ LOOM_FUNC std::shared_ptr<subdag_progress> execution_context::compact_subdag(con
   return progress;
 }
 
+LOOM_FUNC bool execution_context::phase_needs_event(const frame& f, std::uint32_t node, node_phase phase) {
+  return f.compact == nullptr || f.compact->set(node, phase);
+}
+
 LOOM_FUNC void execution_context::record_failed(const frame& f, std::uint32_t node, std::string message,
                                                 node_phase phase) {
   const graph_node& n = f.g->nodes[node];
@@ -575,7 +579,7 @@ LOOM_FUNC void execution_context::record_failed(const frame& f, std::uint32_t no
 
 LOOM_FUNC void execution_context::attempt_started(const frame& f, std::uint32_t node) {
   if (!recorder_) return;
-  if (f.compact != nullptr && !f.compact->set(node, node_phase::running)) return;
+  if (!phase_needs_event(f, node, node_phase::running)) return;
   const graph_node& n = f.g->nodes[node];
   recorder_->started(f.path_of(node), n.name, static_cast<int>(n.kind));
 }
@@ -590,7 +594,7 @@ LOOM_FUNC void execution_context::attempt_failed(const frame& f, std::uint32_t n
 
 LOOM_FUNC void execution_context::node_skipped(const frame& f, std::uint32_t node) {
   if (!recorder_) return;
-  if (f.compact != nullptr && !f.compact->set(node, node_phase::skipped)) return;
+  if (!phase_needs_event(f, node, node_phase::skipped)) return;
   const graph_node& n = f.g->nodes[node];
   recorder_->skipped(f.path_of(node), n.name, static_cast<int>(n.kind));
 }

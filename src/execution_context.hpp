@@ -136,6 +136,9 @@ class execution_context final : public run_observer {
   std::shared_ptr<subdag_progress> compact_subdag(const frame& child);
   /// A node's failure (or abort) event; a node of a compact sub-DAG gets a row for it.
   void record_failed(const frame& f, std::uint32_t node, std::string message, node_phase phase);
+  /// A node of a compact sub-DAG gets its phase byte set; whether the node's event must
+  /// be recorded too (it is not in a compact sub-DAG, or it has a row there).
+  static bool phase_needs_event(const frame& f, std::uint32_t node, node_phase phase);
   [[nodiscard]] std::string outputs_text(const frame& f, std::uint32_t node) const;
   /// outputs_json(f, node).dump() appended to `out`, without the object in between for
   /// the usual single output (this runs for every recorded node).

@@ -192,8 +192,6 @@ class execution_recorder {
   /// Flushes and stops the writer thread.
   void close();
 
-  [[nodiscard]] std::uintmax_t pack_bytes() const { return pack_.bytes_written(); }
-
  private:
   static node_event event(std::string path, std::string_view task, int kind, node_phase phase);
 
