@@ -189,6 +189,10 @@ LOOM_FUNC bool parse_run_option(parsed_command& cmd, const std::string& flag, co
   } else if (flag == "process-fork-server") {
     if (value != "on" && value != "off") throw usage_error("--process-fork-server: expected 'on' or 'off', got '" + value + "'");
     cmd.options.process.fork_server = value == "on";
+  } else if (flag == "process-nodes-per-process") {
+    const std::size_t nodes = parse_count(flag, value);
+    if (nodes == 0) throw usage_error("--process-nodes-per-process: expected a positive number of nodes");
+    cmd.options.process.nodes_per_process = nodes;
   } else if (flag == "slurm-partition" || flag == "slurm-account") {
     if (value.empty() || value.find_first_of(" \t\n'\"\\") != std::string::npos) {
       throw usage_error("--" + flag + ": expected a name without spaces or quotes, got '" + value + "'");
@@ -245,7 +249,7 @@ LOOM_FUNC parsed_command parse_resume(const std::vector<std::string>& args) {
   for_each_option(args, 2, is_switch, [&](const std::string& flag, const std::string& value) {
     if (!parse_run_option(cmd, flag, value)) {
       throw usage_error("resume: unknown option --" + flag +
-                        " (resume takes --store, --threads, --backend, --process-fork-server, --slurm-*, --overwrite-cache, --quiet, --max-depth,"
+                        " (resume takes --store, --threads, --backend, --process-*, --slurm-*, --overwrite-cache, --quiet, --max-depth,"
                         " --max-dynamic-nodes, --map-checkpoint-ms, --compact-subdag-nodes; the inputs are the execution's)");
     }
   });
@@ -364,6 +368,9 @@ LOOM_FUNC void print_help(std::ostream& out, std::string_view binary) {
       << "                          time); or as a Slurm job each (needs --store on a shared directory)\n"
       << "  --process-fork-server on|off  node processes forked by a server started once per run (on,\n"
       << "                          the default), or each spawned as a program of its own (off)\n"
+      << "  --process-nodes-per-process K  nodes a forked process runs in turn (default 1: a fresh\n"
+      << "                          process per node; more is faster for short nodes, but what a node\n"
+      << "                          leaves in its process the next ones see)\n"
       << "  --slurm-partition P     sbatch --partition for nodes whose task names none\n"
       << "  --slurm-account A       sbatch --account\n"
       << "  --slurm-time T          sbatch --time for nodes whose task declares none (30, 1:00:00, ...)\n"

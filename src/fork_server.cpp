@@ -8,11 +8,15 @@
 #include <loom/error.hpp>
 #include <loom/object_store.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -81,11 +85,99 @@ LOOM_FUNC std::vector<std::string> split_request(const char* data, std::size_t s
   return parts;
 }
 
+/// Sends `bytes` as one message with the descriptors `fds` (SCM_RIGHTS, at most 4);
+/// what sendmsg returns.
+LOOM_FUNC ssize_t send_with_descriptors(int socket, std::string_view bytes, std::initializer_list<int> fds) {
+  iovec data{const_cast<char*>(bytes.data()), bytes.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  if (fds.size() > 0 && fds.size() <= 4) {
+    message.msg_control = control;
+    message.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
+    cmsghdr* passed = CMSG_FIRSTHDR(&message);
+    passed->cmsg_level = SOL_SOCKET;
+    passed->cmsg_type = SCM_RIGHTS;
+    passed->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+    std::memcpy(CMSG_DATA(passed), std::data(fds), fds.size() * sizeof(int));
+  }
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(socket, &message, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  return sent;
+}
+
+/// One message received into `buffer`, with the descriptors it carried (close-on-exec).
+struct received {
+  ssize_t size = -1;  // (0: the socket's end; -1: errno says why)
+  std::vector<int> fds;
+  bool cut = false;  // the message or its descriptors did not fit
+};
+
+LOOM_FUNC received receive_with_descriptors(int socket, std::vector<char>& buffer) {
+  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+  iovec data{buffer.data(), buffer.size()};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  received r;
+  r.size = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+  if (r.size < 0) return r;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      r.fds.push_back(fd);
+    }
+  }
+  r.cut = (message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+  return r;
+}
+
+/// A runner's loop (K nodes per process), in the forked child: a node's command line and
+/// output pipe in, the node run as its own process would run it, its exit code out, until
+/// the server lets it go (closes `channel`) or is gone. Its output between nodes goes where
+/// the server's does.
+[[noreturn]] LOOM_FUNC void run_nodes_in_turn(int channel, std::pair<char*, std::size_t> area) {
+  const int between_nodes = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  std::optional<object_store> store;  // (opened by the first node, kept for the next)
+  std::vector<char> buffer(max_request);
+  while (true) {
+    received r = receive_with_descriptors(channel, buffer);
+    if (r.size < 0 && errno == EINTR) continue;
+    if (r.size <= 0 || r.cut || r.fds.size() != 1) {
+      for (const int fd : r.fds) ::close(fd);
+      break;
+    }
+    std::vector<std::string> args = split_request(buffer.data(), static_cast<std::size_t>(r.size));
+    ::dup2(r.fds[0], 1);
+    ::dup2(r.fds[0], 2);
+    ::close(r.fds[0]);
+    retitle(area, args);
+    const int code = run_node_command(std::move(args), nullptr, nullptr, store, std::cerr);
+    flush_standard_streams();
+    // The node's output pipe is closed here: its reader sees the end of the node's output.
+    ::dup2(between_nodes, 1);
+    ::dup2(between_nodes, 2);
+    const std::string reply = std::to_string(code);
+    if (::send(channel, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) break;
+  }
+  flush_standard_streams();
+  std::exit(0);  // (as exec-node returns from main)
+}
+
 }  // namespace forks
 
 // ---- The parent's side ----
 
 LOOM_FUNC std::shared_ptr<fork_server> fork_server::start(const std::string& program, const std::string& argv0,
+                                                          std::size_t nodes_per_process,
                                                           std::chrono::milliseconds patience) {
   int sv[2] = {-1, -1};
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
@@ -103,7 +195,12 @@ LOOM_FUNC std::shared_ptr<fork_server> fork_server::start(const std::string& pro
   std::string bind_now = "LD_BIND_NOW=1";
   if (bind_now_added) environment.push_back(bind_now.data());
   environment.push_back(nullptr);
-  const std::vector<std::string> args = {argv0, "exec-node", "--serve", "3", bind_now_added ? "1" : "0",
+  const std::vector<std::string> args = {argv0,
+                                         "exec-node",
+                                         "--serve",
+                                         "3",
+                                         bind_now_added ? "1" : "0",
+                                         std::to_string(std::max<std::size_t>(1, nodes_per_process)),
                                          std::string(forks::room, ' ')};
   pid_t pid = -1;
   const int rc = spawn_process(program, args, 2, 2, sv[1], pid, false, environment.data());
@@ -180,23 +277,7 @@ LOOM_FUNC process_exit fork_server::run(const std::vector<std::string>& args, bo
     request += a;
     request.push_back('\0');
   }
-  iovec data{request.data(), request.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* passed = CMSG_FIRSTHDR(&message);
-  passed->cmsg_level = SOL_SOCKET;
-  passed->cmsg_type = SCM_RIGHTS;
-  passed->cmsg_len = CMSG_LEN(2 * sizeof(int));
-  const int fds[2] = {out[1], status_pipe[1]};
-  std::memcpy(CMSG_DATA(passed), fds, sizeof fds);
-  ssize_t sent;
-  do {
-    sent = ::sendmsg(socket_, &message, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
+  const ssize_t sent = forks::send_with_descriptors(socket_, request, {out[1], status_pipe[1]});
   const std::string send_error = sent < 0 ? std::strerror(errno) : "";
   ::close(out[1]);
   ::close(status_pipe[1]);
@@ -288,86 +369,192 @@ LOOM_FUNC int serve_forks(int argc, char** argv, std::ostream& err) {
   prepare_sha256_for_forks();
   if (::send(socket, forks::hello.data(), forks::hello.size(), MSG_NOSIGNAL) < 0) return 0;
 
-  struct node_child {
+  const std::size_t nodes_per_process =
+      argc >= 7 ? std::max<std::size_t>(1, std::strtoull(argv[5], nullptr, 10)) : std::size_t{1};
+
+  /// A node being run: where its end is reported, when it must end.
+  struct node_run {
     int status_fd = -1;
     steady::time_point deadline = steady::time_point::max();
     bool timed_out = false;
   };
-  std::map<pid_t, node_child> children;
+  /// A child: a node's process, or a runner (channel open) running nodes in turn.
+  struct child {
+    std::optional<node_run> node;
+    int channel = -1;  // the runner's socketpair; -1 once it is let go
+    std::size_t served = 0;
+  };
+  std::map<pid_t, child> children;
+  const auto report_end = [](child& c, int status, bool timed_out) {
+    write_all(c.node->status_fd, "wait " + std::to_string(status) + " " + (timed_out ? "1" : "0") + "\n");
+    ::close(c.node->status_fd);
+    c.node.reset();
+  };
+  // A runner's word that its node ended (its exit code); false when none has come.
+  const auto take_runner_result = [&](child& c) {
+    char text[32];
+    const ssize_t n = ::recv(c.channel, text, sizeof text - 1, MSG_DONTWAIT);
+    if (n <= 0) return false;
+    text[n] = '\0';
+    // The status a process exiting with that code has (what waitpid gives for a child
+    // per node).
+    report_end(c, (std::atoi(text) & 0xff) << 8, false);
+    if (++c.served >= nodes_per_process) {
+      ::close(c.channel);  // let go: it exits, and is reaped with nothing to report
+      c.channel = -1;
+    }
+    return true;
+  };
+  // What a new child closes: the server's descriptors, the other nodes' status pipes and
+  // runners' channels (a status pipe held there would hide the server's end from the
+  // node whose pipe it is).
+  const auto server_descriptors = [&](std::initializer_list<int> more) {
+    std::vector<int> fds = {socket, children_fd};
+    fds.insert(fds.end(), more.begin(), more.end());
+    for (const auto& [other, c] : children) {
+      if (c.node) fds.push_back(c.node->status_fd);
+      if (c.channel >= 0) fds.push_back(c.channel);
+    }
+    return fds;
+  };
+  // A new runner (its pid, or -1 with errno); it keeps none of the request's descriptors
+  // (`status_fd`, `out`: they reach it with the node, over its channel).
+  const auto start_runner = [&](int status_fd, int out) -> pid_t {
+    int pair[2] = {-1, -1};
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -1;
+    flush_standard_streams();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // (it dies with the server, as a child per node does)
+      if (::getppid() != self) ::_exit(1);
+      become_forked_child(old_mask, server_descriptors({pair[0], status_fd, out}), 2, 2);
+      forks::run_nodes_in_turn(pair[1], area);
+    }
+    const int saved = errno;
+    ::close(pair[1]);
+    if (pid < 0) {
+      ::close(pair[0]);
+      errno = saved;
+      return -1;
+    }
+    children[pid].channel = pair[0];
+    return pid;
+  };
+
   std::vector<char> buffer(forks::max_request);
+  std::vector<pollfd> fds;
+  std::vector<pid_t> polled;  // the runner of fds[2 + i]
   bool open = true;
   while (open) {
     int wait_ms = -1;
     const auto now = steady::now();
+    fds.assign({{socket, POLLIN, 0}, {children_fd, POLLIN, 0}});
+    polled.clear();
     for (const auto& [pid, c] : children) {
-      if (c.timed_out || c.deadline == steady::time_point::max()) continue;
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count() + 1;
+      if (!c.node || c.node->timed_out) continue;
+      if (c.channel >= 0) {
+        fds.push_back({c.channel, POLLIN, 0});
+        polled.push_back(pid);
+      }
+      if (c.node->deadline == steady::time_point::max()) continue;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.node->deadline - now).count() + 1;
       wait_ms = static_cast<int>(std::max<long long>(0, wait_ms < 0 ? left : std::min<long long>(wait_ms, left)));
     }
-    pollfd fds[2] = {{socket, POLLIN, 0}, {children_fd, POLLIN, 0}};
-    if (::poll(fds, 2, wait_ms) < 0 && errno != EINTR) break;
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) break;
+    for (std::size_t i = 0; i < polled.size(); ++i) {
+      if (fds[2 + i].revents == 0) continue;
+      const auto it = children.find(polled[i]);
+      if (it != children.end() && it->second.node) take_runner_result(it->second);
+    }
     if (fds[1].revents != 0) {
       signalfd_siginfo info;
       while (::read(children_fd, &info, sizeof info) > 0) {
       }
     }
-    // Over its time: killed (it is ours and not reaped yet, so the pid is its own).
+    // Over its time: killed (it is ours and not reaped yet, so the pid is its own); a
+    // runner with it, as the node's process it is.
     for (auto& [pid, c] : children) {
-      if (!c.timed_out && steady::now() >= c.deadline) {
+      if (c.node && !c.node->timed_out && steady::now() >= c.node->deadline) {
         ::kill(pid, SIGKILL);
-        c.timed_out = true;
+        c.node->timed_out = true;
       }
     }
     int status = 0;
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
       const auto it = children.find(pid);
       if (it == children.end()) continue;
-      write_all(it->second.status_fd,
-                "wait " + std::to_string(status) + " " + (it->second.timed_out ? "1" : "0") + "\n");
-      ::close(it->second.status_fd);
+      child& c = it->second;
+      // (A runner may have said its node ended just before it died.)
+      if (c.node && c.channel >= 0 && !c.node->timed_out) take_runner_result(c);
+      if (c.node) report_end(c, status, c.node->timed_out);
+      if (c.channel >= 0) ::close(c.channel);
       children.erase(it);
     }
     if (fds[0].revents == 0) continue;
-    alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
-    iovec data{buffer.data(), buffer.size()};
-    msghdr message{};
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    const ssize_t n = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) break;  // the run is over, or its process is gone
-    std::vector<int> passed;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (std::size_t i = 0; i < count; ++i) {
-        int fd = -1;
-        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        passed.push_back(fd);
-      }
-    }
-    std::vector<std::string> args = forks::split_request(buffer.data(), static_cast<std::size_t>(n));
-    if (passed.size() != 2 || args.size() < 2 || (message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
-      for (const int fd : passed) ::close(fd);
+    forks::received r = forks::receive_with_descriptors(socket, buffer);
+    if (r.size < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r.size <= 0) break;  // the run is over, or its process is gone
+    std::vector<std::string> args = forks::split_request(buffer.data(), static_cast<std::size_t>(r.size));
+    if (r.fds.size() != 2 || args.size() < 2 || r.cut) {
+      for (const int fd : r.fds) ::close(fd);
       continue;  // not a request (its sender is left waiting on a pipe that ends: lost)
     }
-    const int out = passed[0];
-    const int status_fd = passed[1];
+    const int out = r.fds[0];
+    const int status_fd = r.fds[1];
     const auto timeout_ms = std::strtoull(args.front().c_str(), nullptr, 10);
     args.erase(args.begin());
+    node_run node{status_fd, steady::time_point::max(), false};
+    if (timeout_ms > 0) node.deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
+
+    if (nodes_per_process > 1) {
+      std::string request;
+      for (const auto& a : args) {
+        request += a;
+        request.push_back('\0');
+      }
+      // An idle runner, else a new one; one whose channel fails (it died between two
+      // nodes, not reaped yet) is let go and another one tried.
+      pid_t chosen = -1;
+      std::string why = "no runner";
+      for (int tries = 0; chosen < 0 && tries < 2; ++tries) {
+        for (const auto& [pid, c] : children) {
+          if (c.channel >= 0 && !c.node) {
+            chosen = pid;
+            break;
+          }
+        }
+        if (chosen < 0) chosen = start_runner(status_fd, out);
+        if (chosen < 0) {
+          why = std::strerror(errno);
+          break;
+        }
+        child& c = children[chosen];
+        if (forks::send_with_descriptors(c.channel, request, {out}) < 0) {
+          why = std::strerror(errno);
+          ::close(c.channel);
+          c.channel = -1;
+          chosen = -1;
+        }
+      }
+      ::close(out);
+      if (chosen < 0) {
+        write_all(status_fd, "error fork (a process for nodes in turn): " + why + "\n");
+        ::close(status_fd);
+        continue;
+      }
+      write_all(status_fd, "pid " + std::to_string(chosen) + "\n");
+      children[chosen].node = node;
+      continue;
+    }
+
     flush_standard_streams();
     const pid_t pid = ::fork();
     if (pid == 0) {
       // The node's process: it dies with the server (which dies with the run), and
-      // keeps none of the server's descriptors (a status pipe held here would hide the
-      // server's end from the node whose pipe it is).
+      // keeps none of the server's descriptors.
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != self) ::_exit(1);
-      std::vector<int> close_fds = {socket, children_fd, status_fd};
-      for (const auto& [other, c] : children) close_fds.push_back(c.status_fd);
-      become_forked_child(old_mask, close_fds, out, out);
+      become_forked_child(old_mask, server_descriptors({status_fd}), out, out);
       forks::retitle(area, args);
       std::optional<object_store> store;
       const int code = run_node_command(std::move(args), nullptr, nullptr, store, std::cerr);
@@ -381,9 +568,7 @@ LOOM_FUNC int serve_forks(int argc, char** argv, std::ostream& err) {
       continue;
     }
     write_all(status_fd, "pid " + std::to_string(pid) + "\n");
-    node_child& c = children[pid];
-    c.status_fd = status_fd;
-    if (timeout_ms > 0) c.deadline = steady::now() + std::chrono::milliseconds(timeout_ms);
+    children[pid].node = node;
   }
   // Nothing of the run outlives it.
   for (auto& [pid, c] : children) {
@@ -391,7 +576,8 @@ LOOM_FUNC int serve_forks(int argc, char** argv, std::ostream& err) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    ::close(c.status_fd);
+    if (c.node) ::close(c.node->status_fd);
+    if (c.channel >= 0) ::close(c.channel);
   }
   ::close(children_fd);
   ::close(socket);

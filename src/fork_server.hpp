@@ -18,11 +18,19 @@
 // gone): it kills (SIGKILL) and reaps what it still runs. A node's child dies with the
 // server (PR_SET_PDEATHSIG); a status pipe that ends without "wait" means the server is
 // gone, and the node fails saying so (the backend starts another server for the next).
+//
+// With K nodes per process (K > 1), a child is a runner: it runs a node, tells the server
+// its exit code on a socketpair of its own ("CODE"), and waits there for the next node
+// ("ARG0\0ARG1\0...\0" and the output pipe's write end), up to K; the server reports
+// "pid RUNNER" and "wait STATUS 0" (STATUS as if the node's process exited with CODE) to
+// each node's status pipe. A runner that dies (the node's exit(), a crash, its timeout)
+// ends its node as a child per node would; the next node gets a new runner.
 #pragma once
 
 #include <loom/process_backend.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <iosfwd>
 #include <memory>
 #include <mutex>
@@ -46,7 +54,10 @@ class fork_server {
   /// when it cannot be started or does not answer within `patience` (a program that does
   /// not serve: an older Loom, one whose main() does not hand exec-node over; the backend
   /// then spawns each node).
+  /// `nodes_per_process`: nodes a forked child runs in turn before it exits (1: a fresh
+  /// process per node).
   static std::shared_ptr<fork_server> start(const std::string& program, const std::string& argv0,
+                                            std::size_t nodes_per_process = 1,
                                             std::chrono::milliseconds patience = std::chrono::seconds(10));
 
   fork_server(const fork_server&) = delete;
@@ -75,8 +86,9 @@ class fork_server {
   std::optional<int> status_;  // once reaped
 };
 
-/// The server's side: `PROGRAM exec-node --serve FD [B [ROOM]]` (B 1: LD_BIND_NOW was set
-/// for it alone; ROOM: spaces, where its children write their command lines). Serves
+/// The server's side: `PROGRAM exec-node --serve FD [B [K [ROOM]]]` (B 1: LD_BIND_NOW was
+/// set for it alone; K: nodes a child runs in turn, default 1; ROOM: spaces, where its
+/// children write their command lines). Serves
 /// until its socket ends; returns its exit code.
 int serve_forks(int argc, char** argv, std::ostream& err);
 

@@ -157,9 +157,10 @@ std::unique_ptr<node_backend> make_slurm_backend(const execution_context& contex
 
 /// Nodes in processes of their own: `program` (argv[0] `argv0`) with `exec-node`.
 /// `private_store`: the store is the run's own temporary one (nothing stale in it).
-/// `fork_server`: forked by the run's fork server (src/fork_server.hpp), not spawned.
+/// `how`: forked by the run's fork server (src/fork_server.hpp) or spawned, and how many
+/// nodes a forked process runs.
 std::unique_ptr<node_backend> make_process_backend(std::string program, std::string argv0, bool private_store,
-                                                   bool fork_server);
+                                                   const process_options& how);
 
 /// The policy of a node's entity (retries, backoff, timeout, cache); none for a node
 /// without one.

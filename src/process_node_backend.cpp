@@ -4,6 +4,7 @@
 // process for the whole batch. Values go by reference through the object store. The
 // processes are forked by the run's fork server (src/fork_server.hpp) unless it is off
 // (run_options::process.fork_server) or the node program does not serve; then spawned.
+// A forked process runs run_options::process.nodes_per_process nodes in turn (default 1).
 #include "execution_context.hpp"
 #include "fork_server.hpp"
 #include "node_backend.hpp"
@@ -23,11 +24,12 @@ namespace {
 
 class process_node_backend final : public node_backend {
  public:
-  process_node_backend(std::string program, std::string argv0, bool private_store, bool fork_server)
+  process_node_backend(std::string program, std::string argv0, bool private_store, const process_options& how)
       : program_(std::move(program)),
         argv0_(std::move(argv0)),
         private_store_(private_store),
-        use_fork_server_(fork_server) {}
+        nodes_per_process_(how.nodes_per_process),
+        use_fork_server_(how.fork_server) {}
 
   [[nodiscard]] bool out_of_process() const override { return true; }
 
@@ -118,7 +120,7 @@ class process_node_backend final : public node_backend {
     std::lock_guard lock(server_mutex_);
     if (!use_fork_server_) return nullptr;
     if (!server_) {
-      server_ = fork_server::start(program_, argv0_);
+      server_ = fork_server::start(program_, argv0_, nodes_per_process_);
       use_fork_server_ = server_ != nullptr;
     }
     return server_;
@@ -127,6 +129,7 @@ class process_node_backend final : public node_backend {
   std::string program_;
   std::string argv0_;
   bool private_store_;
+  std::size_t nodes_per_process_;
   std::mutex server_mutex_;
   bool use_fork_server_;  // (under the mutex, with server_)
   std::shared_ptr<fork_server> server_;
@@ -302,8 +305,8 @@ LOOM_FUNC node_request write_node_request(frame& f, std::uint32_t node, const st
 }
 
 LOOM_FUNC std::unique_ptr<node_backend> make_process_backend(std::string program, std::string argv0,
-                                                             bool private_store, bool fork_server) {
-  return std::make_unique<process_node_backend>(std::move(program), std::move(argv0), private_store, fork_server);
+                                                             bool private_store, const process_options& how) {
+  return std::make_unique<process_node_backend>(std::move(program), std::move(argv0), private_store, how);
 }
 
 }  // namespace loom::detail

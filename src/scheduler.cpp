@@ -42,7 +42,7 @@ LOOM_FUNC void scheduler::run_graph(const graph& g, const run_options& options,
   if (effective.backend == execution_backend::process) {
     backend = make_process_backend(effective.node_program.empty() ? "/proc/self/exe" : effective.node_program,
                                    effective.node_program.empty() ? self_program_name() : effective.node_program,
-                                   context.private_store(), effective.process.fork_server);
+                                   context.private_store(), effective.process);
   } else if (effective.backend == execution_backend::slurm) {
     backend = make_slurm_backend(context, effective.node_program.empty() ? self_program_name() : effective.node_program);
   } else {

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -551,6 +552,92 @@ TEST_CASE("a node over its timeout is killed by the fork server, and reaped", "[
   std::ifstream(dir.path / "sleeper-pid") >> pid;
   REQUIRE(pid > 0);
   CHECK(!process_exists(pid));
+  CHECK(no_children_left());
+}
+
+// ---- Nodes in turn (run_options::process.nodes_per_process > 1). ----
+
+namespace {
+
+loom::run_options nodes_in_turn(std::size_t k) {
+  loom::run_options o = process_backend();
+  o.process.nodes_per_process = k;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("with nodes in turn, a forked process runs up to K nodes, with the same results", "[process][fork]") {
+  loom::executor ex({.threads = 2});
+  const loom::run_options o = nodes_in_turn(4);
+  CHECK(ex.run(o, start_wf, std::string("Pear"), std::string("Earth")) == 3);
+  CHECK(ex.run(o, merge_sort, numbers_t{31, 4, 15, 9, 26, 5, 35, 8}, std::int64_t{4}) ==
+        numbers_t{4, 5, 8, 9, 15, 26, 31, 35});
+  CHECK(ex.run(o, squares, std::int64_t{3}) == int_list{0, 1, 4});
+  CHECK(no_children_left());
+
+  // One thread: the nodes run one after another: the dynamic body and 3 holds in the
+  // first process, the 4 other holds in the next.
+  loom::executor one({.threads = 1});
+  scratch_dir dir("in-turn");
+  CHECK(one.run(o, holds, dir.path.string(), std::int64_t{7}, std::int64_t{1}) == int_list{0, 1, 2, 3, 4, 5, 6});
+  std::map<long, int> nodes_of;
+  for (const auto& i : read_holds(dir.path)) ++nodes_of[i.pid];
+  REQUIRE(nodes_of.size() == 2);
+  std::vector<int> counts;
+  for (const auto& [pid, nodes] : nodes_of) {
+    counts.push_back(nodes);
+    CHECK(pid != static_cast<long>(::getpid()));
+    CHECK(!process_exists(pid));  // let go after its 4th node, and reaped
+  }
+  std::sort(counts.begin(), counts.end());
+  CHECK(counts == std::vector<int>{3, 4});
+  // Their parent is the fork server.
+  for (const auto& p : ex.run(o, parent_processes, std::int64_t{3})) CHECK(contains(p, " exec-node --serve 3 "));
+  CHECK(no_children_left());
+}
+
+TEST_CASE("with nodes in turn, a node that ends its process fails as in a process of its own", "[process][fork]") {
+  loom::executor ex({.threads = 2});
+  const loom::run_options o = nodes_in_turn(8);
+  const auto thrown = [&] {
+    try {
+      ex.run(o, fail_with, std::string("task exploded"));
+    } catch (const loom::task_failed& e) {
+      return e;
+    }
+    FAIL("the run should have failed");
+    throw std::logic_error("unreachable");
+  }();
+  CHECK(thrown.original_message() == "task exploded");  // the process lives on: the next node
+  CHECK(ex.run(o, add, std::int64_t{1}, std::int64_t{2}) == 3);
+  CHECK_THROWS_WITH(ex.run(o, abort_in_workflow, std::int64_t{1}),
+                    Catch::Contains("was killed by signal SIGABRT") && Catch::Contains("crash_abort: about to abort"));
+  CHECK_THROWS_WITH(ex.run(o, exit_three, std::int64_t{1}),
+                    Catch::Contains("exited with status 3") &&
+                        Catch::Contains("exit_three: the disk is on fire, giving up"));
+  CHECK_THROWS_WITH(ex.run(o, exit_silently, std::int64_t{1}), Catch::Contains("exited with status 0 but wrote no outputs"));
+  scratch_dir dir("in-turn-timeout");
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(ex.run(o, sleeper, dir.path.string(), std::int64_t{5000}),
+                    Catch::Contains("was killed (SIGKILL) when it ran over its timeout of 300 ms"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(3000));
+  pid_t pid = 0;
+  std::ifstream(dir.path / "sleeper-pid") >> pid;
+  REQUIRE(pid > 0);
+  CHECK(!process_exists(pid));
+  // A node's output reaches that node's failure, not the next one's.
+  const auto seed = [&] {
+    try {
+      ex.run(o, start_wf, std::string("P1"), std::string("E"));
+    } catch (const loom::task_failed& e) {
+      return e;
+    }
+    FAIL("the run should have failed");
+    throw std::logic_error("unreachable");
+  }();
+  CHECK(seed.original_message() == "return_index: '1' is not a letter A-Z or a-z");
+  CHECK(!contains(seed.what(), "disk is on fire"));
   CHECK(no_children_left());
 }
 

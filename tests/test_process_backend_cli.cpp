@@ -132,6 +132,18 @@ TEST_CASE("the option --process-fork-server takes on or off", "[process][cli]") 
   CHECK(tasks_binary({"--help"}).out.find("--process-fork-server on|off") != std::string::npos);
 }
 
+TEST_CASE("the option --process-nodes-per-process takes a positive count", "[process][cli]") {
+  const auto r = tasks_binary({"run", "p_squares", "--n", "5", "--backend", "process", "--process-nodes-per-process", "3"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "{\"o0\":[0,1,4,9,16]}\n");
+  for (const char* bad : {"0", "-1", "many"}) {
+    const auto b = tasks_binary({"run", "p_square", "--x", "1", "--backend", "process", "--process-nodes-per-process", bad});
+    CHECK(b.code == 2);
+    CHECK(contains(b.err, "--process-nodes-per-process: "));
+  }
+  CHECK(tasks_binary({"--help"}).out.find("--process-nodes-per-process K") != std::string::npos);
+}
+
 TEST_CASE("the Slurm options are checked on the command line (exit code 2, what is wrong)", "[process][cli]") {
   const auto no_store = tasks_binary({"run", "p_square", "--x", "1", "--backend", "slurm"});
   CHECK(no_store.code == 2);
