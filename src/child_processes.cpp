@@ -88,6 +88,7 @@ LOOM_FUNC void become_forked_child(const sigset_t& mask, const std::vector<int>&
   for (const int fd : close_fds) {
     if (fd >= 0) ::close(fd);
   }
+  if (out < 0) return;  // (stdout and stderr kept as they are)
   ::dup2(out, 1);
   ::dup2(err, 2);
   ::fcntl(1, F_SETFL, ::fcntl(1, F_GETFL) & ~O_NONBLOCK);

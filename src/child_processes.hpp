@@ -48,7 +48,8 @@ int block_into_signalfd(std::initializer_list<int> signals, sigset_t& old_mask);
 
 /// In a child just forked: signals as a started process has them (the mask `mask`,
 /// SIGPIPE back to its default), the parent's descriptors `close_fds` closed, and the
-/// child's stdout and stderr on `out` and `err` (blocking; closed under their own numbers).
+/// child's stdout and stderr on `out` and `err` (blocking; closed under their own numbers),
+/// or kept as they are when `out` is -1.
 void become_forked_child(const sigset_t& mask, const std::vector<int>& close_fds, int out, int err);
 
 /// Runs, in this process, the node of the command line `argv` (`PROGRAM exec-node NAME

@@ -384,6 +384,8 @@ LOOM_FUNC void print_help(std::ostream& out, std::string_view binary) {
       << "  --slurm-worker-address A  the IPv4 address the workers reach the driver at\n"
       << "  --slurm-items-per-job N  a map's items per element of its job arrays (default: at most\n"
       << "                          1,000 elements a map)\n"
+      << "environment: LOOM_HUGE_PAGES=0  no transparent huge pages for a run's large arrays (fewer\n"
+      << "                          page faults with them; docs/benchmarks-dynamic.md)\n"
       << "exit codes: 0 success, 1 the run failed, 2 bad command line\n";
 }
 

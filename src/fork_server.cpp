@@ -93,7 +93,11 @@ LOOM_FUNC ssize_t send_with_descriptors(int socket, std::string_view bytes, std:
   msghdr message{};
   message.msg_iov = &data;
   message.msg_iovlen = 1;
-  if (fds.size() > 0 && fds.size() <= 4) {
+  if (fds.size() > 4) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (fds.size() > 0) {
     message.msg_control = control;
     message.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
     cmsghdr* passed = CMSG_FIRSTHDR(&message);
@@ -146,6 +150,7 @@ LOOM_FUNC received receive_with_descriptors(int socket, std::vector<char>& buffe
 /// the server's does.
 [[noreturn]] LOOM_FUNC void run_nodes_in_turn(int channel, std::pair<char*, std::size_t> area) {
   const int between_nodes = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (between_nodes < 0) ::_exit(1);  // (out of descriptors: a node it had would fail as exited 1)
   std::optional<object_store> store;  // (opened by the first node, kept for the next)
   std::vector<char> buffer(max_request);
   while (true) {
@@ -166,10 +171,15 @@ LOOM_FUNC received receive_with_descriptors(int socket, std::vector<char>& buffe
     ::dup2(between_nodes, 1);
     ::dup2(between_nodes, 2);
     const std::string reply = std::to_string(code);
-    if (::send(channel, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) break;
+    if (::send(channel, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) {
+      // (Its channel is gone: a node closed it, or the server is. Its exit status
+      // carries the node's code to the server instead.)
+      ::_exit(code);
+    }
   }
+  // Not exit(): what its nodes left running (threads) would meet the static destructors.
   flush_standard_streams();
-  std::exit(0);  // (as exec-node returns from main)
+  ::_exit(0);
 }
 
 }  // namespace forks
@@ -390,11 +400,18 @@ LOOM_FUNC int serve_forks(int argc, char** argv, std::ostream& err) {
     ::close(c.node->status_fd);
     c.node.reset();
   };
-  // A runner's word that its node ended (its exit code); false when none has come.
+  // A runner's word that its node ended (its exit code); false when none has come. A
+  // channel that ended (a node closed the runner's descriptors, or it is dying) is
+  // closed: the runner's end (waitpid) says how its node ended.
   const auto take_runner_result = [&](child& c) {
     char text[32];
     const ssize_t n = ::recv(c.channel, text, sizeof text - 1, MSG_DONTWAIT);
-    if (n <= 0) return false;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
+    if (n <= 0) {
+      ::close(c.channel);
+      c.channel = -1;
+      return false;
+    }
     text[n] = '\0';
     // The status a process exiting with that code has (what waitpid gives for a child
     // per node).
@@ -427,7 +444,7 @@ LOOM_FUNC int serve_forks(int argc, char** argv, std::ostream& err) {
     if (pid == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // (it dies with the server, as a child per node does)
       if (::getppid() != self) ::_exit(1);
-      become_forked_child(old_mask, server_descriptors({pair[0], status_fd, out}), 2, 2);
+      become_forked_child(old_mask, server_descriptors({pair[0], status_fd, out}), -1, -1);
       forks::run_nodes_in_turn(pair[1], area);
     }
     const int saved = errno;
@@ -475,6 +492,7 @@ LOOM_FUNC int serve_forks(int argc, char** argv, std::ostream& err) {
     // runner with it, as the node's process it is.
     for (auto& [pid, c] : children) {
       if (c.node && !c.node->timed_out && steady::now() >= c.node->deadline) {
+        if (c.channel >= 0 && take_runner_result(c)) continue;  // (it ended in time after all)
         ::kill(pid, SIGKILL);
         c.node->timed_out = true;
       }
@@ -512,29 +530,28 @@ LOOM_FUNC int serve_forks(int argc, char** argv, std::ostream& err) {
         request += a;
         request.push_back('\0');
       }
-      // An idle runner, else a new one; one whose channel fails (it died between two
-      // nodes, not reaped yet) is let go and another one tried.
+      // An idle runner, else a new one; when the idle one's channel fails (it died
+      // between two nodes and is not reaped yet), it is let go and a new one is tried.
       pid_t chosen = -1;
-      std::string why = "no runner";
-      for (int tries = 0; chosen < 0 && tries < 2; ++tries) {
-        for (const auto& [pid, c] : children) {
-          if (c.channel >= 0 && !c.node) {
-            chosen = pid;
-            break;
-          }
+      for (const auto& [pid, c] : children) {
+        if (c.channel >= 0 && !c.node) {
+          chosen = pid;
+          break;
         }
+      }
+      std::string why;
+      for (int tries = 0; tries < 2; ++tries) {
         if (chosen < 0) chosen = start_runner(status_fd, out);
         if (chosen < 0) {
           why = std::strerror(errno);
           break;
         }
         child& c = children[chosen];
-        if (forks::send_with_descriptors(c.channel, request, {out}) < 0) {
-          why = std::strerror(errno);
-          ::close(c.channel);
-          c.channel = -1;
-          chosen = -1;
-        }
+        if (forks::send_with_descriptors(c.channel, request, {out}) >= 0) break;
+        why = std::strerror(errno);
+        ::close(c.channel);
+        c.channel = -1;
+        chosen = -1;
       }
       ::close(out);
       if (chosen < 0) {

@@ -324,6 +324,16 @@ inline constexpr auto killed_once = loom::task<"p_killed_once">([](std::string d
                                     })
                                         .with_inputs("dir")
                                         .with_retries(1, {.initial = std::chrono::milliseconds(1)});
+/// Says `text` on stderr; its length. (With nodes in turn, its output stays its own.)
+inline constexpr auto says = loom::task<"p_says">([](std::string text) {
+  std::fprintf(stderr, "%s\n", text.c_str());
+  std::fflush(stderr);
+  return static_cast<std::int64_t>(text.size());
+});
+/// A node that speaks, then one that exits 3 (exit_three), one after the other.
+inline constexpr auto chatter_then_exit = loom::dynamic<"p_chatter_then_exit">(
+    [](loom::dynamic_builder& wf, std::string text) { return wf(exit_three, wf(says, text)); }).with_inputs("text");
+
 /// A node killed once (retried), beside a node that lives: both say who started them.
 inline constexpr auto crash_beside = loom::dynamic<"p_crash_beside">([](loom::dynamic_builder& wf, std::string dir) {
   return std::vector{wf(parent_process, std::int64_t{0}), wf(killed_once, dir)};
@@ -366,7 +376,7 @@ inline void register_all() {
                           write_wrong_type, dies_in_body, abort_in_workflow, body_dies_in_workflow, hold, holds,
                           killed_among_slow, sleeper, flaky_process);
   loom::register_entities(parent_process, parent_processes, env_of, killed_once, crash_beside, kill_fork_server,
-                          kill_fork_server_retried);
+                          kill_fork_server_retried, says, chatter_then_exit);
 }
 
 }  // namespace loom_process_test

@@ -588,7 +588,7 @@ TEST_CASE("with nodes in turn, a forked process runs up to K nodes, with the sam
   for (const auto& [pid, nodes] : nodes_of) {
     counts.push_back(nodes);
     CHECK(pid != static_cast<long>(::getpid()));
-    CHECK(!process_exists(pid));  // let go after its 4th node, and reaped
+    CHECK(!process_exists(pid));  // gone after the run, and reaped
   }
   std::sort(counts.begin(), counts.end());
   CHECK(counts == std::vector<int>{3, 4});
@@ -609,7 +609,7 @@ TEST_CASE("with nodes in turn, a node that ends its process fails as in a proces
     FAIL("the run should have failed");
     throw std::logic_error("unreachable");
   }();
-  CHECK(thrown.original_message() == "task exploded");  // the process lives on: the next node
+  CHECK(thrown.original_message() == "task exploded");
   CHECK(ex.run(o, add, std::int64_t{1}, std::int64_t{2}) == 3);
   CHECK_THROWS_WITH(ex.run(o, abort_in_workflow, std::int64_t{1}),
                     Catch::Contains("was killed by signal SIGABRT") && Catch::Contains("crash_abort: about to abort"));
@@ -626,18 +626,40 @@ TEST_CASE("with nodes in turn, a node that ends its process fails as in a proces
   std::ifstream(dir.path / "sleeper-pid") >> pid;
   REQUIRE(pid > 0);
   CHECK(!process_exists(pid));
-  // A node's output reaches that node's failure, not the next one's.
-  const auto seed = [&] {
-    try {
-      ex.run(o, start_wf, std::string("P1"), std::string("E"));
-    } catch (const loom::task_failed& e) {
-      return e;
-    }
+  CHECK(no_children_left());
+}
+
+TEST_CASE("with nodes in turn, one run reuses a process after a thrown error, not after its end", "[process][fork]") {
+  loom::executor one({.threads = 1});
+  const loom::run_options o = nodes_in_turn(8);
+  // A task that throws leaves its process serving: its retries run in it.
+  scratch_dir flaky("in-turn-flaky");
+  CHECK(one.run(o, flaky_process, flaky.path.string(), std::int64_t{2}) == 3);
+  std::ifstream attempts(flaky.path / "attempts");
+  std::vector<std::string> pids;
+  for (std::string line; std::getline(attempts, line);) pids.push_back(line);
+  REQUIRE(pids.size() == 3);
+  CHECK(std::set<std::string>(pids.begin(), pids.end()).size() == 1);
+  // A node killed in the process it shared with the body and a node before it: its
+  // retry gets a new process, of the same server.
+  scratch_dir killed("in-turn-killed");
+  const auto parents = one.run(o, crash_beside, killed.path.string());
+  REQUIRE(parents.size() == 2);
+  CHECK(parent_pid(parents[0]) == parent_pid(parents[1]));
+  std::ifstream killed_attempts(killed.path / "attempts");
+  std::set<std::string> killed_pids;
+  for (std::string line; std::getline(killed_attempts, line);) killed_pids.insert(line);
+  CHECK(killed_pids.size() == 2);
+  // The node after a chatty one in the same process: its failure has its own output only.
+  try {
+    one.run(o, chatter_then_exit, std::string("chatter from the node before"));
     FAIL("the run should have failed");
-    throw std::logic_error("unreachable");
-  }();
-  CHECK(seed.original_message() == "return_index: '1' is not a letter A-Z or a-z");
-  CHECK(!contains(seed.what(), "disk is on fire"));
+  } catch (const loom::task_failed& e) {
+    CHECK(e.task_name() == "exit_three");
+    CHECK(contains(e.what(), "exited with status 3"));
+    CHECK(contains(e.what(), "exit_three: the disk is on fire, giving up"));
+    CHECK(!contains(e.what(), "chatter from the node before"));
+  }
   CHECK(no_children_left());
 }
 
