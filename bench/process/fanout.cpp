@@ -8,7 +8,7 @@
 // fork server's children running K nodes each in turn (--process-nodes-per-process).
 // docs/process-backend.md has the results and the machine.
 //
-//   bench_process_fanout measure [--nodes 1000] [--reps 3] [--threads 1,2] [--nodes-per-process 100]
+//   bench_process_fanout measure [--nodes 1000] [--reps 3] [--threads 1,2] [--nodes-per-process 10,100]
 //   bench_process_fanout fork-floor 1000                           # the fork floor, 1000 forks
 //   bench_process_fanout run fanout --n 1000 --backend process     # one run by hand
 //   bench_process_fanout run fanout --n 1000 --backend process --process-fork-server off
@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sys/wait.h>
@@ -95,7 +96,7 @@ int measure(int argc, char** argv) {
   const int nodes = bench::int_arg(argc, argv, "--nodes", 1000);
   const int reps = bench::int_arg(argc, argv, "--reps", 3);
   const auto thread_counts = int_list_arg(argc, argv, "--threads", {1, 2});
-  const int in_turn = bench::int_arg(argc, argv, "--nodes-per-process", 100);
+  const auto in_turn_counts = int_list_arg(argc, argv, "--nodes-per-process", {10, 100});
   const std::string self = loom::detail::self_program_name();
   bench::print_machine("bench_process_fanout measure");
   std::printf("# fan-out of %d trivial task nodes (x + 1) in one dynamic node; median of %d runs, ms\n", nodes,
@@ -127,13 +128,16 @@ int measure(int argc, char** argv) {
                                  o.backend = loom::execution_backend::process;
                                  check(ex.run(o, fanout, n));
                                }));
-    const std::string in_turn_name = "fork server, " + std::to_string(in_turn) + " nodes/process";
-    const double process_in_turn = row(in_turn_name.c_str(), bench::time_reps(reps, 0, [&] {
-                                         loom::run_options o;
-                                         o.backend = loom::execution_backend::process;
-                                         o.process.nodes_per_process = static_cast<std::size_t>(in_turn);
-                                         check(ex.run(o, fanout, n));
-                                       }));
+    std::vector<std::pair<int, double>> in_turn;  // (K, median ms)
+    for (const int k : in_turn_counts) {
+      const std::string name = "fork server, " + std::to_string(k) + " nodes/process";
+      in_turn.emplace_back(k, row(name.c_str(), bench::time_reps(reps, 0, [&] {
+                                    loom::run_options o;
+                                    o.backend = loom::execution_backend::process;
+                                    o.process.nodes_per_process = static_cast<std::size_t>(k);
+                                    check(ex.run(o, fanout, n));
+                                  })));
+    }
     const double spawned = row("process backend, spawned", bench::time_reps(reps, 0, [&] {
                                  loom::run_options o;
                                  o.backend = loom::execution_backend::process;
@@ -171,8 +175,10 @@ int measure(int argc, char** argv) {
     std::printf("%-8d %-34s %10s %10s %10s %9.3f ms\n", threads, "=> of which the floor", "", "", "", floor / nodes);
     std::printf("%-8d %-34s %10s %10s %10s %9.2f x\n", threads, "=> fork server / fork floor", "", "", "",
                 process / fork_floor);
-    std::printf("%-8d %-34s %10s %10s %10s %9.3f ms\n", threads, "=> overhead per node, nodes in turn", "", "", "",
-                (process_in_turn - in_memory) / nodes);
+    for (const auto& [k, ms] : in_turn) {
+      const std::string name = "=> overhead per node, " + std::to_string(k) + " in turn";
+      std::printf("%-8d %-34s %10s %10s %10s %9.3f ms\n", threads, name.c_str(), "", "", "", (ms - in_memory) / nodes);
+    }
   }
   return 0;
 }
