@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace loom::detail {
 
@@ -65,12 +66,17 @@ node_outcome finish_map(frame& f, std::uint32_t node, map_run& run) {
                                 " failed: " + run.first_error);
   }
   if (succeeded < required) {
-    return node_outcome::failed(
-        "map: " + std::to_string(succeeded) + " of " + std::to_string(run.length) + " items succeeded, fewer than the " +
-        std::to_string(required) + " required " +
-        (failed == 0 ? std::string("(min_successes is more than the items)")
-                     : "(" + std::to_string(failed) + " failed; the first, item " + std::to_string(run.first_failed) +
-                           ": " + run.first_error + ")"));
+    std::string message = "map: " + std::to_string(succeeded) + " of " + std::to_string(run.length) +
+                          " items succeeded, fewer than the " + std::to_string(required) + " required ";
+    // (Appended, not "(" + std::to_string(...): g++ 12 -O2 warns -Wrestrict on that, GCC bug 105329.)
+    if (failed == 0) {
+      message += "(min_successes is more than the items)";
+    } else {
+      message += '(';
+      message += std::to_string(failed);
+      message += " failed; the first, item " + std::to_string(run.first_failed) + ": " + run.first_error + ")";
+    }
+    return node_outcome::failed(std::move(message));
   }
   try {
     for (std::uint32_t o = 0; o < n.output_count; ++o) {
