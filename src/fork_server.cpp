@@ -73,6 +73,14 @@ LOOM_FUNC void retitle(std::pair<char*, std::size_t> area, const std::vector<std
   std::memset(at, 0, area.second - static_cast<std::size_t>(at - area.first));
 }
 
+/// `args` appended to `out` as split_request reads them: each ended by '\0'.
+LOOM_FUNC void append_request_args(std::string& out, const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    out += a;
+    out.push_back('\0');
+  }
+}
+
 /// "TIMEOUT_MS\0ARG0\0ARG1\0..." → the timeout, and the arguments.
 LOOM_FUNC std::vector<std::string> split_request(const char* data, std::size_t size) {
   std::vector<std::string> parts;
@@ -283,10 +291,7 @@ LOOM_FUNC process_exit fork_server::run(const std::vector<std::string>& args, bo
   }
   std::string request = std::to_string(timeout.count());
   request.push_back('\0');
-  for (const auto& a : args) {
-    request += a;
-    request.push_back('\0');
-  }
+  forks::append_request_args(request, args);
   const ssize_t sent = forks::send_with_descriptors(socket_, request, {out[1], status_pipe[1]});
   const std::string send_error = sent < 0 ? std::strerror(errno) : "";
   ::close(out[1]);
@@ -526,10 +531,7 @@ LOOM_FUNC int serve_forks(int argc, char** argv, std::ostream& err) {
 
     if (nodes_per_process > 1) {
       std::string request;
-      for (const auto& a : args) {
-        request += a;
-        request.push_back('\0');
-      }
+      forks::append_request_args(request, args);
       // An idle runner, else a new one; when the idle one's channel fails (it died
       // between two nodes and is not reaped yet), it is let go and a new one is tried.
       pid_t chosen = -1;

@@ -11,6 +11,7 @@
 #include <random>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -612,15 +613,14 @@ LOOM_FUNC void pack_writer::gather() {
     std::vector<std::unique_lock<std::mutex>> held;
     held.reserve(thread_buffers_.size());
     for (const auto& b : thread_buffers_) held.emplace_back(b->mutex);
-    for (const auto& b : thread_buffers_) b->entries.swap(b->taken);
+    for (const auto& b : thread_buffers_) {
+      b->entries.swap(b->taken);
+      std::swap(b->records, b->taken_records);
+    }
   }
   std::size_t records = 0, bytes = 0;
   for (const auto& b : thread_buffers_) {
-    for (std::size_t at = 0; at + 8 <= b->taken.size(); ++records) {
-      std::array<std::uint32_t, 2> sizes{};
-      std::memcpy(sizes.data(), b->taken.data() + at, 8);
-      at += 8 + std::size_t{sizes[0]} + sizes[1];
-    }
+    records += b->taken_records;
     bytes += b->taken.size();
   }
   // (Megabytes for a batch of a large sub-DAG: grown once, in huge pages.)
@@ -637,6 +637,7 @@ LOOM_FUNC void pack_writer::gather() {
       at += 8 + std::size_t{sizes[0]} + sizes[1];
     }
     b->taken.clear();  // (its memory stays: the thread's objects after the next gather need no allocation)
+    b->taken_records = 0;
   }
 }
 

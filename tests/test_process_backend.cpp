@@ -61,16 +61,30 @@ bool no_children_left() {
   return ::waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
 }
 
-/// The failure of running `e(args...)` with the process backend.
+/// The failure of running `e(args...)` with the run options `o`.
 template <class E, class... Args>
-loom::task_failed failure_of(loom::executor& ex, const E& e, Args&&... args) {
+loom::task_failed failure_with(loom::executor& ex, const loom::run_options& o, const E& e, Args&&... args) {
   try {
-    ex.run(process_backend(), e, std::forward<Args>(args)...);
+    ex.run(o, e, std::forward<Args>(args)...);
   } catch (const loom::task_failed& failed) {
     return failed;
   }
   FAIL("the run should have failed");
   throw std::logic_error("unreachable");
+}
+
+/// The failure of running `e(args...)` with the process backend.
+template <class E, class... Args>
+loom::task_failed failure_of(loom::executor& ex, const E& e, Args&&... args) {
+  return failure_with(ex, process_backend(), e, std::forward<Args>(args)...);
+}
+
+/// The lines of the file at `path` (a task's record of its attempts' pids).
+std::vector<std::string> lines_of(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -404,9 +418,7 @@ TEST_CASE("a node process over its timeout is killed, a failing one is retried i
   CHECK(ex.run(process_backend(), sleeper, dir.path.string(), std::int64_t{10}) == 10);
 
   CHECK(ex.run(process_backend(), flaky_process, dir.path.string(), std::int64_t{2}) == 3);
-  std::ifstream attempts(dir.path / "attempts");
-  std::vector<std::string> pids;
-  for (std::string line; std::getline(attempts, line);) pids.push_back(line);
+  const auto pids = lines_of(dir.path / "attempts");
   CHECK(pids.size() == 3);
   CHECK(std::set<std::string>(pids.begin(), pids.end()).size() == 3);  // one process per attempt
 }
@@ -443,6 +455,13 @@ bool process_exists(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 |
 loom::run_options spawned_nodes() {
   loom::run_options o = process_backend();
   o.process.fork_server = false;
+  return o;
+}
+
+/// Forked processes that run up to `k` nodes each (run_options::process.nodes_per_process).
+loom::run_options nodes_in_turn(std::size_t k) {
+  loom::run_options o = process_backend();
+  o.process.nodes_per_process = k;
   return o;
 }
 
@@ -486,10 +505,8 @@ TEST_CASE("a node process that crashes leaves the fork server serving", "[proces
   // The killed attempt's retry was forked by the same server as the node beside it.
   CHECK(parent_pid(parents[0]) == parent_pid(parents[1]));
   CHECK(contains(parents[1], " exec-node --serve 3 "));
-  std::ifstream attempts(dir.path / "attempts");
-  std::set<std::string> pids;
-  for (std::string line; std::getline(attempts, line);) pids.insert(line);
-  CHECK(pids.size() == 2);  // two attempts, two processes
+  const auto attempts = lines_of(dir.path / "attempts");
+  CHECK(std::set<std::string>(attempts.begin(), attempts.end()).size() == 2);  // two attempts, two processes
   CHECK(no_children_left());
 }
 
@@ -557,16 +574,6 @@ TEST_CASE("a node over its timeout is killed by the fork server, and reaped", "[
 
 // ---- Nodes in turn (run_options::process.nodes_per_process > 1). ----
 
-namespace {
-
-loom::run_options nodes_in_turn(std::size_t k) {
-  loom::run_options o = process_backend();
-  o.process.nodes_per_process = k;
-  return o;
-}
-
-}  // namespace
-
 TEST_CASE("with nodes in turn, a forked process runs up to K nodes, with the same results", "[process][fork]") {
   loom::executor ex({.threads = 2});
   const loom::run_options o = nodes_in_turn(4);
@@ -600,16 +607,7 @@ TEST_CASE("with nodes in turn, a forked process runs up to K nodes, with the sam
 TEST_CASE("with nodes in turn, a node that ends its process fails as in a process of its own", "[process][fork]") {
   loom::executor ex({.threads = 2});
   const loom::run_options o = nodes_in_turn(8);
-  const auto thrown = [&] {
-    try {
-      ex.run(o, fail_with, std::string("task exploded"));
-    } catch (const loom::task_failed& e) {
-      return e;
-    }
-    FAIL("the run should have failed");
-    throw std::logic_error("unreachable");
-  }();
-  CHECK(thrown.original_message() == "task exploded");
+  CHECK(failure_with(ex, o, fail_with, std::string("task exploded")).original_message() == "task exploded");
   CHECK(ex.run(o, add, std::int64_t{1}, std::int64_t{2}) == 3);
   CHECK_THROWS_WITH(ex.run(o, abort_in_workflow, std::int64_t{1}),
                     Catch::Contains("was killed by signal SIGABRT") && Catch::Contains("crash_abort: about to abort"));
@@ -635,9 +633,7 @@ TEST_CASE("with nodes in turn, one run reuses a process after a thrown error, no
   // A task that throws leaves its process serving: its retries run in it.
   scratch_dir flaky("in-turn-flaky");
   CHECK(one.run(o, flaky_process, flaky.path.string(), std::int64_t{2}) == 3);
-  std::ifstream attempts(flaky.path / "attempts");
-  std::vector<std::string> pids;
-  for (std::string line; std::getline(attempts, line);) pids.push_back(line);
+  const auto pids = lines_of(flaky.path / "attempts");
   REQUIRE(pids.size() == 3);
   CHECK(std::set<std::string>(pids.begin(), pids.end()).size() == 1);
   // A node killed in the process it shared with the body and a node before it: its
@@ -646,20 +642,14 @@ TEST_CASE("with nodes in turn, one run reuses a process after a thrown error, no
   const auto parents = one.run(o, crash_beside, killed.path.string());
   REQUIRE(parents.size() == 2);
   CHECK(parent_pid(parents[0]) == parent_pid(parents[1]));
-  std::ifstream killed_attempts(killed.path / "attempts");
-  std::set<std::string> killed_pids;
-  for (std::string line; std::getline(killed_attempts, line);) killed_pids.insert(line);
-  CHECK(killed_pids.size() == 2);
+  const auto killed_attempts = lines_of(killed.path / "attempts");
+  CHECK(std::set<std::string>(killed_attempts.begin(), killed_attempts.end()).size() == 2);
   // The node after a chatty one in the same process: its failure has its own output only.
-  try {
-    one.run(o, chatter_then_exit, std::string("chatter from the node before"));
-    FAIL("the run should have failed");
-  } catch (const loom::task_failed& e) {
-    CHECK(e.task_name() == "exit_three");
-    CHECK(contains(e.what(), "exited with status 3"));
-    CHECK(contains(e.what(), "exit_three: the disk is on fire, giving up"));
-    CHECK(!contains(e.what(), "chatter from the node before"));
-  }
+  const auto e = failure_with(one, o, chatter_then_exit, std::string("chatter from the node before"));
+  CHECK(e.task_name() == "exit_three");
+  CHECK(contains(e.what(), "exited with status 3"));
+  CHECK(contains(e.what(), "exit_three: the disk is on fire, giving up"));
+  CHECK(!contains(e.what(), "chatter from the node before"));
   CHECK(no_children_left());
 }
 

@@ -328,6 +328,7 @@ class pack_writer {
       const auto sizes = std::array<std::uint32_t, 2>{static_cast<std::uint32_t>(key_end - start - 8),
                                                       static_cast<std::uint32_t>(out.size() - key_end)};
       std::memcpy(out.data() + start, sizes.data(), 8);
+      ++buffer.records;
     } catch (...) {
       out.resize(start);
       throw;
@@ -348,6 +349,8 @@ class pack_writer {
     std::mutex mutex;
     std::string entries;
     std::string taken;  // gather()'s: the entries it swapped out (their memory is reused)
+    std::size_t records = 0;        // in entries
+    std::size_t taken_records = 0;  // in taken
   };
 
  private:
