@@ -59,6 +59,16 @@ TEST_CASE("literal text: written directly, it is what the JSON encoding dumps", 
   same_text(std::string("Pear and Earth, 42 ~!"));
   same_text(std::vector<std::int64_t>{});
   same_text(std::vector<std::int64_t>{3, -1, 4, 1, 5, 9, 2, 6});
+  // (Lists of integers are written in place, in room for the longest numbers: the
+  // longest, and many of them.)
+  same_text(std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), 0,
+                                      std::numeric_limits<std::int64_t>::max()});
+  same_text(std::vector<std::uint64_t>{std::numeric_limits<std::uint64_t>::max(), 0, 10});
+  same_text(std::vector<std::int32_t>{std::numeric_limits<std::int32_t>::min(), -1});
+  std::vector<std::int64_t> many(5000);
+  for (std::size_t i = 0; i < many.size(); ++i) many[i] = static_cast<std::int64_t>(i * i) * (i % 2 == 0 ? 1 : -1);
+  same_text(many);
+  same_text(std::vector<std::int64_t>(3000, std::numeric_limits<std::int64_t>::min()));
   same_text(std::vector<std::string>{"a", "", "b c"});
   same_text(std::vector<std::vector<std::int64_t>>{{1, 2}, {}, {3}});
   same_text(std::vector<bool>{true, false, true});

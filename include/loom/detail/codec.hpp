@@ -218,6 +218,12 @@ void encode_to(json& out, const T& value) {
 /// ASCII without '"' or '\\', and lists, optionals and tuples of them. Anything else
 /// (a float, a map, a record, a string that needs escapes) returns false: the caller
 /// dumps the JSON. What was appended before the false is the caller's to drop.
+/// A std::vector of integers (json_text_of writes its numbers in place).
+template <class T>
+struct is_integer_list : std::false_type {};
+template <class T, class A>
+struct is_integer_list<std::vector<T, A>> : std::bool_constant<is_integer_v<T>> {};
+
 template <class T>
 bool json_text_of(std::string& out, const T& value) {
   if constexpr (std::is_same_v<T, bool>) {
@@ -237,6 +243,24 @@ bool json_text_of(std::string& out, const T& value) {
     out += '"';
     out += value;
     out += '"';
+    return true;
+  } else if constexpr (is_integer_list<T>::value) {
+    // Room for the longest text at once, the digits written in place, then the rest
+    // cut off: one change of size, not an append per number (a recorded node's list of
+    // integers is formatted on the thread that ran it).
+    constexpr std::size_t longest = 20;  // (-9223372036854775808; 18446744073709551615)
+    const std::size_t start = out.size();
+    out.resize(start + 2 + value.size() * (longest + 1));
+    char* at = out.data() + start;
+    *at++ = '[';
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (i != 0) *at++ = ',';
+      at = std::is_signed_v<typename T::value_type>
+               ? std::to_chars(at, at + longest, static_cast<std::int64_t>(value[i])).ptr
+               : std::to_chars(at, at + longest, static_cast<std::uint64_t>(value[i])).ptr;
+    }
+    *at++ = ']';
+    out.resize(static_cast<std::size_t>(at - out.data()));
     return true;
   } else if constexpr (is_std_vector<T>::value) {
     out += '[';
