@@ -14,6 +14,7 @@
 #include "graph_recorder.cpp"
 #include "checksum.cpp"
 #include "sha256.cpp"
+#include "direct_io.cpp"
 #include "object_store.cpp"
 #include "recorder.cpp"
 #include "futures_document.cpp"

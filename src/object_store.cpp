@@ -144,19 +144,35 @@ LOOM_FUNC std::uint64_t pack_record_checksum(std::string_view key, std::string_v
 }
 
 LOOM_FUNC void append_pack_record(std::string& out, std::string_view key, std::string_view bytes) {
-  if (bytes.size() > 0xFFFFFFFFu) throw error("pack record " + std::string(key) + ": larger than 4 GiB");
   const std::size_t start = out.size();
-  out += pack_record_magic;
-  put_le(out, key.size(), 4);
-  put_le(out, bytes.size(), 4);
-  put_le(out, pack_record_checksum(key, bytes), 8);
-  put_le(out, checksum64(std::string_view(out).substr(start, 20)) & 0xFFFFFFFFu, 4);
+  out.append(pack_record_header_size, '\0');
   out += key;
   out += bytes;
+  seal_pack_record(out, start, key.size());
+}
+
+LOOM_FUNC void seal_pack_record(std::string& out, std::size_t start, std::size_t key_size) {
+  const std::string_view record = std::string_view(out).substr(start);
+  const std::string_view key = record.substr(pack_record_header_size, key_size);
+  const std::string_view bytes = record.substr(pack_record_header_size + key_size);
+  if (bytes.size() > 0xFFFFFFFFu) throw error("pack record " + std::string(key) + ": larger than 4 GiB");
+  // (Made in place: this runs for every node of a recorded run's large sub-DAG.)
+  char* header = out.data() + start;
+  std::memcpy(header, pack_record_magic.data(), pack_record_magic.size());
+  put_le(header + 4, key.size(), 4);
+  put_le(header + 8, bytes.size(), 4);
+  put_le(header + 12, pack_record_checksum(key, bytes), 8);
+  put_le(header + 20, checksum64(std::string_view(header, 20)) & 0xFFFFFFFFu, 4);
 }
 
 LOOM_FUNC pack_record read_pack_record(std::string_view rest) {
   pack_record r;
+  // Zeros to the end, less than a block: the padding of a write through O_DIRECT whose
+  // file is not cut back to its size yet, or was not because of a crash
+  // (loom/detail/direct_io.hpp). No record yet.
+  if (!rest.empty() && rest.size() < direct_write_alignment && rest.find_first_not_of('\0') == std::string_view::npos) {
+    return r;
+  }
   if (rest.size() < pack_record_header_size) {  // incomplete, unless it does not start as a record does
     const std::size_t n = std::min(rest.size(), pack_record_magic.size());
     if (rest.substr(0, n) != pack_record_magic.substr(0, n)) {
@@ -399,7 +415,8 @@ LOOM_FUNC std::string object_store::write_temporary(const std::string& path, std
   const auto mode = detail::file_mode_in(std::filesystem::path(path).parent_path());
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) throw error("object store: cannot write " + temporary + ": " + detail::errno_text());
-  if (!detail::write_all(fd, bytes)) {
+  detail::file_appender file(fd);
+  if (!file.append(bytes)) {
     const std::string why = detail::errno_text();
     ::close(fd);
     ::unlink(temporary.c_str());
@@ -600,53 +617,76 @@ LOOM_FUNC bool pack_writer::has_kept() {
   std::lock_guard lock(mutex_);
   for (const auto& b : thread_buffers_) {
     std::lock_guard held(b->mutex);
-    if (!b->entries.empty()) return true;
+    if (b->records != 0) return true;
   }
   return !buffer_.empty() || bytes_written_ != bytes_synced_;
+}
+
+LOOM_FUNC std::string& pack_writer::thread_buffer::chunk_with_room() {
+  constexpr std::size_t room = 4096;  // (a record longer than that grows the chunk: rare)
+  if (!chunks.empty() && chunks.back().capacity() - chunks.back().size() >= room) return chunks.back();
+  if (!spare.empty()) {
+    chunks.push_back(std::move(spare.back()));
+    spare.pop_back();
+    if (chunks.back().capacity() >= room) return chunks.back();
+  } else {
+    chunks.emplace_back();
+  }
+  detail::reserve_in_huge_pages(chunks.back(), next_chunk_bytes);
+  next_chunk_bytes = std::min(2 * next_chunk_bytes, std::size_t{4} << 20);
+  return chunks.back();
 }
 
 LOOM_FUNC void pack_writer::gather() {
   // The threads' records, all at once: with every buffer locked, none gets a record,
   // so what is taken is everything kept before this moment (see the class comment).
-  // (Held only to swap the buffers: the records are made after, while the threads go on.)
-  {
-    std::vector<std::unique_lock<std::mutex>> held;
-    held.reserve(thread_buffers_.size());
-    for (const auto& b : thread_buffers_) held.emplace_back(b->mutex);
-    for (const auto& b : thread_buffers_) {
-      b->entries.swap(b->taken);
-      std::swap(b->records, b->taken_records);
-    }
-  }
-  std::size_t records = 0, bytes = 0;
+  // (Held only to swap the chunks: the threads go on while they are written.)
+  std::vector<std::unique_lock<std::mutex>> held;
+  held.reserve(thread_buffers_.size());
+  for (const auto& b : thread_buffers_) held.emplace_back(b->mutex);
   for (const auto& b : thread_buffers_) {
-    records += b->taken_records;
-    bytes += b->taken.size();
-  }
-  // (Megabytes for a batch of a large sub-DAG: grown once, in huge pages.)
-  detail::make_room_in_huge_pages(buffer_, bytes + records * detail::pack_record_header_size);
-  for (const auto& b : thread_buffers_) {
-    const std::string& entries = b->taken;
-    for (std::size_t at = 0; at + 8 <= entries.size();) {
-      std::array<std::uint32_t, 2> sizes{};
-      std::memcpy(sizes.data(), entries.data() + at, 8);
-      const std::string_view key(entries.data() + at + 8, sizes[0]);
-      const std::string_view bytes(entries.data() + at + 8 + sizes[0], sizes[1]);
-      detail::append_pack_record(buffer_, key, bytes);
-      ++pending_;
-      at += 8 + std::size_t{sizes[0]} + sizes[1];
+    // (What the last gather took is written by now: its chunks are filled again.)
+    for (std::string& chunk : b->taken) {
+      chunk.clear();
+      b->spare.push_back(std::move(chunk));
     }
-    b->taken.clear();  // (its memory stays: the thread's objects after the next gather need no allocation)
-    b->taken_records = 0;
+    b->taken.clear();
+    b->taken.swap(b->chunks);
+    b->taken_records = std::exchange(b->records, 0);
+    b->bytes = 0;
+    pending_ += b->taken_records;
   }
 }
 
 LOOM_FUNC int pack_writer::write_buffer() {
-  if (buffer_.empty()) return -1;
+  std::vector<std::string_view> pieces;
+  if (!buffer_.empty()) pieces.emplace_back(buffer_);
+  std::size_t bytes = buffer_.size();
+  for (const auto& b : thread_buffers_) {
+    for (const std::string& chunk : b->taken) {
+      if (chunk.empty()) continue;
+      pieces.emplace_back(chunk);
+      bytes += chunk.size();
+    }
+  }
+  if (pieces.empty()) return -1;
   if (fd_ < 0) open();
-  if (!detail::write_all(fd_, buffer_)) throw error("object store: cannot write " + path_.string() + ": " + detail::errno_text());
-  bytes_written_ += buffer_.size();
+  if (!file_.append(pieces)) {
+    const std::string why = detail::errno_text();
+    // The records taken stay queued, as buffer_ does: a later flush writes them again.
+    for (const auto& b : thread_buffers_) {
+      for (std::string& chunk : b->taken) {
+        buffer_ += chunk;
+        chunk.clear();
+      }
+    }
+    throw error("object store: cannot write " + path_.string() + ": " + why);
+  }
+  bytes_written_ += bytes;
   buffer_.clear();
+  for (const auto& b : thread_buffers_) {
+    for (std::string& chunk : b->taken) chunk.clear();
+  }
   pending_ = 0;
   return fd_;
 }
@@ -690,9 +730,10 @@ LOOM_FUNC void pack_writer::open() {
   std::snprintf(name, sizeof name, "%016lld-%ld-%08x.pack", static_cast<long long>(now),
                 static_cast<long>(::getpid()), random());
   path_ = dir / name;
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-               static_cast<mode_t>(detail::file_mode_in(dir)));
+  // (Not O_APPEND: file_ writes at the end it keeps, large batches through O_DIRECT.)
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(detail::file_mode_in(dir)));
   if (fd_ < 0) throw error("object store: cannot create " + path_.string() + ": " + detail::errno_text());
+  file_ = detail::file_appender(fd_);
 }
 
 }  // namespace loom

@@ -33,6 +33,7 @@
 
 #include <loom/detail/checksum.hpp>
 #include <loom/detail/config.hpp>
+#include <loom/detail/direct_io.hpp>
 #include <loom/detail/huge_pages.hpp>
 #include <loom/detail/sha256.hpp>
 #include <loom/error.hpp>
@@ -108,6 +109,11 @@ std::uint64_t pack_record_checksum(std::string_view key, std::string_view bytes)
 
 /// Appends one record to `out`.
 void append_pack_record(std::string& out, std::string_view key, std::string_view bytes);
+
+/// Fills in the header of the record that begins at `start` in `out`: header-sized
+/// room, then its key (`key_size` bytes) and its bytes, up to the end of `out`. (A
+/// record whose key and bytes are appended in place, with no string of their own.)
+void seal_pack_record(std::string& out, std::size_t start, std::size_t key_size);
 
 /// One record read from the front of a pack's unread rest.
 struct pack_record {
@@ -310,25 +316,26 @@ class pack_writer {
 
   /// The same, for an object whose key and bytes are appended to the string given to
   /// `key` and then to `bytes` (no string of their own: this runs for every node of a
-  /// recorded run). The record's checksums are computed when gathered, on the thread
-  /// that flushes.
+  /// recorded run). The record is made whole here, checksums included, in a chunk of
+  /// the thread's buffer, which the flush writes as it is (no copy).
+  ///
+  /// Returns the bytes the calling thread has kept since the last flush, this record's
+  /// included (a caller may have them written sooner when they are many).
   template <class Key, class Bytes>
-  void keep_with(Key&& key, Bytes&& bytes) {
+  std::size_t keep_with(Key&& key, Bytes&& bytes) {
     thread_buffer& buffer = this_thread_buffer();
     std::lock_guard lock(buffer.mutex);
-    std::string& out = buffer.entries;
+    std::string& out = buffer.chunk_with_room();
     const std::size_t start = out.size();
-    // (A batch of a large sub-DAG is megabytes: grown in huge pages, loom/detail/huge_pages.hpp.)
-    detail::make_room_in_huge_pages(out, 256);
     try {
-      out.append(8, '\0');  // key size, bytes size (u32 each, this machine's order)
+      out.append(detail::pack_record_header_size, '\0');
       key(out);
-      const std::size_t key_end = out.size();
+      const std::size_t key_size = out.size() - start - detail::pack_record_header_size;
       bytes(out);
-      const auto sizes = std::array<std::uint32_t, 2>{static_cast<std::uint32_t>(key_end - start - 8),
-                                                      static_cast<std::uint32_t>(out.size() - key_end)};
-      std::memcpy(out.data() + start, sizes.data(), 8);
+      detail::seal_pack_record(out, start, key_size);
       ++buffer.records;
+      buffer.bytes += out.size() - start;
+      return buffer.bytes;
     } catch (...) {
       out.resize(start);
       throw;
@@ -342,15 +349,24 @@ class pack_writer {
 
   [[nodiscard]] std::uintmax_t bytes_written() const;
 
-  /// One thread's objects kept for the next flush: entries of (key size, bytes size,
-  /// key, bytes). Its lock is taken by its thread for each object (uncontended) and by
-  /// gather() to take them all.
+  /// One thread's objects kept for the next flush, as whole pack records in chunks:
+  /// a chunk is never moved to grow (a new one is started), so keeping a record costs
+  /// no copy of the ones before it, and gather() takes the chunks as they are. Its lock
+  /// is taken by its thread for each object (uncontended) and by gather() to take them.
   struct thread_buffer {
     std::mutex mutex;
-    std::string entries;
-    std::string taken;  // gather()'s: the entries it swapped out (their memory is reused)
-    std::size_t records = 0;        // in entries
-    std::size_t taken_records = 0;  // in taken
+    std::vector<std::string> chunks;  // the last one is being filled
+    std::vector<std::string> taken;   // gather()'s: swapped out, written by the writer
+    std::vector<std::string> spare;   // written chunks, emptied, to be filled again
+    std::size_t records = 0;          // in chunks
+    std::size_t bytes = 0;            // in chunks
+    std::size_t taken_records = 0;    // in taken
+    std::size_t next_chunk_bytes = std::size_t{64} << 10;
+
+    /// The chunk to append the next record to: the last one while it has room for a
+    /// usual record (one longer may make it grow), else a spare one or a new one (each
+    /// new one twice the one before, up to 4 MiB, which is in huge pages).
+    std::string& chunk_with_room();
   };
 
  private:
@@ -359,10 +375,12 @@ class pack_writer {
   /// The calling thread's buffer of this writer (made on its first keep()).
   thread_buffer& this_thread_buffer();
 
-  /// Appends the threads' kept objects (a consistent cut) to buffer_ (mutex_ held).
+  /// Takes the threads' kept objects, a consistent cut, into their buffers' `taken`
+  /// (mutex_ held).
   void gather();
 
-  /// Writes buffer_ (mutex_ held); the file descriptor written to, or -1 if nothing was.
+  /// Writes buffer_, then the records gather() took (mutex_ held); the file descriptor
+  /// written to, or -1 if nothing was.
   int write_buffer();
 
   const object_store* store_;
@@ -376,6 +394,7 @@ class pack_writer {
   std::uintmax_t bytes_synced_ = 0;  // (bytes written by flush() or before it)
   std::filesystem::path path_;
   int fd_ = -1;
+  detail::file_appender file_;  // appends to fd_
 };
 
 }  // namespace loom

@@ -7,7 +7,8 @@
 // again, whether or not its row was written. The nodes of a large dynamic sub-DAG
 // (run_options::compact_subdag_nodes) keep theirs in their thread's buffer, written
 // with the next batch (a write(2) per node is most of what a 200,000-node run would
-// cost); a node of it that took short_node or more has them written at once. Every
+// cost); a node of it that took short_node or more has them written at once, and a
+// thread that has kept eager_write_bytes has the recorder's thread write them. Every
 // write is a consistent cut of what the threads kept: a record is never on the disk
 // without the records kept before it, so what survives a kill never depends on what
 // runs again.
@@ -111,6 +112,11 @@ inline constexpr std::chrono::milliseconds long_node{1000};
 /// (with what the threads kept before): shorter ones are kept for the next batch, so a
 /// kill may make them run again (at most one batch interval's worth per thread).
 inline constexpr std::chrono::milliseconds short_node{10};
+/// A thread that has kept this many bytes of outputs since the last batch has the
+/// recorder's thread write them now (without a sync: that waits for the batch), so
+/// that a large sub-DAG's outputs go to the disk while it runs, from the other CPU,
+/// and not all at its end from the thread that ran it.
+inline constexpr std::size_t eager_write_bytes = std::size_t{4} << 20;
 /// How often the row of a compact sub-DAG is written while it runs.
 inline constexpr std::chrono::milliseconds subdag_row_interval{200};
 
@@ -149,7 +155,7 @@ class execution_recorder {
   /// more (a node that took long is not run again because of a kill that followed).
   template <class Write>
   void keep_outputs(std::string_view prefix, std::uint32_t node, Write&& write) {
-    pack_.keep_with(
+    const std::size_t held = pack_.keep_with(
         [&](std::string& out) {
           char digits[16];
           const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, node);
@@ -158,11 +164,18 @@ class execution_recorder {
           out += "/outputs.json";
         },
         std::forward<Write>(write));
-    if (kept_long_after_last()) write_kept();
+    if (kept_long_after_last()) {
+      write_kept();
+    } else if (held >= eager_write_bytes && !eager_write_.load(std::memory_order_relaxed)) {
+      ask_eager_write();
+    }
   }
 
   /// pack_writer::write_kept(); an error is the run's, reported when it closes.
   void write_kept();
+
+  /// Wakes the recorder's thread to write what the threads kept (eager_write_bytes).
+  void ask_eager_write();
 
   /// Whether this thread last kept outputs short_node ago or more (and now is the last).
   static bool kept_long_after_last();
@@ -228,6 +241,7 @@ class execution_recorder {
   std::int64_t added_ = 0;
   std::uint64_t flush_requests_ = 0;
   std::uint64_t flushed_ = 0;
+  std::atomic<bool> eager_write_{false};  // ask_eager_write() was called, not done yet
   bool stopping_ = false;
   bool stopped_ = false;
   std::exception_ptr error_;

@@ -1,11 +1,12 @@
 // storage_faults: an LD_PRELOAD library that makes storage fail on demand, for the
 // fault-injection tests (tests/fault_injection_test.cpp). It stands between a program
-// and libc's write, pwrite, writev, fsync, fdatasync and rename calls, and fails those
-// on files under one directory (the store) as a full or broken disk would:
+// and libc's write, pwrite, writev, pwritev, fsync, fdatasync and rename calls, and
+// fails those on files under one directory (the store) as a full or broken disk would:
 //
 //   LOOM_FAULT_PATH   the directory (absolute); calls on other files are untouched
-//   LOOM_FAULT_OP     write | fsync | rename   (write: write, pwrite, pwrite64, writev;
-//                     fsync: fsync, fdatasync; rename: rename, renameat, renameat2)
+//   LOOM_FAULT_OP     write | fsync | rename   (write: write, pwrite, pwrite64, writev,
+//                     pwritev, pwritev64; fsync: fsync, fdatasync; rename: rename,
+//                     renameat, renameat2)
 //   LOOM_FAULT_ERRNO  ENOSPC | EIO
 //   LOOM_FAULT_AFTER  N: the first N such calls succeed, the later ones fail
 //   LOOM_FAULT_TIMES  how many fail (default: all of them: a disk that stays full)
@@ -186,6 +187,18 @@ ssize_t writev(int fd, const struct iovec* vectors, int count) {
   static const auto real = next<ssize_t (*)(int, const struct iovec*, int)>("writev");
   if (fd_fails(operation::write, fd, "write")) return -1;
   return real(fd, vectors, count);
+}
+
+ssize_t pwritev(int fd, const struct iovec* vectors, int count, off_t offset) {
+  static const auto real = next<ssize_t (*)(int, const struct iovec*, int, off_t)>("pwritev");
+  if (fd_fails(operation::write, fd, "write")) return -1;
+  return real(fd, vectors, count, offset);
+}
+
+ssize_t pwritev64(int fd, const struct iovec* vectors, int count, off64_t offset) {
+  static const auto real = next<ssize_t (*)(int, const struct iovec*, int, off64_t)>("pwritev64");
+  if (fd_fails(operation::write, fd, "write")) return -1;
+  return real(fd, vectors, count, offset);
 }
 
 int fsync(int fd) {
