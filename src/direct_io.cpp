@@ -3,6 +3,7 @@
 #include <loom/detail/huge_pages.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -26,7 +27,11 @@ struct direct_buffers {
 };
 
 LOOM_FUNC direct_buffers& the_direct_buffers() {
-  static auto* buffers = new direct_buffers;  // (never freed: writer threads may outlive statics)
+  static auto* buffers = [] {  // (never freed: writer threads may outlive statics)
+    auto* made = new direct_buffers;
+    made->free.reserve(64);  // (so that giving one back does not allocate)
+    return made;
+  }();
   return *buffers;
 }
 
@@ -51,7 +56,30 @@ struct direct_buffer {
   ~direct_buffer() {
     direct_buffers& all = the_direct_buffers();
     std::lock_guard lock(all.mutex);
-    all.free.push_back(data);
+    if (all.free.size() < all.free.capacity()) {
+      all.free.push_back(data);
+    } else {
+      std::free(data);  // (more writing at once than ever kept)
+    }
+  }
+};
+
+// O_DIRECT set on a file for as long as it lives (its flags as they were after).
+struct direct_flag {
+  int fd;
+  int flags;
+  bool set = false;
+  explicit direct_flag(int file) : fd(file), flags(::fcntl(file, F_GETFL)) {
+    set = flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_DIRECT) == 0;
+  }
+  direct_flag(const direct_flag&) = delete;
+  direct_flag& operator=(const direct_flag&) = delete;
+  ~direct_flag() {
+    if (set) {
+      const int saved = errno;
+      (void)::fcntl(fd, F_SETFL, flags);
+      errno = saved;
+    }
   }
 };
 
@@ -98,65 +126,64 @@ LOOM_FUNC bool file_appender::append_buffered(const std::vector<std::string_view
 }
 
 LOOM_FUNC int file_appender::append_direct(const std::vector<std::string_view>& pieces, std::size_t total) {
-  const int flags = ::fcntl(fd_, F_GETFL);
-  if (flags < 0 || ::fcntl(fd_, F_SETFL, flags | O_DIRECT) != 0) return 0;
-  direct_buffer buffer;
-  const std::uint64_t start = size_ - tail_.size();  // a block boundary
-  std::uint64_t at = start;
-  std::size_t used = 0;
   int result = 1;
   int error = 0;
-  // Writes the buffer's `used` bytes at `at` (the last time padded to a whole block).
-  auto write_out = [&](bool last) {
-    std::size_t length = used;
-    if (last) {
-      length = (used + direct_write_alignment - 1) / direct_write_alignment * direct_write_alignment;
-      std::memset(buffer.data + used, 0, length - used);
-    }
-    std::size_t done = 0;
-    while (done < length) {
-      const auto n = ::pwrite(fd_, buffer.data + done, length - done, static_cast<off_t>(at + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        // EINVAL before anything was written: the file system takes no O_DIRECT
-        // (or not at this alignment); the caller writes through the page cache.
-        result = errno == EINVAL && at == start && done == 0 ? 0 : -1;
-        error = errno;
-        return false;
+  {
+    direct_buffer buffer;  // (first: what may throw comes before the file's flags change)
+    const direct_flag direct(fd_);
+    if (!direct.set) return 0;
+    const std::uint64_t start = size_ - tail_.size();  // a block boundary
+    std::uint64_t at = start;
+    std::size_t used = 0;
+    // Writes the buffer's `used` bytes at `at` (the last time padded to a whole block).
+    auto write_out = [&](bool last) {
+      std::size_t length = used;
+      if (last) {
+        length = (used + direct_write_alignment - 1) / direct_write_alignment * direct_write_alignment;
+        std::memset(buffer.data + used, 0, length - used);
       }
-      done += static_cast<std::size_t>(n);
+      std::size_t done = 0;
+      while (done < length) {
+        const auto n = ::pwrite(fd_, buffer.data + done, length - done, static_cast<off_t>(at + done));
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          // EINVAL before anything was written: the file system takes no O_DIRECT
+          // (or not at this alignment); the caller writes through the page cache.
+          result = errno == EINVAL && at == start && done == 0 ? 0 : -1;
+          error = errno;
+          return false;
+        }
+        done += static_cast<std::size_t>(n);
+      }
+      at += length;
+      used = 0;
+      return true;
+    };
+    auto copy_in = [&](std::string_view bytes) {
+      while (!bytes.empty()) {
+        const std::size_t n = std::min(bytes.size(), direct_buffers::bytes - used);
+        std::memcpy(buffer.data + used, bytes.data(), n);
+        used += n;
+        bytes.remove_prefix(n);
+        if (used == direct_buffers::bytes && !write_out(false)) return false;
+      }
+      return true;
+    };
+    bool ok = copy_in(tail_);
+    for (std::size_t i = 0; ok && i < pieces.size(); ++i) ok = copy_in(pieces[i]);
+    if (ok && used > 0) ok = write_out(true);
+    // The padding cut off (the file's true size is what a reader and a resume see).
+    if (ok && at > size_ + total && ::ftruncate(fd_, static_cast<off_t>(size_ + total)) != 0) {
+      result = -1;
+      error = errno;
     }
-    at += length;
-    used = 0;
-    return true;
-  };
-  auto copy_in = [&](std::string_view bytes) {
-    while (!bytes.empty()) {
-      const std::size_t n = std::min(bytes.size(), direct_buffers::bytes - used);
-      std::memcpy(buffer.data + used, bytes.data(), n);
-      used += n;
-      bytes.remove_prefix(n);
-      if (used == direct_buffers::bytes && !write_out(false)) return false;
-    }
-    return true;
-  };
-  bool ok = copy_in(tail_);
-  for (std::size_t i = 0; ok && i < pieces.size(); ++i) ok = copy_in(pieces[i]);
-  if (ok && used > 0) ok = write_out(true);
-  const std::uint64_t end = size_ + total;
-  // The padding cut off (the file's true size is what a reader and a resume see).
-  if (ok && at > end && ::ftruncate(fd_, static_cast<off_t>(end)) != 0) {
-    result = -1;
-    error = errno;
-    ok = false;
   }
-  (void)::fcntl(fd_, F_SETFL, flags);
-  if (!ok) {
-    errno = error;
+  if (result != 1) {
+    errno = error;  // (after the buffer and the flags are back: they keep errno as it was)
     return result;
   }
   keep_tail(pieces, total);
-  size_ = end;
+  size_ += total;
   return 1;
 }
 
@@ -169,13 +196,16 @@ LOOM_FUNC void file_appender::keep_tail(const std::vector<std::string_view>& pie
     for (const std::string_view piece : pieces) tail_ += piece;
     return;
   }
-  std::string tail(need, '\0');
+  // (Within the room reserved for a block: nothing here allocates, so nothing throws
+  // once the bytes are written.)
+  std::array<char, direct_write_alignment> tail{};
+  const std::size_t length = need;
   for (auto piece = pieces.rbegin(); need > 0 && piece != pieces.rend(); ++piece) {
     const std::size_t n = std::min(need, piece->size());
     std::memcpy(tail.data() + need - n, piece->data() + piece->size() - n, n);
     need -= n;
   }
-  tail_ = std::move(tail);
+  tail_.assign(tail.data(), length);
 }
 
 }  // namespace loom::detail

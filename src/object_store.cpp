@@ -165,12 +165,13 @@ LOOM_FUNC void seal_pack_record(std::string& out, std::size_t start, std::size_t
   put_le(header + 20, checksum64(std::string_view(header, 20)) & 0xFFFFFFFFu, 4);
 }
 
-LOOM_FUNC pack_record read_pack_record(std::string_view rest) {
+LOOM_FUNC pack_record read_pack_record(std::string_view rest, std::uint64_t offset) {
   pack_record r;
-  // Zeros to the end, less than a block: the padding of a write through O_DIRECT whose
-  // file is not cut back to its size yet, or was not because of a crash
+  // Zeros to a block boundary, less than a block: the padding of a write through
+  // O_DIRECT whose file is not cut back to its size yet, or was not because of a crash
   // (loom/detail/direct_io.hpp). No record yet.
-  if (!rest.empty() && rest.size() < direct_write_alignment && rest.find_first_not_of('\0') == std::string_view::npos) {
+  if (!rest.empty() && rest.size() < direct_write_alignment && (offset + rest.size()) % direct_write_alignment == 0 &&
+      rest.find_first_not_of('\0') == std::string_view::npos) {
     return r;
   }
   if (rest.size() < pack_record_header_size) {  // incomplete, unless it does not start as a record does
@@ -416,7 +417,15 @@ LOOM_FUNC std::string object_store::write_temporary(const std::string& path, std
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) throw error("object store: cannot write " + temporary + ": " + detail::errno_text());
   detail::file_appender file(fd);
-  if (!file.append(bytes)) {
+  bool appended = false;
+  try {
+    appended = file.append(bytes);
+  } catch (...) {  // (no memory for the write's buffer)
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    throw;
+  }
+  if (!appended) {
     const std::string why = detail::errno_text();
     ::close(fd);
     ::unlink(temporary.c_str());
@@ -502,7 +511,7 @@ LOOM_FUNC void object_store::scan_pack(detail::pack_index& index, const std::str
   std::string_view rest(*text);
   rest.remove_prefix(std::min(done, rest.size()));
   while (!rest.empty()) {
-    const detail::pack_record r = detail::read_pack_record(rest);
+    const detail::pack_record r = detail::read_pack_record(rest, done);
     using state = detail::pack_record::state;
     if (r.status == state::incomplete) return;  // read it next time
     if (r.status == state::unframed) {  // what follows cannot be trusted
@@ -670,16 +679,27 @@ LOOM_FUNC int pack_writer::write_buffer() {
     }
   }
   if (pieces.empty()) return -1;
-  if (fd_ < 0) open();
-  if (!file_.append(pieces)) {
-    const std::string why = detail::errno_text();
-    // The records taken stay queued, as buffer_ does: a later flush writes them again.
+  // The records taken stay queued when they are not written, as buffer_ does: a later
+  // flush writes them again (before anything kept after them).
+  auto keep_queued = [&] {
     for (const auto& b : thread_buffers_) {
       for (std::string& chunk : b->taken) {
         buffer_ += chunk;
         chunk.clear();
       }
     }
+  };
+  bool appended = false;
+  try {
+    if (fd_ < 0) open();
+    appended = file_.append(pieces);
+  } catch (...) {
+    keep_queued();
+    throw;
+  }
+  if (!appended) {
+    const std::string why = detail::errno_text();
+    keep_queued();
     throw error("object store: cannot write " + path_.string() + ": " + why);
   }
   bytes_written_ += bytes;
@@ -699,17 +719,24 @@ LOOM_FUNC void pack_writer::write_kept() {
 
 LOOM_FUNC void pack_writer::flush(bool sync) {
   int fd = -1;
+  std::uintmax_t synced_before = 0;
   {
     std::lock_guard lock(mutex_);
     gather();
     write_buffer();
     if (bytes_written_ == bytes_synced_) return;
     fd = fd_;
-    bytes_synced_ = bytes_written_;
+    synced_before = std::exchange(bytes_synced_, bytes_written_);
   }
   // (Without the lock: keep() and write_kept() go on meanwhile; what they wrote before is synced too.)
   if (sync && ::fdatasync(fd) != 0) {
-    throw error("object store: cannot flush " + path_.string() + ": " + detail::errno_text());
+    const std::string why = detail::errno_text();
+    {
+      // Not synced: the next flush syncs again.
+      std::lock_guard lock(mutex_);
+      bytes_synced_ = std::min(bytes_synced_, synced_before);
+    }
+    throw error("object store: cannot flush " + path_.string() + ": " + why);
   }
   store_->mark_packs_changed(execution_);
 }

@@ -131,16 +131,22 @@ TEST_CASE("direct io: a pack reader takes zeros after the last record as a write
   const std::size_t first = pack.size();
   using state = loom::detail::pack_record::state;
   CHECK(loom::detail::read_pack_record(pack).status == state::whole);
-  // Up to a block of zeros (an O_DIRECT write's padding not yet cut off, or left by a
-  // crash): no record yet, nothing damaged.
-  for (const std::size_t zeros : {std::size_t{1}, std::size_t{24}, std::size_t{4095}}) {
+  // Zeros up to the next block boundary (an O_DIRECT write's padding not yet cut off,
+  // or left by a crash): no record yet, nothing damaged; wherever the record ends.
+  for (const std::size_t at : {std::size_t{0}, std::size_t{4096 - first}, std::size_t{5000}}) {
+    const std::size_t end = at + first;
+    const std::size_t zeros = (4096 - end % 4096) % 4096;
+    if (zeros == 0) continue;
     const std::string padded = pack + std::string(zeros, '\0');
-    INFO(zeros << " zeros");
-    CHECK(loom::detail::read_pack_record(std::string_view(padded).substr(first)).status == state::incomplete);
+    INFO(zeros << " zeros after a record at " << at);
+    CHECK(loom::detail::read_pack_record(std::string_view(padded).substr(first), end).status == state::incomplete);
+    // Zeros that do not end on a block boundary are no padding: damage.
+    CHECK(loom::detail::read_pack_record(std::string_view(padded).substr(first, zeros - 1), end).status ==
+          state::unframed);
   }
   // More than any padding, or zeros followed by something: not a record.
-  CHECK(loom::detail::read_pack_record(std::string(4096, '\0')).status == state::unframed);
-  CHECK(loom::detail::read_pack_record(std::string(100, '\0') + "x").status == state::unframed);
+  CHECK(loom::detail::read_pack_record(std::string(4096, '\0'), 4096).status == state::unframed);
+  CHECK(loom::detail::read_pack_record(std::string(100, '\0') + "x", 3995).status == state::unframed);
 }
 
 TEST_CASE("direct io: a pack whose batches go through O_DIRECT reads back every record, nothing after them",

@@ -25,7 +25,7 @@ inline pack_record_at find_pack_record(std::string_view pack, std::string_view k
   std::size_t at = 0;
   std::optional<pack_record_at> found;
   while (at < pack.size()) {
-    const auto r = loom::detail::read_pack_record(pack.substr(at));
+    const auto r = loom::detail::read_pack_record(pack.substr(at), at);
     using state = loom::detail::pack_record::state;
     if (r.status == state::incomplete || r.status == state::unframed) break;
     if (r.status == state::whole && r.key == key) found = pack_record_at{at, at + r.body};  // (a damaged one is skipped)

@@ -684,7 +684,7 @@ int inspect_pack(const std::string& name, const std::string& text, bool as_json)
   const fs::path packs = fs::path(name).parent_path();
   const std::string execution = packs.filename() == "packs" ? packs.parent_path().filename().string() + "/" : "";
   while (!rest.empty()) {
-    const loom::detail::pack_record r = loom::detail::read_pack_record(rest);
+    const loom::detail::pack_record r = loom::detail::read_pack_record(rest, offset);
     using state = loom::detail::pack_record::state;
     if (r.status == state::incomplete) {
       damage.push_back("at offset " + std::to_string(offset) + ": a record cut short (a crash while it was written)");

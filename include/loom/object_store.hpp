@@ -132,7 +132,10 @@ struct pack_record {
   std::string problem;     // damaged and unframed: why
 };
 
-pack_record read_pack_record(std::string_view rest);
+/// `rest` starts at `offset` in its pack and runs to the pack's end (as read): the
+/// zeros an O_DIRECT write pads the pack with up to a block boundary are taken as no
+/// record yet (loom/detail/direct_io.hpp), zeros that end elsewhere are damage.
+pack_record read_pack_record(std::string_view rest, std::uint64_t offset = 0);
 
 /// Where a packed object is.
 struct packed_location {

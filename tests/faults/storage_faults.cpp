@@ -5,8 +5,8 @@
 //
 //   LOOM_FAULT_PATH   the directory (absolute); calls on other files are untouched
 //   LOOM_FAULT_OP     write | fsync | rename   (write: write, pwrite, pwrite64, writev,
-//                     pwritev, pwritev64; fsync: fsync, fdatasync; rename: rename,
-//                     renameat, renameat2)
+//                     pwritev, pwritev64, ftruncate; fsync: fsync, fdatasync; rename:
+//                     rename, renameat, renameat2)
 //   LOOM_FAULT_ERRNO  ENOSPC | EIO
 //   LOOM_FAULT_AFTER  N: the first N such calls succeed, the later ones fail
 //   LOOM_FAULT_TIMES  how many fail (default: all of them: a disk that stays full)
@@ -86,7 +86,9 @@ counts& shared_counts() {
     if (!c.report.empty()) {
       const std::string name = c.report + ".counts";
       const int fd = ::open(name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-      if (fd >= 0 && ::ftruncate(fd, sizeof(counts)) == 0) {  // zeros when new; kept when there
+      // (libc's own ftruncate: this library's would look at the counts being made)
+      static const auto real_ftruncate = reinterpret_cast<int (*)(int, off_t)>(dlsym(RTLD_NEXT, "ftruncate"));
+      if (fd >= 0 && real_ftruncate(fd, sizeof(counts)) == 0) {  // zeros when new; kept when there
         void* at = ::mmap(nullptr, sizeof(counts), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         ::close(fd);
         if (at != MAP_FAILED) return static_cast<counts*>(at);
@@ -199,6 +201,12 @@ ssize_t pwritev64(int fd, const struct iovec* vectors, int count, off64_t offset
   static const auto real = next<ssize_t (*)(int, const struct iovec*, int, off64_t)>("pwritev64");
   if (fd_fails(operation::write, fd, "write")) return -1;
   return real(fd, vectors, count, offset);
+}
+
+int ftruncate(int fd, off_t length) {  // (a write through O_DIRECT cuts its padding off: part of the write)
+  static const auto real = next<int (*)(int, off_t)>("ftruncate");
+  if (fd_fails(operation::write, fd, "write")) return -1;
+  return real(fd, length);
 }
 
 int fsync(int fd) {

@@ -44,7 +44,7 @@ class file_appender {
   file_appender() = default;
   /// `fd`: an empty file open for writing, without O_APPEND (appends use pwrite at
   /// the end this object keeps). The caller closes it.
-  explicit file_appender(int fd) : fd_(fd) {}
+  explicit file_appender(int fd) : fd_(fd) { tail_.reserve(direct_write_alignment); }
 
   /// Appends the pieces, in order. False on an error, with errno set: nothing counts
   /// as appended then, and the next append writes from the same place again.
