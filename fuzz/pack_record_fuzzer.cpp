@@ -52,7 +52,7 @@ void mend(std::string& pack, bool checksums) {
 void read_records(std::string_view pack) {
   std::string_view rest = pack;
   while (!rest.empty()) {
-    const pack_record r = loom::detail::read_pack_record(rest);
+    const pack_record r = loom::detail::read_pack_record(rest, pack.size() - rest.size());
     if (r.status == pack_record::state::incomplete) return;
     if (r.status == pack_record::state::unframed) {
       loom_fuzz::check(!r.problem.empty(), "an unframed record without a problem");
