@@ -628,7 +628,7 @@ LOOM_FUNC bool pack_writer::has_kept() {
     std::lock_guard held(b->mutex);
     if (b->records != 0) return true;
   }
-  return !buffer_.empty() || bytes_written_ != bytes_synced_;
+  return !buffer_.empty() || file_.size() != bytes_synced_;
 }
 
 LOOM_FUNC std::string& pack_writer::thread_buffer::chunk_with_room() {
@@ -654,7 +654,8 @@ LOOM_FUNC void pack_writer::gather() {
   held.reserve(thread_buffers_.size());
   for (const auto& b : thread_buffers_) held.emplace_back(b->mutex);
   for (const auto& b : thread_buffers_) {
-    // (What the last gather took is written by now: its chunks are filled again.)
+    // (What the last gather took is written by now, or back in buffer_: its chunks are
+    // filled again.)
     for (std::string& chunk : b->taken) {
       chunk.clear();
       b->spare.push_back(std::move(chunk));
@@ -670,12 +671,9 @@ LOOM_FUNC void pack_writer::gather() {
 LOOM_FUNC int pack_writer::write_buffer() {
   std::vector<std::string_view> pieces;
   if (!buffer_.empty()) pieces.emplace_back(buffer_);
-  std::size_t bytes = buffer_.size();
   for (const auto& b : thread_buffers_) {
     for (const std::string& chunk : b->taken) {
-      if (chunk.empty()) continue;
-      pieces.emplace_back(chunk);
-      bytes += chunk.size();
+      if (!chunk.empty()) pieces.emplace_back(chunk);
     }
   }
   if (pieces.empty()) return -1;
@@ -702,11 +700,7 @@ LOOM_FUNC int pack_writer::write_buffer() {
     keep_queued();
     throw error("object store: cannot write " + path_.string() + ": " + why);
   }
-  bytes_written_ += bytes;
-  buffer_.clear();
-  for (const auto& b : thread_buffers_) {
-    for (std::string& chunk : b->taken) chunk.clear();
-  }
+  buffer_.clear();  // (the chunks taken are emptied by the next gather(), which reuses them)
   pending_ = 0;
   return fd_;
 }
@@ -724,9 +718,9 @@ LOOM_FUNC void pack_writer::flush(bool sync) {
     std::lock_guard lock(mutex_);
     gather();
     write_buffer();
-    if (bytes_written_ == bytes_synced_) return;
+    if (file_.size() == bytes_synced_) return;
     fd = fd_;
-    synced_before = std::exchange(bytes_synced_, bytes_written_);
+    synced_before = std::exchange(bytes_synced_, file_.size());
   }
   // (Without the lock: keep() and write_kept() go on meanwhile; what they wrote before is synced too.)
   if (sync && ::fdatasync(fd) != 0) {
@@ -743,7 +737,7 @@ LOOM_FUNC void pack_writer::flush(bool sync) {
 
 LOOM_FUNC std::uintmax_t pack_writer::bytes_written() const {
   std::lock_guard lock(mutex_);
-  return bytes_written_;
+  return file_.size();
 }
 
 LOOM_FUNC void pack_writer::open() {

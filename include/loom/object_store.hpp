@@ -393,8 +393,7 @@ class pack_writer {
   mutable std::mutex mutex_;  // fd_, path_ and the byte counts: write_kept() comes from any thread
   std::string buffer_;
   std::size_t pending_ = 0;
-  std::uintmax_t bytes_written_ = 0;
-  std::uintmax_t bytes_synced_ = 0;  // (bytes written by flush() or before it)
+  std::uintmax_t bytes_synced_ = 0;  // (of file_.size(): bytes written by flush() or before it)
   std::filesystem::path path_;
   int fd_ = -1;
   detail::file_appender file_;  // appends to fd_

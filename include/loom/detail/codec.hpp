@@ -218,6 +218,16 @@ void encode_to(json& out, const T& value) {
 /// ASCII without '"' or '\\', and lists, optionals and tuples of them. Anything else
 /// (a float, a map, a record, a string that needs escapes) returns false: the caller
 /// dumps the JSON. What was appended before the false is the caller's to drop.
+/// The longest text of an integer (-9223372036854775808; 18446744073709551615).
+inline constexpr std::size_t integer_text_bytes = 20;
+
+/// Writes `value` in decimal at `at` (room for integer_text_bytes); returns its end.
+template <class T>
+char* integer_text(char* at, T value) {
+  return std::is_signed_v<T> ? std::to_chars(at, at + integer_text_bytes, static_cast<std::int64_t>(value)).ptr
+                             : std::to_chars(at, at + integer_text_bytes, static_cast<std::uint64_t>(value)).ptr;
+}
+
 /// A std::vector of integers (json_text_of writes its numbers in place).
 template <class T>
 struct is_integer_list : std::false_type {};
@@ -230,12 +240,9 @@ bool json_text_of(std::string& out, const T& value) {
     out += value ? "true" : "false";
     return true;
   } else if constexpr (is_integer_v<T>) {
-    char digits[24];
-    const auto [end, ec] = std::is_signed_v<T>
-                               ? std::to_chars(digits, digits + sizeof digits, static_cast<std::int64_t>(value))
-                               : std::to_chars(digits, digits + sizeof digits, static_cast<std::uint64_t>(value));
-    out.append(digits, end);
-    return ec == std::errc();
+    char digits[integer_text_bytes];
+    out.append(digits, integer_text(digits, value));
+    return true;
   } else if constexpr (std::is_same_v<T, std::string>) {
     for (const char c : value) {
       if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
@@ -248,16 +255,13 @@ bool json_text_of(std::string& out, const T& value) {
     // Room for the longest text at once, the digits written in place, then the rest
     // cut off: one change of size, not an append per number (a recorded node's list of
     // integers is formatted on the thread that ran it).
-    constexpr std::size_t longest = 20;  // (-9223372036854775808; 18446744073709551615)
     const std::size_t start = out.size();
-    out.resize(start + 2 + value.size() * (longest + 1));
+    out.resize(start + 2 + value.size() * (integer_text_bytes + 1));
     char* at = out.data() + start;
     *at++ = '[';
     for (std::size_t i = 0; i < value.size(); ++i) {
       if (i != 0) *at++ = ',';
-      at = std::is_signed_v<typename T::value_type>
-               ? std::to_chars(at, at + longest, static_cast<std::int64_t>(value[i])).ptr
-               : std::to_chars(at, at + longest, static_cast<std::uint64_t>(value[i])).ptr;
+      at = integer_text(at, value[i]);
     }
     *at++ = ']';
     out.resize(static_cast<std::size_t>(at - out.data()));
