@@ -9,8 +9,12 @@
 // its checksum, so that the fuzzer gets past them to the framing and the keys.
 // The rules checked: a record read is whole, incomplete, damaged or unframed, never
 // more than the bytes there; a whole one re-encodes to the same bytes; the store reports
-// a damaged pack as loom::error (object_corrupt), never a crash.
+// a damaged pack as loom::error (object_corrupt), never a crash; a whole record's compact
+// body (loom/detail/compact_value.hpp) reads as JSON text that parses, or as a loom::error.
 #include <loom/object_store.hpp>
+#include <loom/detail/compact_value.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include "fuzz_support.hpp"
 
@@ -65,6 +69,15 @@ void read_records(std::string_view pack) {
       std::string again;
       loom::detail::append_pack_record(again, r.key, rest.substr(r.body, r.size));
       loom_fuzz::check(again == rest.substr(0, r.length), "a whole record does not re-encode to its bytes");
+      const std::string_view bytes = rest.substr(r.body, r.size);
+      if (loom::detail::is_compact(bytes)) {
+        try {
+          const std::string text = loom::detail::compact_to_json_text(bytes);
+          loom_fuzz::check(nlohmann::json::accept(text), "a compact body read as text that is not JSON");
+        } catch (const loom::error& e) {
+          loom_fuzz::check_message(e);
+        }
+      }
     } else {
       loom_fuzz::check(r.status == pack_record::state::damaged && !r.problem.empty(), "a damaged record without a problem");
     }

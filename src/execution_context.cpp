@@ -135,6 +135,16 @@ LOOM_FUNC std::string execution_context::outputs_text(const frame& f, std::uint3
   return out;
 }
 
+namespace {
+
+/// A node's first output's name: its task's, or positional for a node with no task.
+const std::string& first_output_name(const graph_node& n) {
+  static const std::string positional = positional_name('o', 0);
+  return n.info != nullptr ? n.info->interface.outputs[0].name : positional;
+}
+
+}  // namespace
+
 LOOM_FUNC void execution_context::append_outputs_text(std::string& out, const frame& f, std::uint32_t node) const {
   const graph_node& n = f.g->nodes[node];
   if (n.output_count != 1) {
@@ -142,8 +152,7 @@ LOOM_FUNC void execution_context::append_outputs_text(std::string& out, const fr
     return;
   }
   out += '{';
-  static const std::string first = "o0";
-  const std::string& name = n.info != nullptr ? n.info->interface.outputs[0].name : first;
+  const std::string& name = first_output_name(n);
   const std::size_t size = out.size();
   if (!json_text_of(out, name)) {  // (a name that needs escapes)
     out.resize(size);
@@ -154,11 +163,25 @@ LOOM_FUNC void execution_context::append_outputs_text(std::string& out, const fr
   out += '}';
 }
 
+LOOM_FUNC void execution_context::append_outputs_record(std::string& out, const frame& f, std::uint32_t node) const {
+  const graph_node& n = f.g->nodes[node];
+  if (n.output_count == 1) {  // (the text of several is nlohmann's, its names sorted: left as text)
+    const std::size_t start = out.size();
+    begin_compact_object(out, 1);
+    if (append_compact_name(out, first_output_name(n)) &&
+        f.slots[n.first_slot].append_compact(out)) {
+      return;
+    }
+    out.resize(start);
+  }
+  append_outputs_text(out, f, node);
+}
+
 LOOM_FUNC void execution_context::outputs_ready(const frame& f, std::uint32_t node) {
   if (options_.store == nullptr) return;
   const graph_node& n = f.g->nodes[node];
   if (f.compact != nullptr) {  // (a recorded run's large sub-DAG: its phase byte, no event)
-    recorder_->keep_outputs(f.path_prefix, node, [&](std::string& out) { append_outputs_text(out, f, node); });
+    recorder_->keep_outputs(f.path_prefix, node, [&](std::string& out) { append_outputs_record(out, f, node); });
     if (phase_needs_event(f, node, node_phase::succeeded)) {
       recorder_->succeeded(f.path_of(node), n.name, static_cast<int>(n.kind), std::nullopt);
     }

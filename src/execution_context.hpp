@@ -143,6 +143,10 @@ class execution_context final : public run_observer {
   /// outputs_json(f, node).dump() appended to `out`, without the object in between for
   /// the usual single output (this runs for every recorded node).
   void append_outputs_text(std::string& out, const frame& f, std::uint32_t node) const;
+  /// The same outputs in their compact form (loom/detail/compact_value.hpp) when the
+  /// node has one output whose value has one, else as append_outputs_text: the bytes of
+  /// a compact sub-DAG's node in its pack (the store gives back the text on read).
+  void append_outputs_record(std::string& out, const frame& f, std::uint32_t node) const;
   [[nodiscard]] json outputs_json(const frame& f, std::uint32_t node) const;
   void write_items(const frame& f, std::uint32_t node, map_run& run, std::size_t from, std::size_t to);
   [[nodiscard]] futures_read_options read_options(const std::string& prefix) const;

@@ -9,6 +9,7 @@
 #include "type_descriptor.cpp"
 #include "literal.cpp"
 #include "any_value.cpp"
+#include "compact_value.cpp"
 #include "graph.cpp"
 #include "registry.cpp"
 #include "graph_recorder.cpp"

@@ -2,6 +2,8 @@
 // (loom/object_store.hpp): files, checksums and packs.
 #include <loom/object_store.hpp>
 
+#include <loom/detail/compact_value.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -562,7 +564,13 @@ LOOM_FUNC std::optional<std::string> object_store::get_packed(std::string_view k
   if (detail::pack_record_checksum(key.substr(execution.size() + 1), bytes) != where.checksum) {
     throw object_corrupt(std::string(key), "checksum mismatch in " + path.string());
   }
-  return bytes;
+  if (!detail::is_compact(bytes)) return bytes;
+  try {  // (a compact sub-DAG's outputs: their JSON text, as every reader expects)
+    return detail::compact_to_json_text(bytes);
+  } catch (const error& e) {
+    throw object_corrupt(std::string(key), std::string(e.what()) + " in " + path.string() + " at offset " +
+                                               std::to_string(where.offset));
+  }
 }
 
 namespace {

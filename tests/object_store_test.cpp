@@ -2,6 +2,7 @@
 // and never used; packed objects are found by key; a pack cut short by a crash loses
 // only its unfinished record.
 #include <loom/object_store.hpp>
+#include <loom/detail/compact_value.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -226,4 +227,33 @@ TEST_CASE("object store: packs another writer appends to are seen within the res
     mine.flush();
     CHECK(reader.get("ex-5/n1/outputs.json") == std::optional<std::string>("{\"o0\": 6}"));
   }
+}
+
+TEST_CASE("object store: a compact record is read back as its JSON text, and a malformed one is reported with its key") {
+  scratch_dir dir("object-store-test");
+  loom::object_store store(dir.path);
+  std::string compact;
+  loom::detail::begin_compact_object(compact, 1);
+  REQUIRE(loom::detail::append_compact_name(compact, "counts"));
+  REQUIRE(loom::detail::compact_of(compact, std::vector<std::int64_t>{3, 0, -2, 1000}));
+  std::string malformed = compact;
+  malformed.back() = static_cast<char>(0x80);  // (a varint that does not end; checksummed as written)
+  {
+    loom::pack_writer pack(store, "ex-6");
+    pack.append("ex-6/n0/dn0/outputs.json", compact);
+    pack.append("ex-6/n0/dn1/outputs.json", malformed);
+    pack.append("ex-6/n0/dn2/outputs.json", "{\"o0\":1}");
+    pack.flush();
+  }
+  loom::object_store fresh(dir.path);
+  CHECK(fresh.get("ex-6/n0/dn0/outputs.json") == std::optional<std::string>("{\"counts\":[3,0,-2,1000]}"));
+  CHECK(fresh.get("ex-6/n0/dn2/outputs.json") == std::optional<std::string>("{\"o0\":1}"));
+  CHECK_THROWS_MATCHES(fresh.get("ex-6/n0/dn1/outputs.json"), loom::object_corrupt,
+                       Catch::Matchers::Predicate<loom::object_corrupt>(
+                           [](const loom::object_corrupt& e) {
+                             return e.key() == "ex-6/n0/dn1/outputs.json" &&
+                                    e.problem().find("compact value: cut short inside a number") != std::string::npos &&
+                                    e.problem().find(".pack at offset ") != std::string::npos;
+                           },
+                           "names the key, what is wrong, the pack and the offset"));
 }

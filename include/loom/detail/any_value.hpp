@@ -4,6 +4,7 @@
 #pragma once
 
 #include <loom/detail/codec.hpp>
+#include <loom/detail/compact_value.hpp>
 #include <loom/detail/type_descriptor.hpp>
 
 #include <cassert>
@@ -22,6 +23,7 @@ struct value_ops {
   void (*move_inline)(void* storage, void* object) noexcept;  // inline types only
   void (*encode)(json& out, const void* object);  // the literal encoding
   bool (*json_text)(std::string& out, const void* object);  // its text, when quick (json_text_of)
+  bool (*compact)(std::string& out, const void* object);    // its compact form, when it has one
   const type_descriptor& (*describe)();
   bool inline_storage;
 };
@@ -53,6 +55,7 @@ inline constexpr value_ops ops_for{
     },
     [](json& out, const void* object) { encode_to<T>(out, *static_cast<const T*>(object)); },
     [](std::string& out, const void* object) { return json_text_of<T>(out, *static_cast<const T*>(object)); },
+    [](std::string& out, const void* object) { return compact_of<T>(out, *static_cast<const T*>(object)); },
     []() -> const type_descriptor& { return describe<T>(); },
     fits_inline<T>,
 };
@@ -117,6 +120,9 @@ class any_value {
   /// Appends to_json().dump() to `out`, written directly when the type allows
   /// (json_text_of: no JSON document in between).
   void append_json_text(std::string& out) const;
+  /// Appends the compact form of the value (loom/detail/compact_value.hpp); false if its
+  /// type or the value has none (what was appended is the caller's to drop).
+  bool append_compact(std::string& out) const { return ops_->compact(out, address()); }
   [[nodiscard]] const type_descriptor& descriptor() const { return ops_->describe(); }
   [[nodiscard]] const value_ops* ops() const { return ops_; }
 
