@@ -20,7 +20,10 @@
 //   root's outputs.
 // After the stored runs: the state store's bytes per node (the database and its log,
 // divided by the 200,002 rows) and the object store's bytes per node (files and packs of
-// one execution).
+// one execution); then what the disk under $TMPDIR takes to write that many bytes (32 MiB
+// written as the store writes large pieces, through O_DIRECT in 4 MiB appends, then
+// fdatasync: the median of 5), the floor of a stored run whose writes are not hidden
+// behind its work.
 #include <loom/loom.hpp>  // (the example includes only what it uses)
 #include "../../examples/count_characters.hpp"
 #include <loom/state_store.hpp>
@@ -28,7 +31,15 @@
 
 #include "bench_util.hpp"
 
+#include <loom/detail/direct_io.hpp>
+
+#include <fcntl.h>
 #include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
 
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +57,31 @@ fs::path new_directory() {
   auto dir = fs::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / ("loom-bench-stored-" + std::to_string(random()));
   fs::create_directories(dir);
   return dir;
+}
+
+/// MB/s of 32 MiB appended to a new file under `dir` in 4 MiB pieces (detail::file_appender:
+/// O_DIRECT where the file system takes it, as the store's packs and objects), then
+/// fdatasync; the median of 5. 0 if the file cannot be written.
+double disk_write_rate(const fs::path& dir) {
+  const std::string piece(std::size_t{4} << 20, 'x');
+  std::vector<double> rates;
+  for (int rep = 0; rep < 5; ++rep) {
+    const fs::path file = dir / ("disk-rate-" + std::to_string(rep));
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return 0;
+    loom::detail::file_appender out(fd);
+    const auto start = std::chrono::steady_clock::now();
+    bool ok = true;
+    for (int i = 0; i < 8 && ok; ++i) ok = out.append(piece);
+    ok = ok && ::fdatasync(fd) == 0;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ::close(fd);
+    fs::remove(file);
+    if (!ok) return 0;
+    rates.push_back(32.0 * 1.048576 / seconds);
+  }
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2];
 }
 
 }  // namespace
@@ -109,6 +145,7 @@ int main(int argc, char** argv) {
                               state_bytes = loom::state_store(loom::state_store::default_path(dir)).file_bytes();
                               object_bytes = store.bytes_under("bench");
                             }));
+  const double disk_mb_per_s = disk_write_rate(root);
   std::error_code ec;
   fs::remove_all(root, ec);
   if (!stored_only) {
@@ -119,6 +156,11 @@ int main(int argc, char** argv) {
               static_cast<double>(state_bytes) / static_cast<double>(nodes + 1), static_cast<long long>(nodes));
   std::printf("# object store: %ju bytes for the execution, %.1f bytes per node\n", object_bytes,
               static_cast<double>(object_bytes) / static_cast<double>(nodes + 1));
+  if (disk_mb_per_s > 0) {
+    const double mb = static_cast<double>(object_bytes + state_bytes) / 1e6;
+    std::printf("# the disk under the stores: %.0f MB/s (32 MiB, direct, synced); one run's %.1f MB take %.1f ms of it\n",
+                disk_mb_per_s, mb, 1000.0 * mb / disk_mb_per_s);
+  }
   std::printf("# load average at the end: %s\n", bench::load_average().c_str());
   return 0;
 }
