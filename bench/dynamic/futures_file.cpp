@@ -112,6 +112,17 @@ int main(int argc, char** argv) {
   // The operations as the executor does them (each destroys its temporaries)...
   std::string text;
   const auto write = bench::time_reps(reps, 1, [&] { text = loom::write_futures_text(*g, "count_characters"); });
+  // ...and stored as a recorded run stores it (object_store::put: the file, its SHA-256
+  // checksum file, both synced), under $TMPDIR (default /tmp: a disk here).
+  bench::samples put;
+  {
+    const auto dir = std::filesystem::temp_directory_path() / ("loom-bench-futures-put-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    loom::object_store store(dir);
+    int n = 0;
+    put = bench::time_reps(reps, 1, [&] { store.put("bench/n" + std::to_string(n++) + "/futures.json", text); });
+    std::filesystem::remove_all(dir);
+  }
   // The graphs read are kept until the end: freeing one is not part of reading it.
   std::vector<std::unique_ptr<loom::detail::graph>> graphs_read;
   // Read with the graph's large arrays in huge pages where the system offers them
@@ -185,6 +196,7 @@ int main(int argc, char** argv) {
   std::printf("# futures file: %zu bytes, %.1f bytes per node\n", text.size(), static_cast<double>(text.size()) / nodes);
   std::printf("\n%-46s %9s %9s %9s %9s %8s\n", "step", "median ms", "min ms", "max ms", "cpu ms", "us/node");
   row("write: write_futures_text (no document)", write, nodes);
+  row("store: object_store::put of the file, synced", put, nodes);
   row("parse + validate: read_futures_file(text)", read, nodes);
   bench::samples sum;
   sum.ms = {write.median() + read.median()};
