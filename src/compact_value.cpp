@@ -5,6 +5,7 @@
 
 #include <loom/error.hpp>
 
+#include <algorithm>
 #include <string>
 
 namespace loom::detail {
@@ -23,7 +24,7 @@ class compact_reader {
     if (!is_compact(body_)) fail("does not start with the compact marker (a NUL byte)");
     at_ = 1;
     std::string out;
-    out.reserve(body_.size() * 3);
+    out.reserve(std::min(body_.size() * 3, std::size_t{1} << 20));  // (a hint: not trusted before it is read)
     value(out, 0);
     if (at_ != body_.size()) fail("bytes after the value");
     return out;
@@ -37,14 +38,14 @@ class compact_reader {
 
   std::uint64_t varint() {
     std::uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
+    for (int shift = 0;; shift += 7) {
       if (at_ == body_.size()) fail("cut short inside a number");
-      const auto byte = static_cast<unsigned char>(body_[at_++]);
-      if (shift == 63 && byte > 1) fail("a number larger than 64 bits");
+      const auto byte = static_cast<unsigned char>(body_[at_]);
+      if (shift == 63 && byte > 1) fail("a number larger than 64 bits");  // (its tenth byte holds one bit)
+      ++at_;
       value |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
       if ((byte & 0x80) == 0) return value;
     }
-    fail("a number larger than 64 bits");
   }
 
   static std::int64_t unzigzag(std::uint64_t z) {
@@ -53,17 +54,27 @@ class compact_reader {
 
   /// A count of items that each take at least one byte: no more than are left.
   std::size_t count(const char* what) {
+    const std::size_t start = at_;
     const std::uint64_t n = varint();
-    if (n > body_.size() - at_) fail(std::string("a ") + what + " of " + std::to_string(n) + " items in fewer bytes");
+    if (n > body_.size() - at_) {
+      at_ = start;
+      fail(std::string("a ") + what + " of " + std::to_string(n) + " items in fewer bytes");
+    }
     return static_cast<std::size_t>(n);
   }
 
   std::string_view plain_text() {
+    const std::size_t start = at_;
     const std::uint64_t n = varint();
-    if (n > body_.size() - at_) fail("a string of " + std::to_string(n) + " bytes runs past the end");
+    if (n > body_.size() - at_) {
+      at_ = start;
+      fail("a string of " + std::to_string(n) + " bytes runs past the end");
+    }
     const std::string_view text = body_.substr(at_, static_cast<std::size_t>(n));
-    if (!is_plain_text(text)) fail("a string with a character that needs an escape");
-    at_ += static_cast<std::size_t>(n);
+    for (const char c : text) {
+      if (!is_plain_text(std::string_view(&c, 1))) fail("a string with a character that needs an escape");
+      ++at_;
+    }
     return text;
   }
 

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "test_files.hpp"
+#include "test_packs.hpp"
 
 #include <array>
 #include <atomic>
@@ -79,7 +80,47 @@ inline constexpr auto several = loom::dynamic<"compact_several">([](loom::dynami
                                     return out;
                                   }).with_inputs("n");
 
+inline constexpr auto halve = loom::task<"compact_halve">([](std::int64_t x) { return static_cast<double>(x) / 2; })
+                                  .with_inputs("x");
+
+inline constexpr auto halves = loom::dynamic<"compact_halves">([](loom::dynamic_builder& wf, std::int64_t n) {
+                                 std::vector<loom::promise<double>> out;
+                                 for (std::int64_t i = 0; i < n; ++i) out.push_back(wf(halve, i));
+                                 return out;
+                               }).with_inputs("n");
+
+// The doubled sum, then a check of it that fails while `failing` is -2: every other
+// node has run when it fails.
+inline constexpr auto checked = loom::task<"compact_checked">([](std::int64_t s) -> std::int64_t {
+                                  if (failing.load() == -2) throw std::runtime_error("the check fails");
+                                  return s;
+                                }).with_inputs("s");
+
+inline constexpr auto checked_sum = loom::dynamic<"compact_checked_sum">(
+                                        [](loom::dynamic_builder& wf, std::int64_t n) -> loom::promise<std::int64_t> {
+                                          loom::promise<std::int64_t> sum = wf(twice, std::int64_t{0});
+                                          for (std::int64_t i = 1; i < n; ++i) sum = wf(add, sum, wf(twice, i));
+                                          return wf(checked, sum);
+                                        })
+                                        .with_inputs("n");
+
 std::int64_t expected_sum(std::int64_t n) { return n * (n - 1); }
+
+/// The bytes of the last whole record of `key` (within the execution) in the packs of
+/// execution `id`.
+std::string packed_bytes(const loom::object_store& store, const std::string& id, const std::string& key) {
+  for (const auto& e : fs::directory_iterator(store.root() / id / "packs")) {
+    const std::string pack = loom_test::slurp(e.path());
+    try {
+      const auto at = loom_test::find_pack_record(pack, key);
+      const auto r = loom::detail::read_pack_record(std::string_view(pack).substr(at.start), at.start);
+      return pack.substr(at.bytes, r.size);
+    } catch (const std::runtime_error&) {  // (not in this pack)
+    }
+  }
+  FAIL("no record " << key << " in the packs of " << id);
+  return {};
+}
 
 /// Rows of the `nodes` table (not what state_store::nodes() adds from sub-DAG rows).
 std::int64_t node_table_rows(const fs::path& db) {
@@ -301,4 +342,43 @@ TEST_CASE("pack writer: what threads keep is gathered in consistent cuts (a reco
   CHECK(store.list("cut/r").size() == static_cast<std::size_t>(count));
   CHECK(*store.get("cut/r/1234") == "1234");
   CHECK(seen.size() >= 2);  // (flushed while the threads kept: the cuts were taken mid-way)
+}
+
+TEST_CASE("compact sub-DAG: integer outputs are packed in their compact form, a double's as text, both read as text") {
+  reset_counts();
+  scratch_dir dir("compact-test");
+  loom::object_store store(dir.path / "store");
+  loom::executor ex({.threads = 1});
+  auto options = stored(store, "ints");
+  options.compact_subdag_nodes = 0;  // (every sub-DAG compact)
+  CHECK(ex.run(options, doubled_sum, std::int64_t{3}) == expected_sum(3));
+  // dn0 = twice(0), dn1 = twice(1), dn2 = add(dn0, dn1), dn3 = twice(2), dn4 = add(dn2,
+  // dn3): integers, in the compact form.
+  for (const char* node : {"dn0", "dn2", "dn4"}) {
+    const std::string bytes = packed_bytes(store, "ints", std::string("n0/") + node + "/outputs.json");
+    REQUIRE_FALSE(bytes.empty());
+    CHECK(bytes.front() == '\0');
+  }
+  // get() gives back exactly the text a text record holds (no spaces, as it is dumped).
+  CHECK(store.get("ints/n0/dn0/outputs.json") == std::optional<std::string>("{\"o0\":0}"));
+  CHECK(store.get("ints/n0/dn2/outputs.json") == std::optional<std::string>("{\"o0\":2}"));
+  CHECK(store.get("ints/n0/dn4/outputs.json") == std::optional<std::string>("{\"o0\":6}"));
+
+  options.execution_id = "doubles";
+  CHECK(ex.run(options, halves, std::int64_t{3}) == std::vector<double>{0.0, 0.5, 1.0});
+  const std::string half = packed_bytes(store, "doubles", "n0/dn1/outputs.json");
+  CHECK(half == "{\"o0\":0.5}");  // (a double has no compact form: its text, as before)
+  CHECK(store.get("doubles/n0/dn1/outputs.json") == std::optional<std::string>(half));
+
+  // A run that fails at its last node, resumed: the other nodes' outputs are read back
+  // through their compact form and feed the last one; none of them runs again.
+  reset_counts();
+  failing.store(-2);
+  options.execution_id = "failed";
+  CHECK_THROWS_WITH(ex.run(options, checked_sum, std::int64_t{3}), Catch::Contains("the check fails"));
+  CHECK(packed_bytes(store, "failed", "n0/dn4/outputs.json").front() == '\0');
+  failing.store(-1);
+  options.resume = true;
+  CHECK(ex.run(options, checked_sum, std::int64_t{3}) == expected_sum(3));
+  for (std::size_t i = 0; i < 3; ++i) CHECK(ran[i].load() == 1);
 }

@@ -85,6 +85,8 @@ TEST_CASE("compact values: the store's text is what dumping the literal encoding
   same_text(std::numeric_limits<std::int64_t>::min());
   same_text(std::numeric_limits<std::int64_t>::max());
   same_text(std::numeric_limits<std::int32_t>::min());
+  same_text(std::numeric_limits<std::int16_t>::min());
+  same_text(std::numeric_limits<std::uint32_t>::max());
   same_text(std::numeric_limits<std::uint64_t>::max());
   same_text(std::uint16_t{65535});
   same_text(std::string());

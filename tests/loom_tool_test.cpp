@@ -6,6 +6,7 @@
 // in show's tree, --node and --json.
 #include <loom/futures_file.hpp>
 #include <loom/object_store.hpp>
+#include <loom/detail/compact_value.hpp>
 #include <loom/state_store.hpp>
 
 #include <catch2/catch.hpp>
@@ -804,6 +805,36 @@ TEST_CASE("inspect: stored values, in packs (by key) and in files, plain JSON fi
   CHECK(contains(no_file.err, "no file " + (dir.path / "nope.json").string()));
 }
 #endif
+
+TEST_CASE("inspect: a compact record of a pack that does not read is damaged there too, as reading its key says") {
+  scratch_dir dir("tool-test");
+  loom::object_store store(dir.path);
+  std::string good;
+  loom::detail::begin_compact_object(good, 1);
+  REQUIRE(loom::detail::append_compact_name(good, "o0"));
+  REQUIRE(loom::detail::compact_of(good, std::int64_t{5}));
+  std::string bad = good;
+  bad.back() = static_cast<char>(0x80);  // (a number that does not end; its checksum is right)
+  {
+    loom::pack_writer pack(store, "ex-1");
+    pack.append("ex-1/n0/dn0/outputs.json", good);
+    pack.append("ex-1/n0/dn1/outputs.json", bad);
+    pack.flush();
+  }
+  fs::path pack;
+  for (const auto& e : fs::directory_iterator(dir.path / "ex-1" / "packs")) pack = e.path();
+  const auto records = loom_tool({"inspect", pack.string()});
+  CHECK(records.code == 1);
+  CHECK(contains(records.out, "ex-1/n0/dn0/outputs.json"));
+  CHECK(contains(records.err, "ex-1/n0/dn1/outputs.json at offset "));
+  CHECK(contains(records.err, "compact value: cut short inside a number"));
+  const auto value = loom_tool({"inspect", "ex-1/n0/dn0/outputs.json", "--store", dir.path.string()});
+  CHECK(value.code == 0);
+  CHECK(value.out == "{\n  \"o0\": 5\n}\n");
+  const auto damaged = loom_tool({"inspect", "ex-1/n0/dn1/outputs.json", "--store", dir.path.string()});
+  CHECK(damaged.code == 1);
+  CHECK(contains(damaged.err, "compact value: cut short inside a number"));
+}
 
 #ifdef LOOM_FUTURES_FORMS_BINARY
 TEST_CASE("inspect: every binding form, a subworkflow and stored literals (checked against the store)") {

@@ -243,11 +243,13 @@ TEST_CASE("object store: a compact record is read back as its JSON text, and a m
     pack.append("ex-6/n0/dn0/outputs.json", compact);
     pack.append("ex-6/n0/dn1/outputs.json", malformed);
     pack.append("ex-6/n0/dn2/outputs.json", "{\"o0\":1}");
+    pack.append("ex-6/n0/dn3/other.bin", std::string("\0\x01", 2));  // (not a node's outputs: bytes as they are)
     pack.flush();
   }
   loom::object_store fresh(dir.path);
   CHECK(fresh.get("ex-6/n0/dn0/outputs.json") == std::optional<std::string>("{\"counts\":[3,0,-2,1000]}"));
   CHECK(fresh.get("ex-6/n0/dn2/outputs.json") == std::optional<std::string>("{\"o0\":1}"));
+  CHECK(fresh.get("ex-6/n0/dn3/other.bin") == std::optional<std::string>(std::string("\0\x01", 2)));
   CHECK_THROWS_MATCHES(fresh.get("ex-6/n0/dn1/outputs.json"), loom::object_corrupt,
                        Catch::Matchers::Predicate<loom::object_corrupt>(
                            [](const loom::object_corrupt& e) {

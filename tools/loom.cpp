@@ -695,10 +695,17 @@ int inspect_pack(const std::string& name, const std::string& text, bool as_json)
       break;
     }
     const std::string key = execution + std::string(r.key);
-    const std::string check = r.status == state::whole ? "ok" : r.problem;
+    std::string check = r.status == state::whole ? "ok" : r.problem;
+    if (r.status == state::whole) {
+      try {  // (a compact body must read as its JSON text too, as get() reads it)
+        (void)loom::detail::packed_object_text(r.key, std::string(rest.substr(r.body, r.size)));
+      } catch (const loom::error& e) {
+        check = e.what();
+      }
+    }
     rows.push_back({std::to_string(offset), key, std::to_string(r.size), check});
     records.push_back(json{{"offset", offset}, {"key", key}, {"bytes", r.size}, {"check", check}});
-    if (r.status != state::whole) damage.push_back(key + " at offset " + std::to_string(offset) + ": " + check);
+    if (check != "ok") damage.push_back(key + " at offset " + std::to_string(offset) + ": " + check);
     offset += r.length;
     rest.remove_prefix(r.length);
   }

@@ -24,8 +24,10 @@
 //   (little-endian). The checksum is XXH3 of the bytes seeded by XXH3 of the key, so
 //   neither damaged bytes nor a damaged key pass; the header check (XXH3 of the first 20
 //   bytes, low half) catches a damaged size before it is used to frame what follows.
-//   A pack is only ever appended to; a record cut short by a crash is at its end and is
-//   simply not there. get() finds packed objects by key (an index built by reading the
+//   The bytes of a compact sub-DAG's node outputs may be in a binary form
+//   (loom/detail/compact_value.hpp, starting with a NUL byte): get() gives back their
+//   JSON text. A pack is only ever appended to; a record cut short by a crash is at
+//   its end and is simply not there. get() finds packed objects by key (an index built by reading the
 //   execution's packs, refreshed when a key is not found).
 //
 // The store's code is compiled once into loom::runtime (src/object_store.cpp).
@@ -136,6 +138,11 @@ struct pack_record {
 /// zeros an O_DIRECT write pads the pack with up to a block boundary are taken as no
 /// record yet (loom/detail/direct_io.hpp), zeros that end elsewhere are damage.
 pack_record read_pack_record(std::string_view rest, std::uint64_t offset = 0);
+
+/// A packed object's bytes as get() gives them: a node's outputs (a key ending in
+/// outputs.json) kept in the compact form (loom/detail/compact_value.hpp) as their JSON
+/// text, anything else as it is. Throws loom::error when a compact body does not read.
+std::string packed_object_text(std::string_view key, std::string bytes);
 
 /// Where a packed object is.
 struct packed_location {

@@ -228,6 +228,15 @@ char* integer_text(char* at, T value) {
                              : std::to_chars(at, at + integer_text_bytes, static_cast<std::uint64_t>(value)).ptr;
 }
 
+/// Whether json_text_of writes this string between quotes as it is: printable ASCII
+/// without '"' or '\\' (anything else is dumped by nlohmann, which escapes it).
+inline bool is_plain_text(std::string_view text) {
+  for (const char c : text) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
 /// A std::vector of integers (json_text_of writes its numbers in place).
 template <class T>
 struct is_integer_list : std::false_type {};
@@ -244,9 +253,7 @@ bool json_text_of(std::string& out, const T& value) {
     out.append(digits, integer_text(digits, value));
     return true;
   } else if constexpr (std::is_same_v<T, std::string>) {
-    for (const char c : value) {
-      if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
-    }
+    if (!is_plain_text(value)) return false;
     out += '"';
     out += value;
     out += '"';

@@ -77,14 +77,6 @@ inline std::uint64_t zigzag(std::int64_t value) {
 
 inline void append_tag(std::string& out, compact_tag tag) { out += static_cast<char>(tag); }
 
-/// Whether json_text_of writes this string between quotes as it is (no escapes).
-inline bool is_plain_text(std::string_view text) {
-  for (const char c : text) {
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
-  }
-  return true;
-}
-
 /// Appends the compact form of `value` (no marker) to `out`; false for a type or a value
 /// that json_text_of does not write itself (what was appended before is the caller's to
 /// drop).
