@@ -167,12 +167,11 @@ LOOM_FUNC void seal_pack_record(std::string& out, std::size_t start, std::size_t
   put_le(header + 20, checksum64(std::string_view(header, 20)) & 0xFFFFFFFFu, 4);
 }
 
-LOOM_FUNC std::string packed_object_text(std::string_view key, std::string bytes) {
+LOOM_FUNC bool holds_compact_outputs(std::string_view key, std::string_view bytes) {
   constexpr std::string_view outputs = "outputs.json";
   const bool is_outputs = key.size() >= outputs.size() && key.substr(key.size() - outputs.size()) == outputs &&
                           (key.size() == outputs.size() || key[key.size() - outputs.size() - 1] == '/');
-  if (!is_outputs || !is_compact(bytes)) return bytes;
-  return compact_to_json_text(bytes);  // (a compact sub-DAG's outputs: their JSON text, as every reader expects)
+  return is_outputs && is_compact(bytes);
 }
 
 LOOM_FUNC pack_record read_pack_record(std::string_view rest, std::uint64_t offset) {
@@ -572,8 +571,9 @@ LOOM_FUNC std::optional<std::string> object_store::get_packed(std::string_view k
   if (detail::pack_record_checksum(key.substr(execution.size() + 1), bytes) != where.checksum) {
     throw object_corrupt(std::string(key), "checksum mismatch in " + path.string());
   }
-  try {
-    return detail::packed_object_text(key, std::move(bytes));
+  if (!detail::holds_compact_outputs(key, bytes)) return bytes;
+  try {  // (a compact sub-DAG's outputs: their JSON text, as every reader expects)
+    return detail::compact_to_json_text(bytes);
   } catch (const error& e) {
     throw object_corrupt(std::string(key), std::string(e.what()) + " in " + path.string() + " at offset " +
                                                std::to_string(where.offset));

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test_values.hpp"
+
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -20,23 +22,8 @@
 namespace {
 
 using loom::detail::compact_to_json_text;
-
-template <class T>
-std::string dumped(const T& value) {
-  loom::json j;
-  loom::detail::encode_to<T>(j, value);
-  return j.dump();
-}
-
-/// `value` as the sole output `name` of a node, in a compact body.
-template <class T>
-std::string compact_body(const T& value, std::string_view name = "o0") {
-  std::string body;
-  loom::detail::begin_compact_object(body, 1);
-  REQUIRE(loom::detail::append_compact_name(body, name));
-  REQUIRE(loom::detail::compact_of<T>(body, value));
-  return body;
-}
+using loom_test::compact_body;
+using loom_test::dumped;
 
 template <class T>
 void same_text(const T& value) {

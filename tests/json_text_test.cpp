@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test_values.hpp"
+
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -18,12 +20,7 @@
 
 namespace {
 
-template <class T>
-std::string dumped(const T& value) {
-  loom::json j;
-  loom::detail::encode_to<T>(j, value);
-  return j.dump();
-}
+using loom_test::dumped;
 
 template <class T>
 void same_text(const T& value) {

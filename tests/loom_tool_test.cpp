@@ -6,13 +6,13 @@
 // in show's tree, --node and --json.
 #include <loom/futures_file.hpp>
 #include <loom/object_store.hpp>
-#include <loom/detail/compact_value.hpp>
 #include <loom/state_store.hpp>
 
 #include <catch2/catch.hpp>
 
 #include "test_files.hpp"
 #include "test_packs.hpp"
+#include "test_values.hpp"
 #include "tool_fixture.hpp"
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
@@ -809,10 +809,7 @@ TEST_CASE("inspect: stored values, in packs (by key) and in files, plain JSON fi
 TEST_CASE("inspect: a compact record of a pack that does not read is damaged there too, as reading its key says") {
   scratch_dir dir("tool-test");
   loom::object_store store(dir.path);
-  std::string good;
-  loom::detail::begin_compact_object(good, 1);
-  REQUIRE(loom::detail::append_compact_name(good, "o0"));
-  REQUIRE(loom::detail::compact_of(good, std::int64_t{5}));
+  const std::string good = loom_test::compact_body(std::int64_t{5});
   std::string bad = good;
   bad.back() = static_cast<char>(0x80);  // (a number that does not end; its checksum is right)
   {

@@ -2,7 +2,6 @@
 // and never used; packed objects are found by key; a pack cut short by a crash loses
 // only its unfinished record.
 #include <loom/object_store.hpp>
-#include <loom/detail/compact_value.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -12,6 +11,7 @@
 
 #include "test_files.hpp"
 #include "test_packs.hpp"
+#include "test_values.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -232,10 +232,7 @@ TEST_CASE("object store: packs another writer appends to are seen within the res
 TEST_CASE("object store: a compact record is read back as its JSON text, and a malformed one is reported with its key") {
   scratch_dir dir("object-store-test");
   loom::object_store store(dir.path);
-  std::string compact;
-  loom::detail::begin_compact_object(compact, 1);
-  REQUIRE(loom::detail::append_compact_name(compact, "counts"));
-  REQUIRE(loom::detail::compact_of(compact, std::vector<std::int64_t>{3, 0, -2, 1000}));
+  const std::string compact = loom_test::compact_body(std::vector<std::int64_t>{3, 0, -2, 1000}, "counts");
   std::string malformed = compact;
   malformed.back() = static_cast<char>(0x80);  // (a varint that does not end; checksummed as written)
   {

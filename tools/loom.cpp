@@ -14,6 +14,7 @@
 #include "store_view.hpp"
 #include "ui_server.hpp"
 
+#include <loom/detail/compact_value.hpp>
 #include <loom/object_store.hpp>
 #include <loom/state_store.hpp>
 
@@ -696,9 +697,9 @@ int inspect_pack(const std::string& name, const std::string& text, bool as_json)
     }
     const std::string key = execution + std::string(r.key);
     std::string check = r.status == state::whole ? "ok" : r.problem;
-    if (r.status == state::whole) {
+    if (r.status == state::whole && loom::detail::holds_compact_outputs(r.key, rest.substr(r.body, r.size))) {
       try {  // (a compact body must read as its JSON text too, as get() reads it)
-        (void)loom::detail::packed_object_text(r.key, std::string(rest.substr(r.body, r.size)));
+        (void)loom::detail::compact_to_json_text(rest.substr(r.body, r.size));
       } catch (const loom::error& e) {
         check = e.what();
       }

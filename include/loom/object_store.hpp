@@ -27,8 +27,8 @@
 //   The bytes of a compact sub-DAG's node outputs may be in a binary form
 //   (loom/detail/compact_value.hpp, starting with a NUL byte): get() gives back their
 //   JSON text. A pack is only ever appended to; a record cut short by a crash is at
-//   its end and is simply not there. get() finds packed objects by key (an index built by reading the
-//   execution's packs, refreshed when a key is not found).
+//   its end and is simply not there. get() finds packed objects by key (an index built
+//   by reading the execution's packs, refreshed when a key is not found).
 //
 // The store's code is compiled once into loom::runtime (src/object_store.cpp).
 #pragma once
@@ -139,10 +139,10 @@ struct pack_record {
 /// record yet (loom/detail/direct_io.hpp), zeros that end elsewhere are damage.
 pack_record read_pack_record(std::string_view rest, std::uint64_t offset = 0);
 
-/// A packed object's bytes as get() gives them: a node's outputs (a key ending in
-/// outputs.json) kept in the compact form (loom/detail/compact_value.hpp) as their JSON
-/// text, anything else as it is. Throws loom::error when a compact body does not read.
-std::string packed_object_text(std::string_view key, std::string bytes);
+/// Whether a packed object is a node's outputs (a key ending in outputs.json) kept in the
+/// compact form (loom/detail/compact_value.hpp): get() gives their JSON text
+/// (compact_to_json_text), not the bytes as they are.
+bool holds_compact_outputs(std::string_view key, std::string_view bytes);
 
 /// Where a packed object is.
 struct packed_location {

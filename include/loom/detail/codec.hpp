@@ -211,13 +211,6 @@ void encode_to(json& out, const T& value) {
   }
 }
 
-/// The literal encoding of `value` as compact JSON text, what
-/// `json v; encode_to(v, value); v.dump()` gives, written straight into `out` (a
-/// recorded node's outputs and a futures file's literals: once per node). Only for the
-/// types whose text is quick to get right: booleans, integers, strings of printable
-/// ASCII without '"' or '\\', and lists, optionals and tuples of them. Anything else
-/// (a float, a map, a record, a string that needs escapes) returns false: the caller
-/// dumps the JSON. What was appended before the false is the caller's to drop.
 /// The longest text of an integer (-9223372036854775808; 18446744073709551615).
 inline constexpr std::size_t integer_text_bytes = 20;
 
@@ -243,6 +236,13 @@ struct is_integer_list : std::false_type {};
 template <class T, class A>
 struct is_integer_list<std::vector<T, A>> : std::bool_constant<is_integer_v<T>> {};
 
+/// The literal encoding of `value` as compact JSON text, what
+/// `json v; encode_to(v, value); v.dump()` gives, written straight into `out` (a
+/// recorded node's outputs and a futures file's literals: once per node). Only for the
+/// types whose text is quick to get right: booleans, integers, strings of printable
+/// ASCII without '"' or '\\', and lists, optionals and tuples of them. Anything else
+/// (a float, a map, a record, a string that needs escapes) returns false: the caller
+/// dumps the JSON. What was appended before the false is the caller's to drop.
 template <class T>
 bool json_text_of(std::string& out, const T& value) {
   if constexpr (std::is_same_v<T, bool>) {
