@@ -7,6 +7,9 @@
 #include <loom/error.hpp>
 
 #include <array>
+#include <cctype>
+#include <cstdint>
+#include <string_view>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -138,7 +141,11 @@ LOOM_FUNC command_output run_command(const std::string& program, const std::vect
       if (fds[k].fd < 0 || (fds[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       const auto n = ::read(fds[k].fd, buffer, sizeof buffer);
       if (n > 0) {
-        if (sinks[k]->size() < output_limit) sinks[k]->append(buffer, static_cast<std::size_t>(n));
+        if (sinks[k]->size() < output_limit) {
+          sinks[k]->append(buffer, static_cast<std::size_t>(n));
+        } else {
+          result.truncated = true;
+        }
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
         ::close(fds[k].fd);
         fds[k].fd = -1;
@@ -181,11 +188,136 @@ LOOM_FUNC std::string slurm_client::submit(const std::vector<std::string>& argum
 }
 
 LOOM_FUNC std::optional<std::vector<queued_job>> slurm_client::queue(const std::string& name) {
+  const command_output listed = call(options_.scontrol, {"--oneliner", "show", "job"});
+  if (listed.ok() && !listed.truncated) return parse_jobs(listed.out, name);
+  if (!listed.ok()) return std::nullopt;
   // --array: one line per element of a job array ("12_3"), pending ones too.
   const command_output r =
       call(options_.squeue, {"--noheader", "--array", "--name=" + name, "--format=%i|%T|%r|%k"});
-  if (!r.ok()) return std::nullopt;
+  if (!r.ok() || r.truncated) return std::nullopt;
   return parse_queue(r.out);
+}
+
+namespace {
+
+/// The value of `key` ("JobState=") in one job's text of scontrol: the key must start a
+/// word. A value ends at the end of its word, or with `spaces` (free text: a job's name,
+/// its comment) at the next word that reads as another key ("StdErr=...").
+std::string scontrol_field(std::string_view text, std::string_view key, bool spaces = false) {
+  std::size_t at = 0;
+  while ((at = text.find(key, at)) != std::string_view::npos) {
+    if (at == 0 || text[at - 1] == ' ' || text[at - 1] == '\n') break;
+    at += key.size();
+  }
+  if (at == std::string_view::npos) return {};
+  const auto start = at + key.size();
+  auto end = text.find_first_of(spaces ? "\n" : " \n", start);
+  if (end == std::string_view::npos) end = text.size();
+  if (spaces) {
+    // The next " Key=" (letters first, then letters, digits, '/', ':', '_') ends it.
+    for (auto space = text.find(' ', start); space != std::string_view::npos && space < end;
+         space = text.find(' ', space + 1)) {
+      std::size_t k = space + 1;
+      if (k >= end || std::isalpha(static_cast<unsigned char>(text[k])) == 0) continue;
+      while (k < end && (std::isalnum(static_cast<unsigned char>(text[k])) != 0 || text[k] == '/' ||
+                         text[k] == ':' || text[k] == '_')) {
+        ++k;
+      }
+      if (k < end && text[k] == '=') {
+        end = space;
+        break;
+      }
+    }
+    while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\r')) --end;
+  }
+  return std::string(text.substr(start, end - start));
+}
+
+/// An array's task ids as scontrol prints them ("3", "2-40%2", "1,3,5-7", "0-15:4"),
+/// each passed to `each`; false (and none passed) when they do not read as such, or
+/// would be more than any cluster allows (MaxArraySize is at most 4,000,001).
+template <class Each>
+bool for_each_array_index(std::string_view ids, Each&& each) {
+  constexpr std::uint64_t most = 4'000'001;
+  if (const auto percent = ids.find('%'); percent != std::string_view::npos) ids = ids.substr(0, percent);
+  struct range {
+    std::uint64_t first, last, step;
+  };
+  std::vector<range> ranges;
+  std::uint64_t total = 0;
+  auto number = [](std::string_view digits, std::uint64_t& out) {
+    if (digits.empty() || digits.size() > 9) return false;
+    out = 0;
+    for (const char c : digits) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return true;
+  };
+  while (!ids.empty()) {
+    const auto comma = ids.find(',');
+    std::string_view part = ids.substr(0, comma);
+    ids = comma == std::string_view::npos ? std::string_view() : ids.substr(comma + 1);
+    range r{0, 0, 1};
+    if (const auto colon = part.find(':'); colon != std::string_view::npos) {
+      if (!number(part.substr(colon + 1), r.step) || r.step == 0) return false;
+      part = part.substr(0, colon);
+    }
+    const auto dash = part.find('-');
+    if (!number(part.substr(0, dash), r.first)) return false;
+    r.last = r.first;
+    if (dash != std::string_view::npos && !number(part.substr(dash + 1), r.last)) return false;
+    if (r.last < r.first || r.first >= most || r.last >= most) return false;
+    total += (r.last - r.first) / r.step + 1;
+    if (total > most) return false;
+    ranges.push_back(r);
+  }
+  for (const range& r : ranges) {
+    for (std::uint64_t k = r.first; k <= r.last; k += r.step) each(k);
+  }
+  return !ranges.empty();
+}
+
+}  // namespace
+
+LOOM_FUNC bool slurm_client::has_ended(const std::string& state) {
+  // The base states of a job that ended; a job still completing, configuring, resizing,
+  // requeued or signalled is shown by that flag's name instead (job_state_string).
+  for (const char* ended : {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",
+                            "DEADLINE", "OUT_OF_MEMORY", "REVOKED", "SPECIAL_EXIT"}) {
+    if (state == ended) return true;
+  }
+  return false;
+}
+
+LOOM_FUNC std::vector<queued_job> slurm_client::parse_jobs(const std::string& text, const std::string& name) {
+  std::vector<queued_job> jobs;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const auto newline = rest.find('\n');
+    const std::string_view line = rest.substr(0, newline);
+    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+    // (Cheap test first: most of a cluster's jobs are other users'.)
+    if (line.find(name) == std::string_view::npos || scontrol_field(line, "JobName=", true) != name) continue;
+    queued_job job;
+    job.state = scontrol_field(line, "JobState=");
+    if (job.state.empty() || has_ended(job.state)) continue;
+    job.reason = scontrol_field(line, "Reason=");
+    job.comment = scontrol_field(line, "Comment=", true);
+    const std::string array = scontrol_field(line, "ArrayJobId=");
+    const std::string tasks = scontrol_field(line, "ArrayTaskId=");
+    if (!array.empty() && !tasks.empty()) {
+      const bool listed = for_each_array_index(tasks, [&](std::uint64_t k) {
+        queued_job element = job;
+        element.id = array + "_" + std::to_string(k);
+        jobs.push_back(std::move(element));
+      });
+      if (listed) continue;
+    }
+    job.id = scontrol_field(line, "JobId=");
+    if (!job.id.empty()) jobs.push_back(std::move(job));
+  }
+  return jobs;
 }
 
 LOOM_FUNC std::vector<queued_job> slurm_client::parse_queue(const std::string& text) {
@@ -236,23 +368,11 @@ LOOM_FUNC std::optional<job_description> slurm_client::describe(const std::strin
 
 LOOM_FUNC job_description slurm_client::parse_description(const std::string& line) {
   job_description d;
-  auto field = [&](std::string_view key) -> std::string {
-    std::size_t at = 0;
-    while ((at = line.find(key, at)) != std::string::npos) {
-      if (at == 0 || line[at - 1] == ' ' || line[at - 1] == '\n') {
-        const auto start = at + key.size();
-        const auto end = line.find_first_of(" \n", start);
-        return line.substr(start, end == std::string::npos ? std::string::npos : end - start);
-      }
-      at += key.size();
-    }
-    return {};
-  };
-  d.state = field("JobState=");
+  d.state = scontrol_field(line, "JobState=");
   d.known = !d.state.empty();
-  d.reason = field("Reason=");
-  d.exit_code = field("ExitCode=");
-  d.node_list = field("NodeList=");
+  d.reason = scontrol_field(line, "Reason=");
+  d.exit_code = scontrol_field(line, "ExitCode=");
+  d.node_list = scontrol_field(line, "NodeList=");
   return d;
 }
 

@@ -24,6 +24,7 @@ std::string shell_quoted(const std::string& text);
 struct command_output {
   bool started = false;  // false: it could not be started (`err` says why)
   bool timed_out = false;
+  bool truncated = false;  // it printed more than is kept (64 MiB a stream): `out` is cut
   std::chrono::milliseconds timeout{0};  // the time it was given
   int status = 0;  // as waitpid reports it
   std::string out;
@@ -39,7 +40,8 @@ struct command_output {
 command_output run_command(const std::string& program, const std::vector<std::string>& args,
                            std::chrono::milliseconds timeout);
 
-/// A job of the run, as squeue lists it (pending or running).
+/// A job of the run that has not ended (pending, running, completing...), as the
+/// controller lists it; an array's element as "12_3".
 struct queued_job {
   std::string id;
   std::string state;   // PENDING, RUNNING, COMPLETING, ...
@@ -72,8 +74,12 @@ class slurm_client {
   /// not answer or could not reach the controller (the job may then exist: look it up).
   std::string submit(const std::vector<std::string>& arguments, const std::string& script);
 
-  /// The pending and running jobs named `name`, an array's elements one by one;
-  /// nothing when the controller did not answer.
+  /// The jobs named `name` that have not ended, an array's elements one by one; nothing
+  /// when the controller did not answer. One call and one RPC (`scontrol --oneliner
+  /// show job`, filtered here): squeue makes two, as it asks for the partitions too, and
+  /// the controller sends every job it holds either way (squeue filters by name on the
+  /// client side too). Only when that list is too long to keep (over 40,000 jobs or so)
+  /// is squeue asked instead.
   std::optional<std::vector<queued_job>> queue(const std::string& name);
 
   /// The cluster's MaxArraySize (array indices are below it); nothing when the
@@ -92,6 +98,12 @@ class slurm_client {
 
   /// Parses one line of `scontrol show job -o` (exposed for tests).
   static job_description parse_description(const std::string& line);
+  /// The jobs named `name` that have not ended, from `scontrol --oneliner show job`'s
+  /// lines; a pending array's elements, which scontrol lists as one line
+  /// ("ArrayTaskId=2-40%2"), one by one (exposed for tests).
+  static std::vector<queued_job> parse_jobs(const std::string& text, const std::string& name);
+  /// Whether a job in this state (scontrol's JobState, squeue's %T) has ended.
+  static bool has_ended(const std::string& state);
   /// Parses squeue's lines printed with `%i|%T|%r|%k` (exposed for tests).
   static std::vector<queued_job> parse_queue(const std::string& text);
 

@@ -586,25 +586,11 @@ class slurm_node_backend final : public node_backend {
     const std::string comment = record->value("comment", std::string());
     const std::size_t items = record->value("items", std::size_t{0});
     const std::uint32_t index = record->value("index", std::uint32_t{0});
-    std::string id;
-    if (const auto done = read_done(job->done_record); done && (recorded_id.empty() || done->job == recorded_id)) {
-      id = done->job;
-    } else if (const auto* queued = queued_at_resume()) {
-      const std::string element = "_" + std::to_string(index);
-      for (const auto& q : *queued) {
-        const bool ends_with_index =
-            q.id.size() > element.size() && q.id.compare(q.id.size() - element.size(), element.size(), element) == 0;
-        if ((!recorded_id.empty() && q.id == recorded_id) ||
-            (recorded_id.empty() && q.comment == comment && ends_with_index)) {
-          id = q.id;
-        }
-      }
-      if (id.empty()) {
-        if (const auto done = read_done(job->done_record); done && (recorded_id.empty() || done->job == recorded_id)) {
-          id = done->job;
-        }
-      }
-    }
+    const std::string element = "_" + std::to_string(index);
+    const std::string id = earlier_job(*job, recorded_id, [&](const queued_job& q) {
+      return q.comment == comment && q.id.size() > element.size() &&
+             q.id.compare(q.id.size() - element.size(), element.size(), element) == 0;
+    });
     if (id.empty()) return std::nullopt;
     if (items != job->batch->items.size()) {
       context_.warn("node " + job->node_path + ": cancelling Slurm job " + id +
@@ -651,20 +637,7 @@ class slurm_node_backend final : public node_backend {
     auto job = make_job(f, node, request, last - 1, stem, false);
     job->dynamic = dynamic;
     job->timeout = policy.timeout;
-    std::string id;
-    if (const auto done = read_done(job->done_record); done && (recorded_id.empty() || done->job == recorded_id)) {
-      id = done->job;
-    } else if (const auto* queued = queued_at_resume()) {
-      for (const auto& q : *queued) {
-        if ((!recorded_id.empty() && q.id == recorded_id) || (recorded_id.empty() && q.comment == comment)) id = q.id;
-      }
-      // After the queue was read, a job may have ended: its record says so.
-      if (id.empty()) {
-        if (const auto done = read_done(job->done_record); done && (recorded_id.empty() || done->job == recorded_id)) {
-          id = done->job;
-        }
-      }
-    }
+    const std::string id = earlier_job(*job, recorded_id, [&](const queued_job& q) { return q.comment == comment; });
     if (id.empty()) return std::nullopt;
     context_.warn("node " + job->node_path + ": adopting Slurm job " + id + ", submitted by the driver before");
     const auto pos = comment.rfind('.');
@@ -676,7 +649,28 @@ class slurm_node_backend final : public node_backend {
     return ticket;
   }
 
-  /// The run's jobs queued or running when the resume began (one squeue for all the
+  /// Resume: the id of the job an earlier driver submitted for `job`, when it has ended
+  /// with its done record or is still queued or running; empty when neither. Its id is
+  /// `recorded_id` when that driver learnt it (sbatch answered), else the queue's job
+  /// that `unrecorded` picks (by its comment).
+  template <class Match>
+  std::string earlier_job(const slurm_job& job, const std::string& recorded_id, Match&& unrecorded) {
+    auto ended = [&]() -> std::string {
+      const auto done = read_done(job.done_record);
+      return done && (recorded_id.empty() || done->job == recorded_id) ? done->job : std::string();
+    };
+    if (std::string id = ended(); !id.empty()) return id;
+    const auto* queued = queued_at_resume();
+    if (queued == nullptr) return {};
+    std::string id;
+    for (const auto& q : *queued) {
+      if (recorded_id.empty() ? unrecorded(q) : q.id == recorded_id) id = q.id;
+    }
+    // After the queue was read, a job may have ended: its record says so.
+    return id.empty() ? ended() : id;
+  }
+
+  /// The run's jobs queued or running when the resume began (one look for all the
   /// nodes it adopts); null when the controller did not answer.
   const std::vector<queued_job>* queued_at_resume() {
     std::call_once(resume_queue_once_, [&] { resume_queue_ = client_.queue(job_name_); });
@@ -1077,7 +1071,7 @@ class slurm_node_backend final : public node_backend {
       const auto asked = clock::now();
       const auto queued = client_.queue(job_name_);
       if (!queued) {
-        if (!warned) context_.warn("the Slurm controller does not answer (squeue); waiting for it");
+        if (!warned) context_.warn("the Slurm controller does not answer (scontrol show job); waiting for it");
         warned = true;
         lock.lock();
         continue;

@@ -142,6 +142,94 @@ TEST_CASE("squeue: no line, no job", "[slurm client]") {
   CHECK(last_without_newline[0].comment == "n5/dn1#0.1");
 }
 
+namespace {
+
+/// A line of `scontrol --oneliner show job` as Slurm 22.05 prints it (the fields Loom
+/// does not read shortened), with these fields.
+std::string job_line(const std::string& ids, const std::string& name, const std::string& state,
+                     const std::string& comment) {
+  return ids + " JobName=" + name + " UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=4294901758 Nice=0 " +
+         "Account=(null) QOS=(null) JobState=" + state + " Reason=Priority Dependency=(null) Requeue=1 Restarts=0 " +
+         "BatchFlag=1 ExitCode=0:0 NodeList= NumNodes=1 Command=/tmp/s.sh WorkDir=/tmp Comment=" + comment +
+         "  StdErr=/dev/null StdIn=/dev/null StdOut=/dev/null Power= \n";
+}
+
+std::vector<std::string> ids_of(const std::vector<queued_job>& jobs) {
+  std::vector<std::string> ids;
+  for (const auto& j : jobs) ids.push_back(j.id);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("scontrol show job: the run's jobs that have not ended, by name", "[slurm client]") {
+  const std::string text = job_line("JobId=11", "loom:ex-1", "RUNNING", "n0/dn1#0.1") +
+                           job_line("JobId=12", "loom:ex-10", "RUNNING", "n0/dn2#0.1") +  // another run's
+                           job_line("JobId=13", "other", "PENDING", "loom:ex-1") +        // the name elsewhere
+                           job_line("JobId=14", "loom:ex-1", "COMPLETED", "n0/dn3#0.1") +
+                           job_line("JobId=15", "loom:ex-1", "COMPLETING", "n0/dn4#0.1") +
+                           job_line("JobId=16", "loom:ex-1", "OUT_OF_MEMORY", "n0/dn5#0.1") +
+                           job_line("JobId=17", "loom:ex-1", "PENDING", "loom pilot workers") +
+                           job_line("JobId=18", "loom:ex-1", "CONFIGURING", "") +
+                           "No jobs in the system\n";
+  const auto jobs = slurm_client::parse_jobs(text, "loom:ex-1");
+  CHECK(ids_of(jobs) == std::vector<std::string>{"11", "15", "17", "18"});
+  REQUIRE(jobs.size() == 4);
+  CHECK(jobs[0].state == "RUNNING");
+  CHECK(jobs[0].reason == "Priority");
+  CHECK(jobs[0].comment == "n0/dn1#0.1");
+  CHECK(jobs[1].state == "COMPLETING");
+  CHECK(jobs[2].comment == "loom pilot workers");  // a comment with spaces, up to the next key
+  CHECK(jobs[3].comment.empty());
+  for (const char* ended : {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",
+                            "DEADLINE", "OUT_OF_MEMORY"}) {
+    CHECK(slurm_client::has_ended(ended));
+  }
+  for (const char* alive : {"PENDING", "RUNNING", "SUSPENDED", "COMPLETING", "CONFIGURING", "REQUEUED", "RESIZING",
+                            "SIGNALING", "STAGE_OUT"}) {
+    CHECK_FALSE(slurm_client::has_ended(alive));
+  }
+  CHECK(slurm_client::parse_jobs("", "loom:ex-1").empty());
+  CHECK(slurm_client::parse_jobs("No jobs in the system\n", "loom:ex-1").empty());
+}
+
+TEST_CASE("scontrol show job: a job name that holds key=value text is read whole", "[slurm client]") {
+  const std::string name = "loom:NodeList=bad,JobState=bad";
+  const auto jobs = slurm_client::parse_jobs(job_line("JobId=5", name, "RUNNING", "x"), name);
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].id == "5");
+  CHECK(jobs[0].state == "RUNNING");
+  CHECK(slurm_client::parse_jobs(job_line("JobId=5", name, "RUNNING", "x"), "loom:NodeList=bad").empty());
+}
+
+TEST_CASE("scontrol show job: an array's elements one by one, pending ones listed as a range", "[slurm client]") {
+  // Started elements have a line each; the pending rest share the array's line.
+  const std::string text = job_line("JobId=4 ArrayJobId=2 ArrayTaskId=0 ArrayTaskThrottle=2", "loom:ex-1", "RUNNING",
+                                    "n0#array-1.1") +
+                           job_line("JobId=5 ArrayJobId=2 ArrayTaskId=1 ArrayTaskThrottle=2", "loom:ex-1", "COMPLETED",
+                                    "n0#array-1.1") +
+                           job_line("JobId=2 ArrayJobId=2 ArrayTaskId=2-5%2 ArrayTaskThrottle=2", "loom:ex-1",
+                                    "PENDING", "n0#array-1.1") +
+                           job_line("JobId=30 ArrayJobId=30 ArrayTaskId=1,3,7-8", "loom:ex-1", "PENDING", "a") +
+                           job_line("JobId=40 ArrayJobId=40 ArrayTaskId=0-12:4", "loom:ex-1", "PENDING", "b");
+  const auto jobs = slurm_client::parse_jobs(text, "loom:ex-1");
+  CHECK(ids_of(jobs) == std::vector<std::string>{"2_0", "2_2", "2_3", "2_4", "2_5", "30_1", "30_3", "30_7", "30_8",
+                                                 "40_0", "40_4", "40_8", "40_12"});
+  for (const auto& j : jobs) CHECK_FALSE(j.comment.empty());
+}
+
+TEST_CASE("scontrol show job: array ids that do not read as such name the job itself", "[slurm client]") {
+  // Damaged or unexpected (NO_VAL, a range past any MaxArraySize, a step of 0, letters):
+  // the line's own JobId, so that the job is not lost from the list.
+  for (const char* tasks : {"4294967294", "0-99999999", "0-9:0", "x", "5-3", "", "1,,2"}) {
+    CAPTURE(tasks);
+    const auto jobs = slurm_client::parse_jobs(
+        job_line(std::string("JobId=9 ArrayJobId=8 ArrayTaskId=") + tasks, "loom:ex-1", "PENDING", "c"), "loom:ex-1");
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].id == "9");
+  }
+}
+
 TEST_CASE("run_command collects stdout and stderr apart, and the exit status", "[slurm client][run_command]") {
   const command_output r = run_command("/bin/sh", {"-c", "echo out; echo err >&2; exit 3"}, 10s);
   CHECK(r.started);

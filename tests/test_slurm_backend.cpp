@@ -522,22 +522,68 @@ TEST_CASE("an sbatch that fails 1 time in 5 (before or after submitting) runs ev
   CHECK(std::stoi(slurp(dir.path / "calls")) >= 20);
 }
 
-TEST_CASE("SIGTERM to a driver cancels its jobs and exits 128+15", "[slurm]") {
-  scratch_dir dir("sigterm");
+TEST_CASE("SIGTERM or SIGINT (Ctrl-C) to a driver cancels its jobs and exits 128+signal", "[slurm]") {
+  const int sig = GENERATE(SIGTERM, SIGINT);
+  const std::string name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+  const std::string execution = "ex-term-" + std::to_string(sig);
+  scratch_dir dir("sig" + std::to_string(sig));
   const auto store = (dir.path / "store").string();
   driver d(dir.path, "driver",
            {"run", "s_fan_out", "--dir", dir.path.string(), "--n", "3", "--ms", "120000", "--backend", "slurm",
-            "--store", store, "--execution-id", "ex-term", "--slurm-liveness-ms", "1000"});
+            "--store", store, "--execution-id", execution, "--slurm-liveness-ms", "1000"});
   REQUIRE(eventually([&] { return fs::exists(dir.path / "runs-2"); }));  // all three run
-  REQUIRE(shell("squeue -h --name=loom:ex-term -o %i").size() > 0);
-  ::kill(d.pid, SIGTERM);
+  REQUIRE(shell("squeue -h --name=loom:" + execution + " -o %i").size() > 0);
+  ::kill(d.pid, sig);
   const int status = d.wait();
   INFO(slurp(d.err));
   CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
-  CHECK_THAT(slurp(d.err), Catch::Contains("the driver was stopped by SIGTERM"));
+  CHECK(WEXITSTATUS(status) == 128 + sig);
+  CHECK_THAT(slurp(d.err), Catch::Contains("the driver was stopped by " + name));
   // Its jobs are gone (cancelled), not left running for two minutes.
-  CHECK(eventually([&] { return shell("squeue -h --name=loom:ex-term -o %i").empty(); }));
+  CHECK(eventually([&] { return shell("squeue -h --name=loom:" + execution + " -o %i").empty(); }));
+}
+
+TEST_CASE("liveness: one scontrol call a look, less often while no job starts or ends, never squeue", "[slurm]") {
+  scratch_dir dir("liveness");
+  loom::object_store store(dir.path / "store");
+  // Both commands through wrappers that log each call's time (ms) and arguments.
+  const fs::path calls = dir.path / "calls";
+  auto wrapper = [&](const std::string& program) {
+    const fs::path path = dir.path / ("logged-" + program);
+    std::ofstream(path) << "#!/bin/sh\n"
+                           "echo \"$(date +%s%3N) " << program << " $*\" >> '" << calls.string() << "'\n"
+                           "exec " << program << " \"$@\"\n";
+    fs::permissions(path, fs::perms::owner_all);
+    return path.string();
+  };
+  loom::executor ex({.threads = 2});
+  auto options = on_slurm(store);
+  options.execution_id = "ex-live";
+  options.slurm.liveness_interval = std::chrono::milliseconds(400);
+  options.slurm.scontrol = wrapper("scontrol");
+  options.slurm.squeue = wrapper("squeue");
+  // Two nodes of 9 s (0 and 1, squared and summed): for most of the run no job starts or ends.
+  CHECK(ex.run(options, fan_out, dir.path.string(), std::int64_t{2}, std::int64_t{9000}) == 1);
+  std::vector<long long> looks;  // when the run's jobs were listed
+  std::istringstream lines(slurp(calls));
+  std::string line;
+  while (std::getline(lines, line)) {
+    INFO(line);
+    CHECK(line.find(" squeue ") == std::string::npos);  // squeue costs the controller two RPCs
+    if (line.find(" scontrol --oneliner show job") != std::string::npos &&
+        line.size() == line.find("show job") + std::string("show job").size()) {
+      looks.push_back(std::stoll(line.substr(0, line.find(' '))));
+    }
+  }
+  INFO(slurp(calls));
+  // Every 400 ms, it would be 20 looks or more in the node's 9 s; the interval doubles
+  // to 1.6 s (4 x 400 ms) while nothing changes.
+  REQUIRE(looks.size() >= 4);
+  CHECK(looks.size() <= 14);
+  long long longest = 0;
+  for (std::size_t k = 1; k < looks.size(); ++k) longest = std::max(longest, looks[k] - looks[k - 1]);
+  CHECK(longest >= 1500);  // 1.6 s reached
+  CHECK(longest <= 1600 + 1500);  // and not beyond (the rest: the command itself, a slow machine)
 }
 
 TEST_CASE("kill -9 of the driver, then resume: running jobs are adopted, no node runs twice", "[slurm]") {

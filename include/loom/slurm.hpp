@@ -5,8 +5,8 @@
 // directory every node of the cluster sees. A job writes only to the object store (the
 // node's outputs or futures file, its log, and a done record renamed into place last);
 // only the driver (the process that called run) writes the state store. The driver
-// learns that a job ended from its done record, and asks the controller (one `squeue`
-// per interval) only whether the jobs without one are still alive. See
+// learns that a job ended from its done record, and asks the controller (one
+// `scontrol show job` per interval) only whether the jobs without one are still alive. See
 // docs/slurm-backend.md.
 //
 // A task's resources go on the task (loom/policy.hpp):
@@ -35,7 +35,7 @@ struct slurm_options {
   /// "1:00:00", "2-00:00:00"); empty: the partition's default.
   std::string time;
   /// How often the driver asks the controller which of the run's jobs are alive (one
-  /// `squeue` per interval while jobs run, none when none do; while no job starts or
+  /// `scontrol show job` per interval while jobs run, none when none do; while no job starts or
   /// ends, the interval doubles up to 4 times this). Completion does not wait
   /// for it: it comes from the jobs' done records, looked at every few hundred ms.
   std::chrono::milliseconds liveness_interval{std::chrono::seconds(5)};
