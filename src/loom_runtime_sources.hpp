@@ -25,6 +25,7 @@
 #include "process_backend.cpp"
 #include "dot.cpp"
 #include "cli.cpp"
+#include "change_counter.cpp"
 #include "state_store.cpp"
 #include "execution_context.cpp"
 #include "thread_backend.cpp"

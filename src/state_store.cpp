@@ -74,6 +74,7 @@ LOOM_FUNC void state_store::transaction(Body&& body) {
     body();
     exec_retrying("COMMIT");
     --depth_;
+    changes_.bump();  // after the commit: a watcher that sees the count sees the rows
   } catch (...) {
     --depth_;
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -115,11 +116,11 @@ LOOM_FUNC std::int64_t now_us() {
 
 LOOM_FUNC state_store::state_store(std::filesystem::path path, bool create) : path_(std::move(path)) {
   if (!create && !std::filesystem::exists(path_)) throw state_store_error("state store " + path_.string() + " does not exist");
+  const auto mode = detail::file_mode_in(path_.has_parent_path() ? path_.parent_path() : ".");
   if (create) {
     // Created here with the permissions of its directory (SQLite would make it 0644);
     // SQLite gives the -wal and -shm files the database's. An empty file is an empty
     // database. EEXIST: there is one already, or another process just made it.
-    const auto mode = detail::file_mode_in(path_.has_parent_path() ? path_.parent_path() : ".");
     const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
     if (fd >= 0) ::close(fd);
   }
@@ -139,6 +140,8 @@ LOOM_FUNC state_store::state_store(std::filesystem::path path, bool create) : pa
     // a read, retried like one.
     exec_retrying("PRAGMA synchronous=NORMAL");  // with WAL: a commit survives a crash of the program
     exec_retrying("PRAGMA foreign_keys=ON");
+    // (Made with the database's mode, as SQLite makes its -wal and -shm.)
+    changes_ = detail::change_counter::for_writing(path_, mode);
     migrate();
   } catch (...) {
     close();  // no destructor runs for a constructor that throws

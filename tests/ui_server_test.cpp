@@ -7,6 +7,8 @@
 
 #include "tool_fixture.hpp"
 
+#include <loom/detail/change_counter.hpp>
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -217,6 +219,50 @@ TEST_CASE("loom ui: the event stream pushes a change of the store, streams are b
   REQUIRE(list);
   CHECK(json::parse(list->body)["total"] == 2);
   CHECK(ui.stop() == 0);  // with the stream open
+  stop = true;
+  reader.join();
+}
+
+TEST_CASE("loom ui: a bump of the store's change counter alone is pushed as a change") {
+  // What the runtime does after each commit, without the commit: the database's files do
+  // not change, so only the counter can tell the server.
+  store_fixture f;
+  f.need("chains");
+  const fs::path db = f.root / "loom.db";
+  REQUIRE(fs::exists(loom::detail::change_counter::path_for(db)));  // the runs made it
+  ui_process ui(f.root, {});
+  std::string received;
+  std::mutex mutex;
+  std::atomic<bool> stop{false};
+  auto reader = std::thread([&] {
+    auto c = ui.client();
+    c.set_read_timeout(30, 0);
+    c.Get("/api/events", [&](const char* data, std::size_t n) {
+      std::lock_guard lock(mutex);
+      received.append(data, n);
+      return !stop.load();
+    });
+  });
+  auto seen = [&](const std::string& text) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < give_up) {
+      {
+        std::lock_guard lock(mutex);
+        if (received.find(text) != std::string::npos) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  REQUIRE(seen("data: {\"version\":0}"));
+  const auto files_before = std::pair{fs::file_size(db), fs::last_write_time(db)};
+  loom::detail::change_counter counter = loom::detail::change_counter::for_writing(db, 0600);
+  REQUIRE(counter.on());
+  counter.bump();
+  CHECK(seen("event: change\ndata: {\"version\":1}"));
+  CHECK(files_before == std::pair{fs::file_size(db), fs::last_write_time(db)});
+  CHECK_FALSE(fs::exists(f.root / "loom.db-wal"));
+  CHECK(ui.stop() == 0);
   stop = true;
   reader.join();
 }

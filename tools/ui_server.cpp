@@ -2,8 +2,8 @@
 //
 // One httplib::Server on a pool of threads: pages (the one HTML file of the page, for
 // every deep link), the two assets, the JSON API (ui_api), and event streams. A watcher
-// thread looks at the database's files every watch_ms and bumps a version when they
-// changed; each event stream waits for that version to move (or for its heartbeat) on
+// thread looks at the store's change counter and the database's files every watch_ms
+// and bumps a version when they changed; each event stream waits for that version to move (or for its heartbeat) on
 // one condition variable. SIGINT and SIGTERM, blocked in every thread, are taken by a
 // thread of their own, which stops the streams and then the server.
 #include "ui_server.hpp"
@@ -28,6 +28,7 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -46,8 +47,12 @@ constexpr const char* content_security_policy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The database's files as they are now: a change of any means the store changed (each
-/// commit of a run appends to the WAL; a checkpoint rewrites the database).
+/// The store as a watcher sees it: the change counter its runs bump after each commit
+/// (loom/detail/change_counter.hpp), and the database's files. A change of any means the
+/// store changed. The files are for stores without a counter (one that could not be made,
+/// a run of an older Loom): each commit appends to the WAL, a checkpoint rewrites the
+/// database; but a WAL begun again after a checkpoint may keep its size, and a file
+/// system's times may be coarser than the commits, so the counter is what is sure.
 struct store_fingerprint {
   struct file_state {
     bool exists = false;
@@ -56,6 +61,7 @@ struct store_fingerprint {
     ino_t inode = 0;
     bool operator==(const file_state&) const = default;
   };
+  std::optional<std::uint64_t> changes;
   file_state db;
   file_state wal;
   bool operator==(const store_fingerprint&) const = default;
@@ -66,9 +72,12 @@ struct store_fingerprint {
     return {true, st.st_size, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
             st.st_ino};
   }
-  static store_fingerprint of_store(const std::filesystem::path& root) {
-    const std::string db = loom::state_store::default_path(root).string();
-    return {of(db), of(db + "-wal")};
+  /// (`counter`: the store's, mapped once it exists.)
+  static store_fingerprint of_store(const std::filesystem::path& root, loom::detail::change_counter& counter) {
+    const auto database = loom::state_store::default_path(root);
+    if (!counter.on()) counter = loom::detail::change_counter::for_reading(database);
+    const std::string db = database.string();
+    return {counter.value(), of(db), of(db + "-wal")};
   }
 };
 
@@ -353,10 +362,11 @@ int run_ui(const ui_options& options) {
   std::atomic<bool> done{false};
   std::atomic<bool> signalled{false};
   std::thread watcher([&] {
-    auto last = store_fingerprint::of_store(options.store);
+    loom::detail::change_counter counter;
+    auto last = store_fingerprint::of_store(options.store, counter);
     while (!done.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(options.watch_ms));
-      const auto now = store_fingerprint::of_store(options.store);
+      const auto now = store_fingerprint::of_store(options.store, counter);
       if (now == last) continue;
       last = now;
       std::lock_guard lock(feed.mutex);

@@ -17,6 +17,7 @@
 // defined there too: only the store's own functions use them.
 #pragma once
 
+#include <loom/detail/change_counter.hpp>
 #include <loom/detail/config.hpp>
 #include <loom/error.hpp>
 
@@ -335,6 +336,7 @@ class state_store {
 
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
+  detail::change_counter changes_;  // bumped after each commit (a writer's only)
   std::chrono::milliseconds budget_ = busy_budget;  // how long a busy database is waited for
   std::recursive_mutex mutex_;
   std::vector<std::pair<std::string, sqlite3_stmt*>> statements_;
