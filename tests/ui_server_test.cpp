@@ -80,6 +80,47 @@ struct ui_process {
   std::string host() const { return "127.0.0.1:" + std::to_string(port); }
 };
 
+/// The server's event stream, read on a thread of its own into `received`. Ends when the
+/// server does: destroyed while the server still runs, it stops the server first (the
+/// stream would otherwise wait for the next heartbeat).
+struct event_stream {
+  ui_process& ui;
+  std::string received;
+  std::mutex mutex;
+  std::thread reader;
+
+  explicit event_stream(ui_process& server) : ui(server) {
+    reader = std::thread([this] {
+      auto c = ui.client();
+      c.set_read_timeout(30, 0);
+      c.Get("/api/events", [this](const char* data, std::size_t n) {
+        std::lock_guard lock(mutex);
+        received.append(data, n);
+        return true;
+      });
+    });
+  }
+  ~event_stream() {
+    if (ui.pid > 0) ui.stop();
+    reader.join();
+  }
+  event_stream(const event_stream&) = delete;
+  event_stream& operator=(const event_stream&) = delete;
+
+  /// Whether `text` arrives within 10 s.
+  bool seen(const std::string& text) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < give_up) {
+      {
+        std::lock_guard lock(mutex);
+        if (received.find(text) != std::string::npos) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("loom ui: the page, its assets and the API, each with the security headers") {
@@ -187,29 +228,8 @@ TEST_CASE("loom ui: the event stream pushes a change of the store, streams are b
   store_fixture f;
   f.need("chains");
   ui_process ui(f.root, {});
-  std::string received;
-  std::mutex mutex;
-  std::atomic<bool> stop{false};
-  auto reader = std::thread([&] {
-    auto c = ui.client();
-    c.set_read_timeout(30, 0);
-    c.Get("/api/events", [&](const char* data, std::size_t n) {
-      std::lock_guard lock(mutex);
-      received.append(data, n);
-      return !stop.load();
-    });
-  });
-  auto seen = [&](const std::string& text) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < give_up) {
-      {
-        std::lock_guard lock(mutex);
-        if (received.find(text) != std::string::npos) return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  };
+  event_stream events(ui);
+  auto seen = [&](const std::string& text) { return events.seen(text); };
   CHECK(seen("retry: 1000"));
   CHECK(seen("data: {\"version\":0}"));
   // Another run writes the store: version 1 (or more) is pushed.
@@ -219,8 +239,6 @@ TEST_CASE("loom ui: the event stream pushes a change of the store, streams are b
   REQUIRE(list);
   CHECK(json::parse(list->body)["total"] == 2);
   CHECK(ui.stop() == 0);  // with the stream open
-  stop = true;
-  reader.join();
 }
 
 TEST_CASE("loom ui: a bump of the store's change counter alone is pushed as a change") {
@@ -231,29 +249,8 @@ TEST_CASE("loom ui: a bump of the store's change counter alone is pushed as a ch
   const fs::path db = f.root / "loom.db";
   REQUIRE(fs::exists(loom::detail::change_counter::path_for(db)));  // the runs made it
   ui_process ui(f.root, {});
-  std::string received;
-  std::mutex mutex;
-  std::atomic<bool> stop{false};
-  auto reader = std::thread([&] {
-    auto c = ui.client();
-    c.set_read_timeout(30, 0);
-    c.Get("/api/events", [&](const char* data, std::size_t n) {
-      std::lock_guard lock(mutex);
-      received.append(data, n);
-      return !stop.load();
-    });
-  });
-  auto seen = [&](const std::string& text) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < give_up) {
-      {
-        std::lock_guard lock(mutex);
-        if (received.find(text) != std::string::npos) return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  };
+  event_stream events(ui);
+  auto seen = [&](const std::string& text) { return events.seen(text); };
   REQUIRE(seen("data: {\"version\":0}"));
   const auto files_before = std::pair{fs::file_size(db), fs::last_write_time(db)};
   loom::detail::change_counter counter = loom::detail::change_counter::for_writing(db, 0600);
@@ -263,8 +260,6 @@ TEST_CASE("loom ui: a bump of the store's change counter alone is pushed as a ch
   CHECK(files_before == std::pair{fs::file_size(db), fs::last_write_time(db)});
   CHECK_FALSE(fs::exists(f.root / "loom.db-wal"));
   CHECK(ui.stop() == 0);
-  stop = true;
-  reader.join();
 }
 
 TEST_CASE("loom ui: at most 16 event streams at once, the 17th is refused with 503") {
