@@ -3,6 +3,8 @@
 // clear message when a node process misbehaves, exit code 2 for a bad --backend.
 #include <catch2/catch.hpp>
 
+#include "test_programs.hpp"
+
 #include <loom/process_backend.hpp>
 #include <loom/object_store.hpp>
 
@@ -22,52 +24,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct result {
-  int code = -1;
-  std::string out;
-  std::string err;
-  double seconds = 0;
-};
+using loom_test::result;
+using loom_test::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-/// Runs loom_process_tasks with `args`; its stdout and stderr, its exit code.
+/// Runs loom_process_tasks with `args`; its stdout and stderr, its exit code, its time.
 result tasks_binary(std::vector<std::string> args) {
-  static int counter = 0;
-  const auto dir = fs::temp_directory_path() / ("loom-pb-cli-" + std::to_string(::getpid()) + "-" +
-                                                std::to_string(counter++));
-  fs::create_directories(dir);
-  const auto out = (dir / "out").string();
-  const auto err = (dir / "err").string();
   args.insert(args.begin(), LOOM_PROCESS_TASKS_BINARY);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const auto start = std::chrono::steady_clock::now();
-  pid_t pid = -1;
-  result r;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.out = slurp(out);
-  r.err = slurp(err);
-  fs::remove_all(dir);
-  return r;
+  return loom_test::run_program(args);
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

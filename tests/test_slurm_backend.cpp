@@ -15,6 +15,7 @@
 
 #include "process_tasks.hpp"
 #include "sanitizers.hpp"
+#include "test_programs.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -157,20 +158,7 @@ using namespace loom_slurm_test;
 namespace fs = std::filesystem;
 
 /// A fresh directory the cluster's jobs see (this machine's /tmp), removed at the end.
-struct scratch_dir {
-  fs::path path;
-  explicit scratch_dir(const std::string& name) {
-    path = fs::temp_directory_path() / ("loom-slurm-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-};
+using loom_test::scratch_dir;
 
 /// A run on the cluster, kept in `store`; the liveness check every second (tests must
 /// not wait 5 s for a verdict).
@@ -254,16 +242,7 @@ struct driver {
     out = dir / (name + ".out");
     err = dir / (name + ".err");
     args.insert(args.begin(), loom::detail::self_program_name());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
+    pid = loom_test::spawn(args, {}, out, err);
   }
   /// Its wait status.
   int wait() {
@@ -283,12 +262,7 @@ struct driver {
 };
 
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using loom_test::slurp;
 
 /// Waits until `ready()` holds (up to 60 s).
 template <class Ready>
