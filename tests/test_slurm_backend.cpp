@@ -550,14 +550,16 @@ TEST_CASE("liveness: one scontrol call a look, less often while no job starts or
     }
   }
   INFO(slurp(calls));
-  // Every 400 ms, it would be 20 looks or more in the node's 9 s; the interval doubles
-  // to 1.6 s (4 x 400 ms) while nothing changes.
+  // Every 400 ms, the looks would be about 0.42 s apart (the command's own time added);
+  // the interval doubles to 1.6 s (4 x 400 ms) while nothing changes, which is most of
+  // the run (how long the run takes depends on the machine: the gaps, not the count).
   REQUIRE(looks.size() >= 4);
-  CHECK(looks.size() <= 14);
-  long long longest = 0;
-  for (std::size_t k = 1; k < looks.size(); ++k) longest = std::max(longest, looks[k] - looks[k - 1]);
-  CHECK(longest >= 1500);  // 1.6 s reached
-  CHECK(longest <= 1600 + 1500);  // and not beyond (the rest: the command itself, a slow machine)
+  std::vector<long long> gaps;
+  for (std::size_t k = 1; k < looks.size(); ++k) gaps.push_back(looks[k] - looks[k - 1]);
+  std::sort(gaps.begin(), gaps.end());
+  CHECK(gaps[gaps.size() / 2] >= 1000);  // the median gap: doubled
+  CHECK(gaps.back() >= 1500);  // 1.6 s reached
+  CHECK(gaps.back() <= 1600 + 1500);  // and not beyond (the rest: the command itself, a slow machine)
 }
 
 TEST_CASE("kill -9 of the driver, then resume: running jobs are adopted, no node runs twice", "[slurm]") {
