@@ -71,6 +71,15 @@ LOOM_FUNC std::string shell_quoted(const std::string& text) {
   return out + "'";
 }
 
+LOOM_FUNC std::string slurm_stop_notice(const std::string& log) {
+  const auto at = log.rfind(" CANCELLED AT ");
+  if (at == std::string::npos) return {};
+  const auto line = log.rfind('\n', at);
+  if (log.find("*** JOB ", line == std::string::npos ? 0 : line + 1) > at) return {};
+  const auto end = log.find('\n', at);
+  return log.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
+}
+
 LOOM_FUNC bool command_output::ok() const { return started && !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 
 LOOM_FUNC std::string command_output::describe() const {

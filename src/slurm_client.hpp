@@ -20,6 +20,13 @@ namespace loom::detail {
 /// `text` as one word for sh ('...'), whatever it holds: job scripts are written with it.
 std::string shell_quoted(const std::string& text);
 
+/// What slurmstepd wrote in a job's log when Slurm stopped the job ("*** JOB 64 ON
+/// node1 CANCELLED AT 2026-12-07T22:43:12 DUE TO TIME LIMIT ***": the part from
+/// "CANCELLED AT" to the end of its line); empty when `log` has no such line. It writes
+/// that line before it signals the job's processes, so a job script that outlived its
+/// program (exit status 143) is told apart from a program killed by someone else.
+std::string slurm_stop_notice(const std::string& log);
+
 /// How a command ended, and what it printed.
 struct command_output {
   bool started = false;  // false: it could not be started (`err` says why)

@@ -960,6 +960,19 @@ class slurm_node_backend final : public node_backend {
     if (status == 1) {
       if (auto message = stored_task_error(store, job.error_key)) return {job_poll::state::failed, *message, {}};
     }
+    if (status > 128) {
+      // Killed by a signal, and slurmstepd says it stopped the job: say why, as the
+      // liveness look would have had the script not outlived its program.
+      if (const std::string stopped = slurm_stop_notice(read_log_tail(job.stderr_log)); !stopped.empty()) {
+        if (stopped.find("DUE TO TIME LIMIT") != std::string::npos) {
+          return {job_poll::state::failed, job.who() + " ran over its Slurm time limit and was stopped", {}};
+        }
+        if (stopped.find(" DUE TO ") == std::string::npos) {
+          return {job_poll::state::stopped, job.who() + " was cancelled (scancel) while it ran", {}};
+        }
+        return {job_poll::state::failed, job.who() + " was stopped by Slurm: " + stopped, {}};
+      }
+    }
     const std::string tail = log_tail(job.stderr_log);
     std::string how = status > 128 ? "was killed by signal " + signal_name(status - 128)
                                    : "exited with status " + std::to_string(status);

@@ -230,6 +230,21 @@ TEST_CASE("scontrol show job: array ids that do not read as such name the job it
   }
 }
 
+TEST_CASE("slurmstepd's notice that Slurm stopped a job: cancelled, over its time, preempted, or none", "[slurm client]") {
+  using loom::detail::slurm_stop_notice;
+  CHECK(slurm_stop_notice("slurmstepd-localhost: error: *** JOB 64 ON localhost CANCELLED AT 2026-12-07T22:43:12 ***\n"
+                          "Terminated\n") == "CANCELLED AT 2026-12-07T22:43:12 ***");
+  CHECK(slurm_stop_notice("step 1\nslurmstepd: error: *** JOB 65 ON node3 CANCELLED AT 2026-12-07T22:50:00 DUE TO TIME "
+                          "LIMIT ***") == "CANCELLED AT 2026-12-07T22:50:00 DUE TO TIME LIMIT ***");
+  CHECK(slurm_stop_notice("slurmstepd: error: *** JOB 66 ON node3 CANCELLED AT 2026-12-07T22:51:00 DUE TO PREEMPTION "
+                          "***\n") == "CANCELLED AT 2026-12-07T22:51:00 DUE TO PREEMPTION ***");
+  // Not slurmstepd's line: the words alone, on a line without "*** JOB ".
+  CHECK(slurm_stop_notice("the order was CANCELLED AT noon\n").empty());
+  CHECK(slurm_stop_notice("*** JOB 5 ran\nthe order was CANCELLED AT noon\n").empty());
+  CHECK(slurm_stop_notice("").empty());
+  CHECK(slurm_stop_notice("Terminated\n").empty());
+}
+
 TEST_CASE("run_command collects stdout and stderr apart, and the exit status", "[slurm client][run_command]") {
   const command_output r = run_command("/bin/sh", {"-c", "echo out; echo err >&2; exit 3"}, 10s);
   CHECK(r.started);
