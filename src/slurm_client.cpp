@@ -8,12 +8,12 @@
 
 #include <array>
 #include <cctype>
-#include <cstdint>
-#include <string_view>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include <fcntl.h>

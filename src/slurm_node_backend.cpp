@@ -1125,10 +1125,8 @@ class slurm_node_backend final : public node_backend {
     if (!description->known) {
       verdict = job_poll{job_poll::state::failed, who + " was lost: the controller no longer knows it, and it left no done record", {}};
       system_failure = true;
-    } else if (state == "PENDING" || state == "RUNNING" || state == "CONFIGURING" || state == "COMPLETING" ||
-               state == "SUSPENDED" || state == "REQUEUED" || state == "RESIZING" || state == "SIGNALING" ||
-               state == "STAGE_OUT") {
-      return;  // alive after all (squeue and the job crossed)
+    } else if (!slurm_client::has_ended(state)) {
+      return;  // alive after all (the look at the queue and the job crossed)
     } else if (state == "CANCELLED") {
       verdict = job_poll{job_poll::state::stopped, who + " was cancelled (scancel) while it ran" + log, {}};
     } else if (state == "TIMEOUT") {
