@@ -245,11 +245,19 @@ LOOM_FUNC object_store::object_store(std::filesystem::path root)
   root_ = std::filesystem::canonical(root_);
 }
 
+LOOM_FUNC std::optional<std::string> object_store::execution_id_problem(std::string_view id) {
+  if (id.find('/') != std::string_view::npos) return "'/' is not allowed (an id names one directory of the store)";
+  if (auto why = key_problem(id)) return why;
+  // The store's own names at its root: the cache's directory, and the state store with
+  // what SQLite and Loom put beside it (-wal, -shm, -journal, -changes).
+  if (id == "cache" || id.substr(0, 7) == "loom.db") {
+    return "the store keeps that name for itself (the cache, the state store and its files)";
+  }
+  return std::nullopt;
+}
+
 LOOM_FUNC void object_store::check_execution_id(std::string_view id) {
-  const auto why = id.find('/') != std::string_view::npos
-                       ? std::optional<std::string>("'/' is not allowed (an id names one directory of the store)")
-                       : key_problem(id);
-  if (why) throw error("invalid execution id '" + std::string(id) + "': " + *why);
+  if (const auto why = execution_id_problem(id)) throw error("invalid execution id '" + std::string(id) + "': " + *why);
 }
 
 LOOM_FUNC std::optional<std::string> object_store::key_problem(std::string_view key) {

@@ -62,6 +62,12 @@ TEST_CASE("bad command lines exit with 2 and one line on stderr", "[cli]") {
   bad({"run", "start_wf", "--execution-id", ".."}, "invalid execution id '..': '.' and '..' segments would leave the root");
   bad({"run", "start_wf", "--execution-id", "a/b"}, "invalid execution id 'a/b': '/' is not allowed");
   bad({"run", "start_wf", "--execution-id", "/tmp/x"}, "invalid execution id '/tmp/x'");
+  // ... nor a name the store keeps for itself.
+  for (const char* own : {"cache", "loom.db", "loom.db-wal", "loom.db-changes"}) {
+    bad({"run", "start_wf", "--execution-id", own},
+        "invalid execution id '" + std::string(own) + "': the store keeps that name for itself");
+  }
+  bad({"resume", "loom.db-changes", "--store", "/nonexistent"}, "invalid execution id 'loom.db-changes'");
   bad({"resume", "../../etc", "--store", "/nonexistent"}, "invalid execution id '../../etc'");
   bad({"fly"}, "unknown command 'fly'");
   bad({}, "no command");

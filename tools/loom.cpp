@@ -820,7 +820,6 @@ int cmd_gc(const command_line& cl) {
   std::size_t kept = 0;
   std::uintmax_t freed = 0;
   bool failed = false;
-  static const std::set<std::string> reserved = {"loom.db", "loom.db-wal", "loom.db-shm", "loom.db-journal"};
   for (const auto& candidate : candidates) {
     // Read again just before deleting: a resume may have claimed it meanwhile.
     const auto current = s.states->execution(candidate.id);
@@ -833,7 +832,7 @@ int cmd_gc(const command_line& cl) {
       ++kept;
       continue;
     }
-    if (!is_valid_key(current->id) || current->id.find('/') != std::string::npos || reserved.count(current->id) != 0) {
+    if (loom::object_store::execution_id_problem(current->id)) {
       std::fprintf(stderr, "loom gc: cannot delete execution '%s': its id is not a key of its own in the store\n",
                    current->id.c_str());
       failed = true;

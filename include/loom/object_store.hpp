@@ -196,8 +196,13 @@ class object_store {
   [[nodiscard]] static std::optional<std::string> key_problem(std::string_view key);
 
   /// Checks an execution id: one segment of a key (a directory right under the root,
-  /// nothing that reaches elsewhere). Throws loom::error naming the id otherwise.
+  /// nothing that reaches elsewhere), and not a name the store keeps for itself ("cache",
+  /// the state store's "loom.db" and the files beside it: "loom.db-wal", "loom.db-changes",
+  /// ...). Throws loom::error naming the id otherwise.
   static void check_execution_id(std::string_view id);
+
+  /// What is wrong with an execution id, as check_execution_id says it, or nothing.
+  [[nodiscard]] static std::optional<std::string> execution_id_problem(std::string_view id);
 
   /// Stores `bytes` under `key` (the object file, then its checksum file beside it).
   /// Readers see the old object, none (while an object is replaced), or the new one,
