@@ -2,6 +2,7 @@
 #include <loom/detail/change_counter.hpp>
 #include <loom/detail/config.hpp>
 
+#include <cerrno>
 #include <utility>
 
 #include <fcntl.h>
@@ -53,14 +54,21 @@ LOOM_FUNC std::filesystem::path change_counter::path_for(const std::filesystem::
 
 LOOM_FUNC change_counter change_counter::for_writing(const std::filesystem::path& database, unsigned mode) {
   change_counter c;
-  const int fd = ::open(path_for(database).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, static_cast<mode_t>(mode));
+  const auto path = path_for(database);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+  if (fd >= 0) {
+    (void)::fchmod(fd, static_cast<mode_t>(mode));  // the mode asked, whatever the umask (as SQLite's -wal)
+  } else if (errno == EEXIST) {
+    fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  }
   if (fd < 0) return c;
-  // Grown to 8 zero bytes when new (or left short by a writer that stopped between the
-  // open and this): ftruncate to the same size changes nothing, so two runs starting at
-  // once agree.
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size < static_cast<off_t>(counter_bytes)) {
-    (void)::ftruncate(fd, static_cast<off_t>(counter_bytes));
+  // Its 8 bytes allocated on the disk now (a new file, or one left short by a writer that
+  // stopped between the open and this; allocating what is there changes nothing, so two
+  // runs starting at once agree): a store on a full disk has no counter, rather than a
+  // run that faults on its first bump of an unallocated page.
+  if (::posix_fallocate(fd, 0, static_cast<off_t>(counter_bytes)) != 0) {
+    ::close(fd);
+    return c;
   }
   c.word_ = map_counter(fd, true);
   return c;

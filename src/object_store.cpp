@@ -250,7 +250,7 @@ LOOM_FUNC std::optional<std::string> object_store::execution_id_problem(std::str
   if (auto why = key_problem(id)) return why;
   // The store's own names at its root: the cache's directory, and the state store with
   // what SQLite and Loom put beside it (-wal, -shm, -journal, -changes).
-  if (id == "cache" || id.substr(0, 7) == "loom.db") {
+  if (id == "cache" || id == "loom.db" || id.substr(0, 8) == "loom.db-") {
     return "the store keeps that name for itself (the cache, the state store and its files)";
   }
   return std::nullopt;

@@ -21,6 +21,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern "C" {
+extern char** environ;  // NOLINT: POSIX
+}
+
 namespace loom::detail {
 
 namespace {
@@ -100,7 +104,7 @@ LOOM_FUNC std::string command_output::describe() const {
 }
 
 LOOM_FUNC command_output run_command(const std::string& program, const std::vector<std::string>& args,
-                                     std::chrono::milliseconds timeout) {
+                                     std::chrono::milliseconds timeout, const std::vector<std::string>& environment) {
   command_output result;
   int out_pipe[2];
   int err_pipe[2];
@@ -117,7 +121,17 @@ LOOM_FUNC command_output run_command(const std::string& program, const std::vect
   std::vector<std::string> argv = {program};
   argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = -1;
-  const int rc = spawn_process(program, argv, out_pipe[1], err_pipe[1], -1, pid, /*search_path=*/true);
+  // This process's environment, then `environment` (a later entry wins for getenv).
+  std::vector<std::string> entries;
+  std::vector<char*> envp;
+  if (!environment.empty()) {
+    for (char** e = environ; *e != nullptr; ++e) entries.emplace_back(*e);
+    entries.insert(entries.end(), environment.begin(), environment.end());
+    for (auto& e : entries) envp.push_back(e.data());
+    envp.push_back(nullptr);
+  }
+  const int rc = spawn_process(program, argv, out_pipe[1], err_pipe[1], -1, pid, /*search_path=*/true,
+                               envp.empty() ? nullptr : envp.data());
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   if (rc != 0) {
@@ -197,9 +211,24 @@ LOOM_FUNC std::string slurm_client::submit(const std::vector<std::string>& argum
 }
 
 LOOM_FUNC std::optional<std::vector<queued_job>> slurm_client::queue(const std::string& name) {
-  const command_output listed = call(options_.scontrol, {"--oneliner", "show", "job"});
-  if (listed.ok() && !listed.truncated) return parse_jobs(listed.out, name);
-  if (!listed.ok()) return std::nullopt;
+  if (!list_too_long_.load(std::memory_order_relaxed)) {
+    // SLURM_BITSTR_LEN=0: a pending array's ids whole. By default Slurm cuts the list at
+    // 64 characters ("3,5,7,...,79,...%1"), and Loom's arrays are sparse when a resume
+    // reused some chunks.
+    calls_.fetch_add(1, std::memory_order_relaxed);
+    const command_output listed =
+        run_command(options_.scontrol, {"--oneliner", "show", "job"}, command_timeout, {"SLURM_BITSTR_LEN=0"});
+    if (!listed.ok()) return std::nullopt;
+    bool unreadable = false;
+    if (!listed.truncated) {
+      auto jobs = parse_jobs(listed.out, name, &unreadable);
+      if (!unreadable) return jobs;
+    } else {
+      // Too many jobs for one look (over 64 MiB of text): squeue from now on, rather
+      // than both each time.
+      list_too_long_.store(true, std::memory_order_relaxed);
+    }
+  }
   // --array: one line per element of a job array ("12_3"), pending ones too.
   const command_output r =
       call(options_.squeue, {"--noheader", "--array", "--name=" + name, "--format=%i|%T|%r|%k"});
@@ -299,7 +328,8 @@ LOOM_FUNC bool slurm_client::has_ended(const std::string& state) {
   return false;
 }
 
-LOOM_FUNC std::vector<queued_job> slurm_client::parse_jobs(const std::string& text, const std::string& name) {
+LOOM_FUNC std::vector<queued_job> slurm_client::parse_jobs(const std::string& text, const std::string& name,
+                                                          bool* unreadable) {
   std::vector<queued_job> jobs;
   std::string_view rest = text;
   while (!rest.empty()) {
@@ -322,6 +352,7 @@ LOOM_FUNC std::vector<queued_job> slurm_client::parse_jobs(const std::string& te
         jobs.push_back(std::move(element));
       });
       if (listed) continue;
+      if (unreadable != nullptr) *unreadable = true;
     }
     job.id = scontrol_field(line, "JobId=");
     if (!job.id.empty()) jobs.push_back(std::move(job));

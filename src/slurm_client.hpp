@@ -44,8 +44,9 @@ struct command_output {
 
 /// Runs `program` (looked up in PATH when it has no '/') with `args`, stdin from
 /// /dev/null, and collects its stdout and stderr; kills it (SIGKILL) after `timeout`.
+/// `environment` ("NAME=VALUE"): added to this process's environment for the command.
 command_output run_command(const std::string& program, const std::vector<std::string>& args,
-                           std::chrono::milliseconds timeout);
+                           std::chrono::milliseconds timeout, const std::vector<std::string>& environment = {});
 
 /// A job of the run that has not ended (pending, running, completing...), as the
 /// controller lists it; an array's element as "12_3".
@@ -108,7 +109,11 @@ class slurm_client {
   /// The jobs named `name` that have not ended, from `scontrol --oneliner show job`'s
   /// lines; a pending array's elements, which scontrol lists as one line
   /// ("ArrayTaskId=2-40%2"), one by one (exposed for tests).
-  static std::vector<queued_job> parse_jobs(const std::string& text, const std::string& name);
+  /// `unreadable` (when given) is set when one of the run's lines has array ids that do
+  /// not read as such (a list Slurm cut with "...": see queue()); that line then names
+  /// the array itself.
+  static std::vector<queued_job> parse_jobs(const std::string& text, const std::string& name,
+                                            bool* unreadable = nullptr);
   /// Whether a job in this state (scontrol's JobState, squeue's %T) has ended.
   static bool has_ended(const std::string& state);
   /// Parses squeue's lines printed with `%i|%T|%r|%k` (exposed for tests).
@@ -119,6 +124,7 @@ class slurm_client {
 
   const slurm_options& options_;
   std::atomic<std::uint64_t> calls_{0};
+  std::atomic<bool> list_too_long_{false};  // scontrol's job list was cut once: squeue from then on
 };
 
 }  // namespace loom::detail

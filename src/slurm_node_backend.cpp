@@ -892,7 +892,17 @@ class slurm_node_backend final : public node_backend {
       }
       return running;
     }
-    if (const auto status = done_status(job, id)) return ended(job, *status);
+    if (const auto status = done_status(job, id)) {
+      // Stopped by the cluster (preempted, its machine failing) though its script wrote
+      // the done record: the cluster's failure, submitted again, as the liveness verdict
+      // would have had it (judge); anything else, by how the program ended.
+      const std::string notice = *status > 128 ? slurm_stop_notice(read_log_tail(job.stderr_log)) : std::string();
+      if (notice.find(" DUE TO ") == std::string::npos || notice.find("DUE TO TIME LIMIT") != std::string::npos) {
+        return ended(job, *status);
+      }
+      verdict = job_poll{job_poll::state::failed, job.who() + " was stopped by Slurm: " + notice, {}};
+      system_failure = true;
+    }
     if (verdict) {
       if (system_failure && job.submissions <= options_.system_retries) {
         context_.warn("node " + job.node_path + ": " + verdict->error + "; submitting it again");
@@ -961,8 +971,9 @@ class slurm_node_backend final : public node_backend {
       if (auto message = stored_task_error(store, job.error_key)) return {job_poll::state::failed, *message, {}};
     }
     if (status > 128) {
-      // Killed by a signal, and slurmstepd says it stopped the job: say why, as the
-      // liveness look would have had the script not outlived its program.
+      // Killed by a signal, and slurmstepd says it cancelled the job or stopped it at its
+      // time limit: say so, as the liveness look would have had the script not outlived
+      // its program (preemption and failed machines are look's: submitted again).
       if (const std::string stopped = slurm_stop_notice(read_log_tail(job.stderr_log)); !stopped.empty()) {
         if (stopped.find("DUE TO TIME LIMIT") != std::string::npos) {
           return {job_poll::state::failed, job.who() + " ran over its Slurm time limit and was stopped", {}};
@@ -970,7 +981,6 @@ class slurm_node_backend final : public node_backend {
         if (stopped.find(" DUE TO ") == std::string::npos) {
           return {job_poll::state::stopped, job.who() + " was cancelled (scancel) while it ran", {}};
         }
-        return {job_poll::state::failed, job.who() + " was stopped by Slurm: " + stopped, {}};
       }
     }
     const std::string tail = log_tail(job.stderr_log);

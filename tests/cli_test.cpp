@@ -68,6 +68,7 @@ TEST_CASE("bad command lines exit with 2 and one line on stderr", "[cli]") {
         "invalid execution id '" + std::string(own) + "': the store keeps that name for itself");
   }
   bad({"resume", "loom.db-changes", "--store", "/nonexistent"}, "invalid execution id 'loom.db-changes'");
+  // (A name that only starts like them is an id like any other: loom.db2, loom.db.old.)
   bad({"resume", "../../etc", "--store", "/nonexistent"}, "invalid execution id '../../etc'");
   bad({"fly"}, "unknown command 'fly'");
   bad({}, "no command");

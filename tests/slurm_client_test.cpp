@@ -218,16 +218,30 @@ TEST_CASE("scontrol show job: an array's elements one by one, pending ones liste
   for (const auto& j : jobs) CHECK_FALSE(j.comment.empty());
 }
 
-TEST_CASE("scontrol show job: array ids that do not read as such name the job itself", "[slurm client]") {
-  // Damaged or unexpected (NO_VAL, a range past any MaxArraySize, a step of 0, letters):
-  // the line's own JobId, so that the job is not lost from the list.
-  for (const char* tasks : {"4294967294", "0-99999999", "0-9:0", "x", "5-3", "", "1,,2"}) {
+TEST_CASE("scontrol show job: array ids that do not read as such are said, and name the job itself", "[slurm client]") {
+  // Damaged, unexpected (NO_VAL, a range past any MaxArraySize, a step of 0, letters) or
+  // cut by Slurm ("...": queue() then asks squeue, which lists every element): the
+  // line's own JobId, so that the job is not lost from the list, and `unreadable` set.
+  for (const char* tasks : {"4294967294", "0-99999999", "0-9:0", "x", "5-3", "", "1,,2", "3,5,7,11,...%1"}) {
     CAPTURE(tasks);
+    bool unreadable = false;
     const auto jobs = slurm_client::parse_jobs(
-        job_line(std::string("JobId=9 ArrayJobId=8 ArrayTaskId=") + tasks, "loom:ex-1", "PENDING", "c"), "loom:ex-1");
+        job_line(std::string("JobId=9 ArrayJobId=8 ArrayTaskId=") + tasks, "loom:ex-1", "PENDING", "c"), "loom:ex-1",
+        &unreadable);
     REQUIRE(jobs.size() == 1);
     CHECK(jobs[0].id == "9");
+    CHECK(unreadable == !std::string(tasks).empty());  // (no ids at all: not an array's line)
   }
+  // Another run's unreadable line is no concern of this one.
+  bool unreadable = false;
+  CHECK(slurm_client::parse_jobs(job_line("JobId=9 ArrayJobId=8 ArrayTaskId=1,...", "other", "PENDING", "c"), "loom:ex-1",
+                                 &unreadable)
+            .empty());
+  CHECK_FALSE(unreadable);
+  // Readable ones leave it unset.
+  slurm_client::parse_jobs(job_line("JobId=9 ArrayJobId=8 ArrayTaskId=2-4%1", "loom:ex-1", "PENDING", "c"), "loom:ex-1",
+                           &unreadable);
+  CHECK_FALSE(unreadable);
 }
 
 TEST_CASE("slurmstepd's notice that Slurm stopped a job: cancelled, over its time, preempted, or none", "[slurm client]") {

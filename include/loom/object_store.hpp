@@ -197,8 +197,8 @@ class object_store {
 
   /// Checks an execution id: one segment of a key (a directory right under the root,
   /// nothing that reaches elsewhere), and not a name the store keeps for itself ("cache",
-  /// the state store's "loom.db" and the files beside it: "loom.db-wal", "loom.db-changes",
-  /// ...). Throws loom::error naming the id otherwise.
+  /// the state store's "loom.db" and the files beside it, "loom.db-*": "loom.db-wal",
+  /// "loom.db-changes", ...). Throws loom::error naming the id otherwise.
   static void check_execution_id(std::string_view id);
 
   /// What is wrong with an execution id, as check_execution_id says it, or nothing.
