@@ -646,14 +646,20 @@ LOOM_FUNC int run_pilot_worker(int argc, char** argv, std::ostream& err) {
     err << "worker: '" << driver << "' is not IPV4:PORT\n";
     return 2;
   }
+  // A refused connection means nothing listens there: the driver is gone (it listens
+  // before it submits its workers), so a worker the cluster started late, after its
+  // driver died, leaves after 3 refusals (1 s) rather than holding its job for the minute.
   int fd = -1;
+  int refused = 0;
   const auto give_up = steady::now() + std::chrono::seconds(60);
   while (true) {
     fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0) break;
+    const int why = errno;
     if (fd >= 0) ::close(fd);
-    if (steady::now() >= give_up) {
-      err << "worker: the driver at " << driver << " does not answer: " << std::strerror(errno) << "; exiting\n";
+    refused = why == ECONNREFUSED ? refused + 1 : 0;
+    if (steady::now() >= give_up || refused >= 3) {
+      err << "worker: the driver at " << driver << " does not answer: " << std::strerror(why) << "; exiting\n";
       return 0;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));

@@ -37,7 +37,10 @@
 #include <iostream>
 #include <string_view>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -935,6 +938,32 @@ TEST_CASE("kill -9 of a driver with pilot workers: its workers exit", "[slurm]")
   if (!eventually([&] { return shell("squeue -h --name=loom:ex-pilots-orphan -o %i").empty(); })) {
     FAIL("the workers stayed\n" << state());
   }
+}
+
+TEST_CASE("a pilot worker whose driver is gone before it connects leaves within seconds", "[slurm]") {
+  // Nothing listens on the port (a driver killed before the cluster started this worker):
+  // the connection is refused, and the worker does not hold its job for the minute it
+  // would wait for a driver that is slow to answer.
+  scratch_dir dir("pilot-no-driver");
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+  socklen_t size = sizeof at;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&at), &size) == 0);
+  ::close(listener);  // a free port, with nothing listening on it
+  const auto started = std::chrono::steady_clock::now();
+  driver w(dir.path, "worker",
+           {"worker", "--driver", "127.0.0.1:" + std::to_string(ntohs(at.sin_port)), "--token", "t", "--slots", "1"});
+  const int status = w.wait();
+  const auto took = std::chrono::steady_clock::now() - started;
+  INFO(slurp(w.err));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_THAT(slurp(w.err), Catch::Contains("does not answer") && Catch::Contains("refused"));
+  CHECK(took < std::chrono::seconds(10));
 }
 
 // ---- Memory ----
