@@ -188,9 +188,10 @@ LOOM_FUNC command_output run_command(const std::string& program, const std::vect
   return result;
 }
 
-LOOM_FUNC command_output slurm_client::call(const std::string& program, const std::vector<std::string>& args) {
+LOOM_FUNC command_output slurm_client::call(const std::string& program, const std::vector<std::string>& args,
+                                            const std::vector<std::string>& environment) {
   calls_.fetch_add(1, std::memory_order_relaxed);
-  return run_command(program, args, command_timeout);
+  return run_command(program, args, command_timeout, environment);
 }
 
 LOOM_FUNC std::string slurm_client::submit(const std::vector<std::string>& arguments, const std::string& script) {
@@ -215,9 +216,7 @@ LOOM_FUNC std::optional<std::vector<queued_job>> slurm_client::queue(const std::
     // SLURM_BITSTR_LEN=0: a pending array's ids whole. By default Slurm cuts the list at
     // 64 characters ("3,5,7,...,79,...%1"), and Loom's arrays are sparse when a resume
     // reused some chunks.
-    calls_.fetch_add(1, std::memory_order_relaxed);
-    const command_output listed =
-        run_command(options_.scontrol, {"--oneliner", "show", "job"}, command_timeout, {"SLURM_BITSTR_LEN=0"});
+    const command_output listed = call(options_.scontrol, {"--oneliner", "show", "job"}, {"SLURM_BITSTR_LEN=0"});
     if (!listed.ok()) return std::nullopt;
     bool unreadable = false;
     if (!listed.truncated) {

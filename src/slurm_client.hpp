@@ -120,7 +120,8 @@ class slurm_client {
   static std::vector<queued_job> parse_queue(const std::string& text);
 
  private:
-  command_output call(const std::string& program, const std::vector<std::string>& args);
+  command_output call(const std::string& program, const std::vector<std::string>& args,
+                      const std::vector<std::string>& environment = {});
 
   const slurm_options& options_;
   std::atomic<std::uint64_t> calls_{0};

@@ -60,12 +60,15 @@ std::string read_log_tail(const std::filesystem::path& path) {
   return {(std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()};
 }
 
-/// The last lines of a job's log file (its stderr), for an error message.
-std::string log_tail(const std::filesystem::path& path) {
+/// The last lines of a job log's tail (read_log_tail), for an error message.
+std::string last_lines_of(std::string tail) {
   process_exit shown;  // (its line picking, for the same look as the process backend's)
-  shown.stderr_tail = read_log_tail(path);
+  shown.stderr_tail = std::move(tail);
   return shown.last_lines();
 }
+
+/// The last lines of a job's log file (its stderr), for an error message.
+std::string log_tail(const std::filesystem::path& path) { return last_lines_of(read_log_tail(path)); }
 
 struct slurm_job;
 
@@ -107,11 +110,14 @@ std::string umask_line(const std::filesystem::path& root) {
   return line;
 }
 
-bool log_says_out_of_memory(const std::filesystem::path& path) {
-  const std::string tail = read_log_tail(path);
+/// Whether a job log's tail has slurmstepd's (or the kernel's) word that it went over
+/// its memory.
+bool says_out_of_memory(const std::string& tail) {
   return tail.find("xceeded memory limit") != std::string::npos ||
          tail.find("xceeded job memory limit") != std::string::npos || tail.find("oom-kill event") != std::string::npos;
 }
+
+bool log_says_out_of_memory(const std::filesystem::path& path) { return says_out_of_memory(read_log_tail(path)); }
 
 /// One attempt at one node, as a job: what it runs, where its files are, and where it is.
 struct slurm_job {
@@ -895,10 +901,12 @@ class slurm_node_backend final : public node_backend {
     if (const auto status = done_status(job, id)) {
       // Stopped by the cluster (preempted, its machine failing) though its script wrote
       // the done record: the cluster's failure, submitted again, as the liveness verdict
-      // would have had it (judge); anything else, by how the program ended.
-      const std::string notice = *status > 128 ? slurm_stop_notice(read_log_tail(job.stderr_log)) : std::string();
+      // would have had it (judge); anything else, by how the program ended. (The log's
+      // tail read once, for this and for ended's checks.)
+      const std::string tail = read_log_tail(job.stderr_log);
+      const std::string notice = *status > 128 ? slurm_stop_notice(tail) : std::string();
       if (notice.find(" DUE TO ") == std::string::npos || notice.find("DUE TO TIME LIMIT") != std::string::npos) {
-        return ended(job, *status);
+        return ended(job, *status, tail);
       }
       verdict = job_poll{job_poll::state::failed, job.who() + " was stopped by Slurm: " + notice, {}};
       system_failure = true;
@@ -950,17 +958,17 @@ class slurm_node_backend final : public node_backend {
     return done->status;
   }
 
-  /// The done record says how the node process ended.
-  job_poll ended(const slurm_job& job, int status) const {
+  /// The done record says how the node process ended; `log` is the tail of its log.
+  job_poll ended(const slurm_job& job, int status, const std::string& log) const {
     const object_store& store = context_.store();
-    if (log_says_out_of_memory(job.stderr_log)) {  // a failure even when the job exited 0
+    if (says_out_of_memory(log)) {  // a failure even when the job exited 0
       return {job_poll::state::failed, out_of_memory(job.who(), job), {}};
     }
     if (status == 0) {
       if (store.contains(job.result_key)) return {job_poll::state::succeeded, {}, {}};
       return {job_poll::state::failed,
               job.who() + " exited with status 0 but wrote no " + (job.dynamic ? "futures file" : "outputs") + " (" +
-                  job.result_key + " is missing)" + log_tail(job.stderr_log),
+                  job.result_key + " is missing)" + last_lines_of(log),
               {}};
     }
     if (status == 124 && job.timeout.count() > 0) {
@@ -974,7 +982,7 @@ class slurm_node_backend final : public node_backend {
       // Killed by a signal, and slurmstepd says it cancelled the job or stopped it at its
       // time limit: say so, as the liveness look would have had the script not outlived
       // its program (preemption and failed machines are look's: submitted again).
-      if (const std::string stopped = slurm_stop_notice(read_log_tail(job.stderr_log)); !stopped.empty()) {
+      if (const std::string stopped = slurm_stop_notice(log); !stopped.empty()) {
         if (stopped.find("DUE TO TIME LIMIT") != std::string::npos) {
           return {job_poll::state::failed, job.who() + " ran over its Slurm time limit and was stopped", {}};
         }
@@ -983,7 +991,7 @@ class slurm_node_backend final : public node_backend {
         }
       }
     }
-    const std::string tail = log_tail(job.stderr_log);
+    const std::string tail = last_lines_of(log);
     std::string how = status > 128 ? "was killed by signal " + signal_name(status - 128)
                                    : "exited with status " + std::to_string(status);
     return {job_poll::state::failed,
